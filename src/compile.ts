@@ -1,0 +1,101 @@
+// The front end as one pure function: spec path -> checked IR in both forms, or diagnostics.
+import { parse as parseYamlValue } from 'yaml';
+import { diag, suggestion, type Diagnostic } from './spec/diagnostics.js';
+import { expandSpec } from './spec/expand.js';
+import { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost } from './spec/load.js';
+import { architectureSchema } from './spec/schema.js';
+import type { IrGraph } from './ir/graph.js';
+import { graphStats, type GraphStats } from './ir/stats.js';
+import { networkStride } from './ir/stride.js';
+import { deployForm, type PassReport } from './passes/pipeline.js';
+
+export interface CompileOptions {
+  /** input size [h, w]; default: the spec's input.size */
+  size?: [number, number];
+  /** refuse specs with more trainable parameters than this (default 500 M) */
+  maxParams?: number;
+  /** `--set train.KEY=VALUE` overrides */
+  overrides?: string[];
+  /** run the IR verifier after every pass */
+  verifyEach?: boolean;
+}
+
+export interface Compiled {
+  spec: LoadedSpec;
+  /** the spec document with overrides applied */
+  resolved: SpecDoc;
+  graph: IrGraph;
+  stats: GraphStats;
+  deploy: IrGraph;
+  deployStats: GraphStats;
+  passes: PassReport[];
+  stride: [number, number];
+}
+
+export interface CompileResult {
+  compiled?: Compiled;
+  diagnostics: Diagnostic[];
+  /** errors in command-line values (--set), which exit 2, not 3 */
+  usageErrors: string[];
+  sources: Map<string, string>;
+}
+
+export const DEFAULT_MAX_PARAMS = 500_000_000;
+
+export function compile(path: string, host: SpecHost, opts: CompileOptions = {}): CompileResult {
+  const loaded = loadSpec(path, host);
+  const base = { sources: loaded.sources, usageErrors: [] as string[] };
+  if (!loaded.spec) return { ...base, diagnostics: loaded.diagnostics };
+  const { doc: resolved, errors } = applyOverrides(loaded.spec.doc, opts.overrides ?? []);
+  if (errors.length) return { ...base, diagnostics: [], usageErrors: errors };
+  const spec = { ...loaded.spec, doc: resolved };
+  const expanded = expandSpec(spec, { size: opts.size });
+  if (!expanded.graph) return { ...base, diagnostics: expanded.diagnostics };
+  const graph = expanded.graph;
+  const stats = graphStats(graph);
+  const maxParams = opts.maxParams ?? DEFAULT_MAX_PARAMS;
+  if (stats.params > maxParams) {
+    const d = diag('too-large', `the network has ${stats.params.toLocaleString('en-US')} parameters, over the limit of ${maxParams.toLocaleString('en-US')}`, undefined, {
+      hint: 'check the channel counts; raise the limit with --max-params if this is intended',
+    });
+    d.at = spec.file.doc.contents ? { file: spec.file.path, line: 1, col: 1, endLine: 1, endCol: 2 } : undefined;
+    return { ...base, diagnostics: [d] };
+  }
+  const { graph: deploy, report } = deployForm(graph, { verifyEach: opts.verifyEach });
+  return {
+    ...base,
+    diagnostics: [],
+    compiled: { spec, resolved, graph, stats, deploy, deployStats: graphStats(deploy), passes: report, stride: networkStride(graph) },
+  };
+}
+
+/** Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and checked against the schema. */
+export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; errors: string[] } {
+  const trainSchema = (architectureSchema().$defs as Record<string, { properties: Record<string, unknown> }>).train;
+  const keys = Object.keys(trainSchema.properties);
+  const errors: string[] = [];
+  const train: Record<string, unknown> = structuredClone(doc.train ?? {});
+  for (const s of sets) {
+    const m = /^train\.([A-Za-z_][\w.]*)=(.*)$/.exec(s);
+    if (!m) {
+      errors.push(`--set '${s}': expected train.KEY=VALUE, e.g. --set train.epochs=40`);
+      continue;
+    }
+    const [head, ...rest] = m[1].split('.');
+    if (!keys.includes(head)) {
+      errors.push(`--set '${s}': train has no key '${head}'${((h) => (h ? `; ${h}` : ''))(suggestion(head, keys))} (keys: ${keys.join(', ')})`);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = parseYamlValue(m[2]);
+    } catch {
+      errors.push(`--set '${s}': cannot read the value '${m[2]}'`);
+      continue;
+    }
+    let target = train;
+    for (const k of [head, ...rest].slice(0, -1)) target = (target[k] ??= {}) as Record<string, unknown>;
+    target[[head, ...rest].at(-1)!] = value;
+  }
+  return { doc: { ...doc, train }, errors };
+}

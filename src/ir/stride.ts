@@ -1,0 +1,48 @@
+// The network stride: how much the input must divide by so every skip connection lines up.
+// Computed structurally from the IR, so it does not depend on the size being checked.
+import { diag, type Diagnostic, type SourcePos } from '../spec/diagnostics.js';
+import { INPUT_ID, type IrGraph } from './graph.js';
+
+/**
+ * Downsampling factor of each node relative to the input ([fh, fw]). Only nodes whose spatial
+ * size matters count: those reaching the output or an add/mul/concat without passing through a
+ * `resize like:` or a global pool (a pyramid pooling branch may round freely).
+ */
+export function networkStride(g: IrGraph): [number, number] {
+  const factor = new Map<string, [number, number]>([[INPUT_ID, [1, 1]]]);
+  for (const n of g.nodes) {
+    const ins = n.inputs.map((i) => factor.get(i) ?? [1, 1]);
+    const f: [number, number] = [Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[1]))];
+    const s = (n.attrs.stride ?? n.attrs.kernel) as readonly number[] | undefined;
+    if (n.op === 'conv' || n.op === 'maxpool' || n.op === 'avgpool') factor.set(n.id, [f[0] * s![0], f[1] * s![1]]);
+    else if (n.op === 'conv_transpose') factor.set(n.id, [f[0] / s![0], f[1] / s![1]]);
+    else if (n.op === 'resize' && typeof n.attrs.scale === 'number') factor.set(n.id, [f[0] / n.attrs.scale, f[1] / n.attrs.scale]);
+    else if (n.op === 'resize' && typeof n.attrs.like === 'string') factor.set(n.id, factor.get(n.attrs.like) ?? [1, 1]);
+    else if (n.op === 'global_avgpool' || (n.op === 'resize' && n.attrs.size)) factor.set(n.id, [1, 1]);
+    else factor.set(n.id, f);
+  }
+  const sensitive = new Set<string>([g.output.node]);
+  for (const n of [...g.nodes].reverse()) {
+    if (!sensitive.has(n.id)) continue;
+    const sizeFree = n.op === 'global_avgpool' || (n.op === 'resize' && (n.attrs.like !== undefined || n.attrs.size !== undefined));
+    if (!sizeFree) n.inputs.forEach((i) => sensitive.add(i));
+  }
+  let stride: [number, number] = [1, 1];
+  for (const id of sensitive) {
+    const f = factor.get(id) ?? [1, 1];
+    stride = [Math.max(stride[0], f[0]), Math.max(stride[1], f[1])];
+  }
+  return [Math.round(stride[0]), Math.round(stride[1])];
+}
+
+/** The input-stride error for an indivisible size, with the nearest larger valid size. */
+export function checkInputStride(g: IrGraph, at: SourcePos | undefined, fromFlag: boolean): Diagnostic | undefined {
+  const [sh, sw] = networkStride(g);
+  const [h, w] = g.input.size;
+  if (h % sh === 0 && w % sw === 0) return undefined;
+  const fix = `${Math.ceil(h / sh) * sh}x${Math.ceil(w / sw) * sw}`;
+  const strideText = sh === sw ? `${sh}` : `${sh}x${sw}`;
+  return diag('input-stride', `input size ${h}x${w} does not divide by the network stride ${strideText}`, at, {
+    hint: `use ${fix}${fromFlag ? ' (--size)' : ' (input.size)'}; alcli pads images to it and crops the output back`,
+  });
+}

@@ -1,0 +1,14 @@
+// dce: removes every node the output does not depend on. Invariant: the output and its ancestors.
+import { readsOf } from '../ir/graph.js';
+import type { Pass } from './pass.js';
+
+export const dce: Pass = {
+  name: 'dce',
+  invariant: 'the output node and everything it reads are kept, in order; nothing else is',
+  run(g) {
+    const live = new Set<string>([g.output.node]);
+    for (const n of [...g.nodes].reverse()) if (live.has(n.id)) readsOf(n).forEach((i) => live.add(i));
+    const nodes = g.nodes.filter((n) => live.has(n.id));
+    return { graph: { ...g, nodes }, rewrites: g.nodes.length - nodes.length };
+  },
+};

@@ -1,0 +1,149 @@
+// Loading a spec: the file, its imports (recursively), schema validation of each. The file system
+// is passed in (SpecHost), so this stage stays a pure function of what it reads.
+import { posix } from 'node:path';
+import { diag, type Diagnostic, type SourcePos } from './diagnostics.js';
+import { parseSource, posAt, type SourceFile, type ValuePath } from './source.js';
+import { validateDocument } from './validate.js';
+
+export interface SpecHost {
+  /** the file's text, or undefined when it cannot be read */
+  read(path: string): string | undefined;
+}
+
+export type ParamType = 'int' | 'float' | 'bool';
+export interface ParamDef {
+  type: ParamType;
+  /** a value or an expression over earlier parameters and the inputs' shapes */
+  default?: number | boolean | string;
+  min?: number;
+  max?: number;
+  at?: SourcePos;
+}
+
+/** A body of named node calls: the top-level graph or a module's. */
+export interface GraphBody {
+  file: SourceFile;
+  /** where `graph` sits in its file, e.g. ['graph'] or ['modules', 'block', 'graph'] */
+  path: ValuePath;
+  nodes: Record<string, Record<string, unknown>>;
+}
+
+export interface ModuleDef {
+  name: string;
+  doc?: string;
+  inputs: string[];
+  params: Record<string, ParamDef>;
+  body: GraphBody;
+  output?: string;
+  at?: SourcePos;
+}
+
+export interface SpecDoc {
+  alcli: 1;
+  name?: string;
+  description?: string;
+  imports?: string[];
+  input?: { channels: number; size?: number | [number, number]; normalize?: 'dataset' | 'none' | { mean: number[]; std: number[] } };
+  output?: { classes?: number; activation?: 'sigmoid' | 'softmax' | 'none'; from?: string };
+  modules?: Record<string, { doc?: string; inputs?: string[]; params?: Record<string, unknown>; graph: Record<string, Record<string, unknown>>; output?: string }>;
+  graph?: Record<string, Record<string, unknown>>;
+  train?: Record<string, unknown>;
+}
+
+export interface LoadedSpec {
+  file: SourceFile;
+  doc: SpecDoc;
+  modules: Map<string, ModuleDef>;
+  /** every file read, main file first, by path */
+  files: Map<string, SourceFile>;
+}
+
+export interface LoadResult {
+  spec?: LoadedSpec;
+  diagnostics: Diagnostic[];
+  /** text of each file read, for rendering snippets */
+  sources: Map<string, string>;
+}
+
+/** Reads and validates a spec and everything it imports. `spec` is set only when there are no errors. */
+export function loadSpec(path: string, host: SpecHost): LoadResult {
+  const sources = new Map<string, string>();
+  const files = new Map<string, SourceFile>();
+  const modules = new Map<string, ModuleDef>();
+  const diagnostics: Diagnostic[] = [];
+
+  const loadFile = (p: string, stack: string[], from?: SourcePos): { file: SourceFile; doc: SpecDoc } | undefined => {
+    const text = host.read(p);
+    if (text === undefined) {
+      diagnostics.push(
+        from
+          ? diag('import-not-found', `cannot read imported file '${p}'`, from, { hint: 'import paths are relative to the importing file' })
+          : diag('file-not-found', `cannot read spec file '${p}'`, undefined, { hint: 'check the path; `alcli init NAME` scaffolds a new spec' }),
+      );
+      return undefined;
+    }
+    sources.set(p, text);
+    const parsed = parseSource(p, text);
+    files.set(p, parsed.file);
+    diagnostics.push(...parsed.diagnostics);
+    if (parsed.value === undefined) return undefined;
+    const schemaErrors = validateDocument(parsed.file, parsed.value);
+    diagnostics.push(...schemaErrors);
+    const doc = parsed.value as SpecDoc;
+    if (schemaErrors.length && (typeof doc !== 'object' || doc === null)) return undefined;
+    for (const [i, rel] of (doc.imports ?? []).entries()) {
+      if (typeof rel !== 'string') continue;
+      const target = posix.normalize(posix.join(posix.dirname(p), rel));
+      const at = posAt(parsed.file, ['imports', i]);
+      if (stack.includes(target)) {
+        diagnostics.push(
+          diag('import-cycle', `importing '${rel}' closes a cycle: ${[...stack.slice(stack.indexOf(target)), target].join(' -> ')}`, at, {
+            hint: 'move the shared modules into a file that imports neither',
+          }),
+        );
+        continue;
+      }
+      if (files.has(target)) continue;
+      const imported = loadFile(target, [...stack, target], at);
+      if (imported) collectModules(imported.file, imported.doc);
+    }
+    return { file: parsed.file, doc };
+  };
+
+  const collectModules = (file: SourceFile, doc: SpecDoc) => {
+    for (const [name, m] of Object.entries(doc.modules ?? {})) {
+      if (typeof m !== 'object' || m === null) continue;
+      const at = posAt(file, ['modules', name], 'key');
+      const first = modules.get(name);
+      if (first) {
+        diagnostics.push(diag('duplicate-name', `module '${name}' is defined twice`, at, { notes: [{ message: 'first definition', at: first.at }] }));
+        continue;
+      }
+      modules.set(name, {
+        name,
+        doc: m.doc,
+        inputs: m.inputs ?? ['x'],
+        params: Object.fromEntries(Object.entries(m.params ?? {}).map(([k, v]) => [k, paramDef(v, posAt(file, ['modules', name, 'params', k], 'key'))])),
+        body: { file, path: ['modules', name, 'graph'], nodes: m.graph ?? {} },
+        output: m.output,
+        at,
+      });
+    }
+  };
+
+  const main = loadFile(path, [path]);
+  if (main) collectModules(main.file, main.doc);
+  if (main && diagnostics.length === 0) {
+    if (!main.doc.graph) diagnostics.push(diag('missing-key', `'${path}' has no graph: it holds only modules`, posAt(main.file, []), { hint: 'add a `graph:` section, or import this file from a spec' }));
+  }
+  if (!main || diagnostics.length) return { diagnostics, sources };
+  return { spec: { file: main.file, doc: main.doc, modules, files }, diagnostics, sources };
+}
+
+function paramDef(v: unknown, at?: SourcePos): ParamDef {
+  if (typeof v === 'string') return { type: v as ParamType, at };
+  if (typeof v === 'number') return { type: Number.isInteger(v) ? 'int' : 'float', default: v, at };
+  if (typeof v === 'boolean') return { type: 'bool', default: v, at };
+  const o = v as { type: ParamType; default?: number | boolean | string; min?: number; max?: number };
+  return { type: o.type, default: o.default, min: o.min, max: o.max, at };
+}

@@ -1,0 +1,170 @@
+// The JSON Schema of architecture specs, generated from the op registry so each op's attributes
+// are written once. `npm run schema` writes it to schemas/architecture.schema.json for editors;
+// a test checks the committed file is current.
+import { OPS, type AttrSpec } from '../ir/ops.js';
+
+export const SCHEMA_ID = 'https://alcli.dev/schemas/architecture.schema.json';
+/** Keys every node call may carry besides the op's attributes or the module's parameters. */
+export const CALL_KEYS = {
+  op: { type: 'string', description: 'a primitive op or a module name' },
+  in: {
+    description: 'input node name(s); default: the previous node. A trailing ? drops the reference when that node was not built',
+    anyOf: [{ $ref: '#/$defs/ref' }, { type: 'array', items: { $ref: '#/$defs/ref' }, minItems: 1 }],
+  },
+  when: { description: 'build this node only when the condition holds', anyOf: [{ type: 'boolean' }, { $ref: '#/$defs/expr' }] },
+  repeat: { description: 'chain this call N times, each instance feeding the next; `i` is the instance index', $ref: '#/$defs/int' },
+  doc: { type: 'string', description: 'a note for readers' },
+} as const;
+
+const NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+function attrSchema(a: AttrSpec): Record<string, unknown> {
+  const d = { description: a.doc, ...(a.default !== undefined ? { default: a.default } : {}) };
+  switch (a.type) {
+    case 'int':
+      return { ...d, $ref: '#/$defs/int' };
+    case 'pair':
+      return { ...d, $ref: '#/$defs/pair' };
+    case 'float':
+      return { ...d, $ref: '#/$defs/number' };
+    case 'bool':
+      return { ...d, anyOf: [{ type: 'boolean' }, { $ref: '#/$defs/expr' }] };
+    case 'enum':
+      return { ...d, enum: a.values };
+    case 'ref':
+      return { ...d, $ref: '#/$defs/ref' };
+  }
+}
+
+function primitiveCall(kind: string): Record<string, unknown> {
+  const attrs = OPS[kind as keyof typeof OPS].attrs as Record<string, AttrSpec>;
+  const required = Object.entries(attrs).filter(([, a]) => a.required).map(([k]) => k);
+  return {
+    if: { properties: { op: { const: kind } }, required: ['op'] },
+    then: {
+      properties: { ...CALL_KEYS, ...Object.fromEntries(Object.entries(attrs).map(([k, a]) => [k, attrSchema(a)])) },
+      additionalProperties: false,
+      ...(required.length ? { required } : {}),
+    },
+  };
+}
+
+const numberList = { type: 'array', items: { type: 'number' }, minItems: 1 };
+
+export function architectureSchema(): Record<string, unknown> {
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: SCHEMA_ID,
+    title: 'alcli architecture spec',
+    description: 'A segmentation network: input, output, modules and a graph of named nodes. See README.md, "The spec language".',
+    type: 'object',
+    additionalProperties: false,
+    required: ['alcli'],
+    properties: {
+      alcli: { const: 1, description: 'spec language version' },
+      name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+      description: { type: 'string' },
+      imports: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'files holding shared modules, relative to this file' },
+      input: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['channels'],
+        properties: {
+          channels: { type: 'integer', minimum: 1, maximum: 64 },
+          size: { description: 'default input size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 1 }, { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2 }] },
+          normalize: {
+            description: "'dataset' (train-set mean/std, the default), 'none', or explicit per-channel mean/std",
+            anyOf: [
+              { enum: ['dataset', 'none'] },
+              { type: 'object', additionalProperties: false, required: ['mean', 'std'], properties: { mean: numberList, std: numberList } },
+            ],
+          },
+        },
+      },
+      output: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          classes: { type: 'integer', minimum: 1 },
+          activation: { enum: ['sigmoid', 'softmax', 'none'] },
+          from: { $ref: '#/$defs/ref', description: 'the node giving the logits; default: the last node' },
+        },
+      },
+      modules: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { $ref: '#/$defs/module' } },
+      graph: { $ref: '#/$defs/graph' },
+      train: { $ref: '#/$defs/train' },
+    },
+    $defs: {
+      expr: { type: 'string', minLength: 1, description: 'an expression: integers, + - * // %, comparisons, and/or/not, min/max/if, params, x.channels' },
+      int: { anyOf: [{ type: 'integer' }, { $ref: '#/$defs/expr' }] },
+      number: { anyOf: [{ type: 'number' }, { $ref: '#/$defs/expr' }] },
+      pair: { anyOf: [{ $ref: '#/$defs/int' }, { type: 'array', items: { $ref: '#/$defs/int' }, minItems: 2, maxItems: 2 }] },
+      ref: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*\\??$' },
+      graph: { type: 'object', minProperties: 1, propertyNames: { pattern: NAME }, additionalProperties: { $ref: '#/$defs/node' } },
+      node: {
+        type: 'object',
+        required: ['op'],
+        properties: CALL_KEYS,
+        allOf: Object.keys(OPS).map(primitiveCall),
+      },
+      param: {
+        anyOf: [
+          { enum: ['int', 'float', 'bool'], description: 'a required parameter of this type' },
+          { type: 'number', description: 'an optional parameter with this default' },
+          { type: 'boolean', description: 'an optional flag with this default' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['type'],
+            properties: {
+              type: { enum: ['int', 'float', 'bool'] },
+              default: { anyOf: [{ type: 'number' }, { type: 'boolean' }, { $ref: '#/$defs/expr' }] },
+              min: { type: 'number' },
+              max: { type: 'number' },
+              doc: { type: 'string' },
+            },
+          },
+        ],
+      },
+      module: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['graph'],
+        properties: {
+          doc: { type: 'string' },
+          inputs: { type: 'array', items: { type: 'string', pattern: NAME }, minItems: 1, description: "input names; default: ['x']" },
+          params: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { $ref: '#/$defs/param' } },
+          graph: { $ref: '#/$defs/graph' },
+          output: { $ref: '#/$defs/ref', description: 'the node whose value the module returns; default: the last node' },
+        },
+      },
+      train: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'training settings; each can be overridden with --set train.KEY=VALUE',
+        properties: {
+          epochs: { type: 'integer', minimum: 1 },
+          batch: { type: 'integer', minimum: 1 },
+          crop: { description: 'random crop size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 8 }, { type: 'array', items: { type: 'integer', minimum: 8 }, minItems: 2, maxItems: 2 }] },
+          lr: { type: 'number', exclusiveMinimum: 0 },
+          lr_decay: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'learning rate factor per epoch' },
+          optimizer: { enum: ['adam', 'sgd'] },
+          weight_decay: { type: 'number', minimum: 0 },
+          loss: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { bce: { type: 'number', minimum: 0 }, dice: { type: 'number', minimum: 0 } },
+          },
+          augment: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { dihedral: { type: 'boolean' }, translate: { type: 'number', minimum: 0, maximum: 0.5, description: 'largest shift, as a fraction of the size' } },
+          },
+          early_stop: { type: 'integer', minimum: 1, description: 'stop after this many epochs without a better validation IoU' },
+          seed: { type: 'integer' },
+          threshold: { type: 'number', minimum: 0, maximum: 1 },
+        },
+      },
+    },
+  };
+}

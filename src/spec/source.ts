@@ -1,0 +1,119 @@
+// YAML text to plain values, keeping a way back from any value path to its line and column.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { diag, type Diagnostic, type SourcePos } from './diagnostics.js';
+
+export type ValuePath = readonly (string | number)[];
+
+export interface SourceFile {
+  /** the path as the user gave it (relative paths stay relative, so messages read naturally) */
+  path: string;
+  text: string;
+  doc: Document.Parsed;
+  lines: LineCounter;
+}
+
+/** Aliases a document may expand before it is refused: real specs use none or a few. */
+export const MAX_ALIAS_COUNT = 100;
+
+export interface ParsedSource {
+  file: SourceFile;
+  value: unknown;
+  diagnostics: Diagnostic[];
+}
+
+export function parseSource(path: string, text: string): ParsedSource {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  const file: SourceFile = { path, text, doc, lines };
+  const diagnostics: Diagnostic[] = doc.errors.map((e) =>
+    diag('yaml-syntax', e.message.split('\n')[0], spanAt(file, e.pos[0], e.pos[1]), {
+      hint: 'check indentation and that every `key: value` pair and bracket is closed',
+    }),
+  );
+  if (diagnostics.length) return { file, value: undefined, diagnostics };
+  diagnostics.push(...duplicateKeys(file));
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (/alias/i.test(String((e as Error).message))) {
+      diagnostics.push(
+        diag('alias-bomb', `the YAML aliases in this file expand to too many nodes (limit ${MAX_ALIAS_COUNT} per alias)`, firstAlias(file), {
+          hint: 'write the repeated part once as a module and call it, instead of nesting aliases',
+        }),
+      );
+    } else {
+      diagnostics.push(diag('yaml-syntax', String((e as Error).message), spanAt(file, 0, 0)));
+    }
+    return { file, value: undefined, diagnostics };
+  }
+  return { file, value, diagnostics };
+}
+
+export function spanAt(file: SourceFile, start: number, end: number): SourcePos {
+  const a = file.lines.linePos(start);
+  const b = file.lines.linePos(Math.max(end, start + 1));
+  return { file: file.path, line: a.line, col: a.col, endLine: b.line, endCol: b.col };
+}
+
+function rangeOf(file: SourceFile, n: YamlNode | null | undefined): SourcePos | undefined {
+  const r = n && (n as { range?: [number, number, number] }).range;
+  return r ? spanAt(file, r[0], r[1]) : undefined;
+}
+
+/** Finds the YAML node at a value path: `part` picks the map key or the value of the last step. */
+export function posAt(file: SourceFile, path: ValuePath, part: 'key' | 'value' = 'value'): SourcePos | undefined {
+  let node: unknown = file.doc.contents;
+  let keyNode: unknown;
+  for (const step of path) {
+    if (isAlias(node)) node = node.resolve(file.doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
+      if (!pair) return rangeOf(file, node as YamlNode);
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (isSeq(node) && typeof step === 'number') {
+      keyNode = undefined;
+      node = node.items[step];
+    } else {
+      break;
+    }
+  }
+  if (part === 'key' && keyNode) return rangeOf(file, keyNode as YamlNode);
+  return rangeOf(file, node as YamlNode) ?? rangeOf(file, keyNode as YamlNode);
+}
+
+/** `uniqueKeys: false` lets the parse go on; duplicates are reported here, naming the key. */
+function duplicateKeys(file: SourceFile): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  visit(file.doc, {
+    Map(_, map) {
+      const seen = new Map<string, YamlNode>();
+      for (const p of map.items) {
+        if (!isPair(p) || !isScalar(p.key)) continue;
+        const k = String(p.key.value);
+        const first = seen.get(k);
+        if (first) {
+          out.push(
+            diag('duplicate-name', `'${k}' is defined twice in the same map`, rangeOf(file, p.key as YamlNode), {
+              notes: [{ message: `first definition of '${k}'`, at: rangeOf(file, first) }],
+              hint: 'rename one of them: names must be unique within a graph or map',
+            }),
+          );
+        } else seen.set(k, p.key as YamlNode);
+      }
+    },
+  });
+  return out;
+}
+
+function firstAlias(file: SourceFile): SourcePos | undefined {
+  let at: SourcePos | undefined;
+  visit(file.doc, {
+    Alias(_, node) {
+      at = rangeOf(file, node as YamlNode);
+      return visit.BREAK;
+    },
+  });
+  return at;
+}

@@ -1,0 +1,98 @@
+// JSON Schema validation of one parsed file, with every ajv error mapped back to the YAML line it
+// came from and phrased in the user's words.
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { diag, suggestion, type Diagnostic } from './diagnostics.js';
+import { architectureSchema } from './schema.js';
+import { posAt, type SourceFile } from './source.js';
+import { OP_KINDS } from '../ir/ops.js';
+
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  compiled ??= new Ajv2020({ allErrors: true, strict: false }).compile(architectureSchema());
+  return compiled;
+}
+
+const pathOf = (instancePath: string): (string | number)[] =>
+  instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+
+const describe = (path: (string | number)[]) => (path.length ? `'${path.join('.')}'` : 'the file');
+
+/** Validates a parsed value; returns diagnostics in YAML positions (empty when valid). */
+export function validateDocument(file: SourceFile, value: unknown): Diagnostic[] {
+  const validate = validator();
+  if (validate(value)) return [];
+  return mapErrors(file, validate.errors ?? []);
+}
+
+function mapErrors(file: SourceFile, errors: ErrorObject[]): Diagnostic[] {
+  // anyOf reports each failed branch too; keep one message per place, the most specific first
+  const byPath = new Map<string, ErrorObject[]>();
+  for (const e of errors) {
+    if (e.keyword === 'if') continue;
+    byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
+  }
+  const out: Diagnostic[] = [];
+  for (const [instancePath, es] of byPath) {
+    const path = pathOf(instancePath);
+    const structural = es.filter((e) => ['additionalProperties', 'required', 'propertyNames', 'minProperties'].includes(e.keyword));
+    for (const e of structural) out.push(structuralError(file, path, e));
+    if (structural.length) continue;
+    const e = es.find((x) => ['enum', 'const'].includes(x.keyword)) ?? es.find((x) => x.keyword === 'anyOf') ?? es[0];
+    out.push(valueError(file, path, e, es));
+  }
+  return out;
+}
+
+function structuralError(file: SourceFile, path: (string | number)[], e: ErrorObject): Diagnostic {
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
+    const isNode = path.length >= 2 && (path[path.length - 2] === 'graph');
+    const what = isNode ? `op '${(nodeOp(file, path) ?? '?')}' has no attribute '${key}'` : `unknown key '${key}' in ${describe(path)}`;
+    return diag('unknown-key', what, posAt(file, [...path, key], 'key'), {
+      hint: suggestion(key, allowed) ?? `allowed here: ${allowed.join(', ')}`,
+    });
+  }
+  if (e.keyword === 'required') {
+    const key = (e.params as { missingProperty: string }).missingProperty;
+    return diag('missing-key', `${describe(path)} needs '${key}'`, posAt(file, path, 'key'), {
+      hint: key === 'op' ? `add op: one of ${OP_KINDS.join(', ')}, or a module name` : `add '${key}: ...'`,
+    });
+  }
+  if (e.keyword === 'propertyNames') {
+    const bad = (e.params as { propertyName: string }).propertyName;
+    return diag('bad-value', `'${bad}' is not a valid name: use letters, digits and _, starting with a letter`, posAt(file, [...path, bad], 'key'));
+  }
+  return diag('bad-value', `${describe(path)} ${e.message}`, posAt(file, path));
+}
+
+function nodeOp(file: SourceFile, path: (string | number)[]): string | undefined {
+  const op = file.doc.getIn([...path, 'op']);
+  return typeof op === 'string' ? op : undefined;
+}
+
+function valueError(file: SourceFile, path: (string | number)[], e: ErrorObject, all: ErrorObject[]): Diagnostic {
+  const at = posAt(file, path);
+  const got = JSON.stringify(file.doc.getIn(path)) ?? 'nothing';
+  if (e.keyword === 'enum' || e.keyword === 'const') {
+    const allowed = e.keyword === 'enum' ? ((e.params as { allowedValues: unknown[] }).allowedValues) : [(e.params as { allowedValue: unknown }).allowedValue];
+    const word = String(file.doc.getIn(path));
+    return diag('bad-value', `${describe(path)} is ${got}; allowed: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, at, {
+      hint: suggestion(word, allowed.map(String)),
+    });
+  }
+  const types = [...new Set(all.filter((x) => x.keyword === 'type').map((x) => (x.params as { type: string }).type))];
+  const bounds = all.find((x) => ['minimum', 'maximum', 'exclusiveMinimum', 'minItems', 'maxItems', 'minLength', 'pattern'].includes(x.keyword));
+  if (bounds && !all.some((x) => x.keyword === 'type' && x.schemaPath.split('/').length <= bounds.schemaPath.split('/').length)) {
+    return diag('bad-value', `${describe(path)} is ${got}: it ${bounds.message}`, at);
+  }
+  if (types.length) {
+    const want = types.map((t) => (t === 'string' ? 'an expression' : t === 'integer' ? 'an integer' : `a ${t}`)).join(' or ');
+    return diag('bad-type', `${describe(path)} should be ${want}, got ${got}`, at);
+  }
+  return diag('bad-value', `${describe(path)} is ${got}: it ${e.message}`, at);
+}
