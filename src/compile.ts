@@ -1,6 +1,6 @@
 // The front end as one pure function: spec path -> checked IR in both forms, or diagnostics.
 import { parse as parseYamlValue } from 'yaml';
-import { diag, suggestion, type Diagnostic } from './spec/diagnostics.js';
+import { diag, normalizeDiagnostics, suggestion, type Diagnostic } from './spec/diagnostics.js';
 import { expandSpec } from './spec/expand.js';
 import { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost } from './spec/load.js';
 import { architectureSchema } from './spec/schema.js';
@@ -50,7 +50,9 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
   if (errors.length) return { ...base, diagnostics: [], usageErrors: errors };
   const spec = { ...loaded.spec, doc: resolved };
   const expanded = expandSpec(spec, { size: opts.size });
-  if (!expanded.graph) return { ...base, diagnostics: expanded.diagnostics };
+  // node-level schema errors do not stop expansion, so every other node's errors show up too
+  const diagnostics = normalizeDiagnostics([...loaded.diagnostics, ...expanded.diagnostics]);
+  if (!expanded.graph || diagnostics.length) return { ...base, diagnostics };
   const graph = expanded.graph;
   const stats = graphStats(graph);
   const maxParams = opts.maxParams ?? DEFAULT_MAX_PARAMS;

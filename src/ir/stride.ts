@@ -21,7 +21,10 @@ export function networkStride(g: IrGraph): [number, number] {
     else if (n.op === 'global_avgpool' || (n.op === 'resize' && n.attrs.size)) factor.set(n.id, [1, 1]);
     else factor.set(n.id, f);
   }
-  const sensitive = new Set<string>([g.output.node]);
+  // a graph that failed to expand part-way has no output yet: its loose ends stand in for it
+  const read = new Set(g.nodes.flatMap((n) => n.inputs));
+  const ends = g.nodes.some((n) => n.id === g.output.node) ? [g.output.node] : g.nodes.filter((n) => !read.has(n.id)).map((n) => n.id);
+  const sensitive = new Set<string>(ends);
   for (const n of [...g.nodes].reverse()) {
     if (!sensitive.has(n.id)) continue;
     const sizeFree = n.op === 'global_avgpool' || (n.op === 'resize' && (n.attrs.like !== undefined || n.attrs.size !== undefined));

@@ -62,18 +62,23 @@ export function diag(code: ErrorCode, message: string, at?: SourcePos, extra: { 
   return { code, message, at, ...extra };
 }
 
-/** Sorts by file and position and drops exact duplicates (the same error found twice). */
+/** Drops exact duplicates (the same error found twice) and sorts by position, files in order of first mention. */
 export function normalizeDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
+  const files: string[] = [];
   const out: Diagnostic[] = [];
   for (const d of ds) {
     const key = `${d.code}|${d.message}|${d.at?.file}:${d.at?.line}:${d.at?.col}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(d);
-    }
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+    if (d.at && !files.includes(d.at.file)) files.push(d.at.file);
   }
-  return out;
+  const rank = (d: Diagnostic) => (d.at ? [files.indexOf(d.at.file), d.at.line, d.at.col] : [-1, 0, 0]);
+  return out.sort((a, b) => {
+    const [x, y] = [rank(a), rank(b)];
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
+  });
 }
 
 const fmtPos = (p: SourcePos) => `${p.file}:${p.line}:${p.col}`;
@@ -115,19 +120,17 @@ export function renderDiagnostics(ds: Diagnostic[], sources: ReadonlyMap<string,
   return `${body}\n\n${n} error${n === 1 ? '' : 's'}`;
 }
 
-/** Levenshtein distance, for did-you-mean hints. */
+/** Edit distance counting a swap of neighbours as one edit (optimal string alignment), for did-you-mean. */
 export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
-  return row[b.length];
+  return d[a.length][b.length];
 }
 
 /** The closest candidate within a third of the word's length, or undefined. */

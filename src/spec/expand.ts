@@ -3,7 +3,7 @@
 // keeps the YAML positions of the calls it came from.
 import { diag, normalizeDiagnostics, suggestion, type Diagnostic, type Note, type SourcePos } from './diagnostics.js';
 import { evaluate, ExprError, type Value } from './expr.js';
-import type { GraphBody, LoadedSpec, ModuleDef, ParamDef } from './load.js';
+import { brokenNodeKey, type GraphBody, type LoadedSpec, type ModuleDef, type ParamDef } from './load.js';
 import { CALL_KEYS } from './schema.js';
 import { posAt } from './source.js';
 import { INPUT_ID, type Attrs, type AttrValue, type IrGraph, type IrNode, type Shape } from '../ir/graph.js';
@@ -26,7 +26,7 @@ export const DEFAULT_INPUT_SIZE: [number, number] = [256, 256];
 export const DEFAULT_MAX_NODES = 100_000;
 
 /** What a name in a graph body stands for once expanded. */
-type Bound = { id: string; shape: Shape; at?: SourcePos } | 'excluded' | 'failed';
+type Bound = { id: string; shape: Shape; at?: SourcePos; /** the name the user wrote */ label: string } | 'excluded' | 'failed';
 type Built = Exclude<Bound, 'excluded' | 'failed'>;
 
 interface Frame {
@@ -86,6 +86,7 @@ class Expander {
         }
       }
       refs.set(name, rs);
+      if (this.spec.brokenNodes.has(brokenNodeKey(body.file.path, body.path, name))) results.set(name, 'failed');
     }
 
     for (const name of this.order(frame, names, refs, results)) {
@@ -221,10 +222,10 @@ class Expander {
       if (v === undefined) return 'failed';
       attrs[key] = v;
     }
-    const ctx = { inputs: inputs.map((b) => b.shape), names: inputs.map((b) => displayName(b.id)), attrs, ref: like?.shape };
+    const ctx = { inputs: inputs.map((b) => b.shape), names: inputs.map((b) => b.label), attrs, ref: like?.shape };
     const shape = def.shape(ctx);
     if (isShapeFailure(shape)) {
-      const notes = inputs.map((b) => ({ message: `'${displayName(b.id)}' is ${b.shape.h}x${b.shape.w} with ${b.shape.c} channels`, at: b.at }));
+      const notes = inputs.map((b) => ({ message: `'${b.label}' is ${b.shape.h}x${b.shape.w} with ${b.shape.c} channels`, at: b.at }));
       this.error(shape.code, `${name}: ${shape.message}`, at, frame, { hint: shape.hint, notes });
       return 'failed';
     }
@@ -239,7 +240,7 @@ class Expander {
     }
     this.ids.add(id);
     this.nodes.push({ id, op, inputs: inputs.map((b) => b.id), attrs, shape, origin: [...frame.chain, ...(at ? [at] : [])] });
-    return { id, shape, at };
+    return { id, shape, at, label: name };
   }
 
   private module(frame: Frame, name: string, mod: ModuleDef, inputs: Built[], id: string, scope: ScopeFn, at?: SourcePos): Bound {
@@ -287,7 +288,7 @@ class Expander {
     const out = results.get(outName) ?? 'failed';
     if (out === 'excluded') this.error('undefined-ref', `module '${mod.name}' returns '${outName}', which was not built (its \`when\` condition is false)`, mod.at, frame);
     if (typeof out === 'string') return 'failed';
-    return { id: out.id, shape: out.shape, at };
+    return { id: out.id, shape: out.shape, at, label: name };
   }
 
   private scope(frame: Frame, results: Map<string, Bound>): ScopeFn {
@@ -351,8 +352,6 @@ class Expander {
 type ScopeFn = (p: readonly string[]) => Value | undefined;
 const withVar = (s: ScopeFn, name: string, v: Value): ScopeFn => (p) => (p.length === 1 && p[0] === name ? v : s(p));
 const quoted = (text: string, at: SourcePos) => /["']/.test(text.split(/\r?\n/)[at.line - 1]?.[at.col - 1] ?? '');
-/** Shows the local name a person wrote, not the full expansion path, unless nested. */
-const displayName = (id: string) => id;
 
 function findCycle(nodes: string[], deps: (n: string) => string[]): string[] {
   // every remaining node waits on another remaining node, so walking deps must revisit one
@@ -373,7 +372,7 @@ export function expandSpec(spec: LoadedSpec, opts: ExpandOptions = {}): ExpandRe
   const classes = doc.output?.classes ?? 1;
   const ex = new Expander(spec, opts.maxNodes ?? DEFAULT_MAX_NODES);
   const body: GraphBody = { file, path: ['graph'], nodes: doc.graph ?? {} };
-  const inputBound: Bound = { id: INPUT_ID, shape: { h: size[0], w: size[1], c: channels }, at: posAt(file, ['input'], 'key') };
+  const inputBound: Bound = { id: INPUT_ID, label: INPUT_ID, shape: { h: size[0], w: size[1], c: channels }, at: doc.input ? posAt(file, ['input'], 'key') : undefined };
   const frame: Frame = { body, prefix: '', vars: new Map([['classes', classes]]), bindings: new Map([[INPUT_ID, inputBound]]), chain: [], modules: [] };
   const results = ex.expandBody(frame);
 

@@ -52,6 +52,11 @@ export interface SpecDoc {
 
 export interface LoadedSpec {
   file: SourceFile;
+  /**
+   * Nodes the schema rejected, as `file|graph path|name`: expansion skips them (and what reads
+   * them) so the errors of every other node are still found in the same run.
+   */
+  brokenNodes: Set<string>;
   doc: SpecDoc;
   modules: Map<string, ModuleDef>;
   /** every file read, main file first, by path */
@@ -71,10 +76,14 @@ export function loadSpec(path: string, host: SpecHost): LoadResult {
   const files = new Map<string, SourceFile>();
   const modules = new Map<string, ModuleDef>();
   const diagnostics: Diagnostic[] = [];
+  const brokenNodes = new Set<string>();
+  /** errors that stop loading; node-level schema errors do not */
+  let fatal = 0;
 
   const loadFile = (p: string, stack: string[], from?: SourcePos): { file: SourceFile; doc: SpecDoc } | undefined => {
     const text = host.read(p);
     if (text === undefined) {
+      fatal++;
       diagnostics.push(
         from
           ? diag('import-not-found', `cannot read imported file '${p}'`, from, { hint: 'import paths are relative to the importing file' })
@@ -87,15 +96,21 @@ export function loadSpec(path: string, host: SpecHost): LoadResult {
     files.set(p, parsed.file);
     diagnostics.push(...parsed.diagnostics);
     if (parsed.value === undefined) return undefined;
-    const schemaErrors = validateDocument(parsed.file, parsed.value);
-    diagnostics.push(...schemaErrors);
+    if (parsed.diagnostics.length) fatal++;
     const doc = parsed.value as SpecDoc;
-    if (schemaErrors.length && (typeof doc !== 'object' || doc === null)) return undefined;
+    for (const e of validateDocument(parsed.file, parsed.value)) {
+      diagnostics.push(e.diagnostic);
+      const node = nodeKey(p, e.path);
+      if (node) brokenNodes.add(node);
+      else fatal++;
+    }
+    if (typeof doc !== 'object' || doc === null) return undefined;
     for (const [i, rel] of (doc.imports ?? []).entries()) {
       if (typeof rel !== 'string') continue;
       const target = posix.normalize(posix.join(posix.dirname(p), rel));
       const at = posAt(parsed.file, ['imports', i]);
       if (stack.includes(target)) {
+        fatal++;
         diagnostics.push(
           diag('import-cycle', `importing '${rel}' closes a cycle: ${[...stack.slice(stack.indexOf(target)), target].join(' -> ')}`, at, {
             hint: 'move the shared modules into a file that imports neither',
@@ -116,6 +131,7 @@ export function loadSpec(path: string, host: SpecHost): LoadResult {
       const at = posAt(file, ['modules', name], 'key');
       const first = modules.get(name);
       if (first) {
+        fatal++;
         diagnostics.push(diag('duplicate-name', `module '${name}' is defined twice`, at, { notes: [{ message: 'first definition', at: first.at }] }));
         continue;
       }
@@ -133,11 +149,12 @@ export function loadSpec(path: string, host: SpecHost): LoadResult {
 
   const main = loadFile(path, [path]);
   if (main) collectModules(main.file, main.doc);
-  if (main && diagnostics.length === 0) {
-    if (!main.doc.graph) diagnostics.push(diag('missing-key', `'${path}' has no graph: it holds only modules`, posAt(main.file, []), { hint: 'add a `graph:` section, or import this file from a spec' }));
+  if (main && !fatal && !main.doc.graph) {
+    fatal++;
+    diagnostics.push(diag('missing-key', `'${path}' has no graph: it holds only modules`, posAt(main.file, []), { hint: 'add a `graph:` section, or import this file from a spec' }));
   }
-  if (!main || diagnostics.length) return { diagnostics, sources };
-  return { spec: { file: main.file, doc: main.doc, modules, files }, diagnostics, sources };
+  if (!main || fatal) return { diagnostics, sources };
+  return { spec: { file: main.file, doc: main.doc, modules, files, brokenNodes }, diagnostics, sources };
 }
 
 function paramDef(v: unknown, at?: SourcePos): ParamDef {
@@ -147,3 +164,12 @@ function paramDef(v: unknown, at?: SourcePos): ParamDef {
   const o = v as { type: ParamType; default?: number | boolean | string; min?: number; max?: number };
   return { type: o.type, default: o.default, min: o.min, max: o.max, at };
 }
+
+/** The node an error path lies in (`graph.NAME...` or `modules.M.graph.NAME...`), as a brokenNodes key. */
+function nodeKey(file: string, path: (string | number)[]): string | undefined {
+  if (path[0] === 'graph' && path.length >= 2) return `${file}|graph|${path[1]}`;
+  if (path[0] === 'modules' && path[2] === 'graph' && path.length >= 4) return `${file}|modules,${path[1]},graph|${path[3]}`;
+  return undefined;
+}
+
+export const brokenNodeKey = (file: string, bodyPath: readonly (string | number)[], name: string) => `${file}|${bodyPath.join(',')}|${name}`;

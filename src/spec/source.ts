@@ -25,11 +25,7 @@ export function parseSource(path: string, text: string): ParsedSource {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   const file: SourceFile = { path, text, doc, lines };
-  const diagnostics: Diagnostic[] = doc.errors.map((e) =>
-    diag('yaml-syntax', e.message.split('\n')[0], spanAt(file, e.pos[0], e.pos[1]), {
-      hint: 'check indentation and that every `key: value` pair and bracket is closed',
-    }),
-  );
+  const diagnostics: Diagnostic[] = doc.errors.slice(0, 1).map((e) => syntaxError(file, e.message.split('\n')[0], e.pos[0], e.pos[1]));
   if (diagnostics.length) return { file, value: undefined, diagnostics };
   diagnostics.push(...duplicateKeys(file));
   let value: unknown;
@@ -48,6 +44,37 @@ export function parseSource(path: string, text: string): ParsedSource {
     return { file, value: undefined, diagnostics };
   }
   return { file, value, diagnostics };
+}
+
+/**
+ * The parser notices an unclosed `{` or `[` only where the next line starts; the mistake is on the
+ * line that opened it, so point there (and say where the parser gave up).
+ */
+function syntaxError(file: SourceFile, message: string, start: number, end: number): Diagnostic {
+  const open = unclosedBracketBefore(file.text, start);
+  const hint = 'check indentation, and that every `key: value` pair, quote and bracket is closed';
+  if (open === undefined) return diag('yaml-syntax', message, spanAt(file, start, end), { hint });
+  const closer = file.text[open] === '{' ? '}' : ']';
+  return diag('yaml-syntax', `this '${file.text[open]}' is never closed`, spanAt(file, open, open + 1), {
+    hint: `add the missing '${closer}' on this line`,
+    notes: [{ message: `the parser gave up here: ${message}`, at: spanAt(file, start, end) }],
+  });
+}
+
+function unclosedBracketBefore(text: string, pos: number): number | undefined {
+  const stack: number[] = [];
+  let quote = '';
+  for (let i = 0; i < pos && i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (c === '{' || c === '[') stack.push(i);
+    else if ((c === '}' || c === ']') && stack.length) stack.pop();
+  }
+  return stack.at(-1);
 }
 
 export function spanAt(file: SourceFile, start: number, end: number): SourcePos {

@@ -8,7 +8,7 @@ import { OP_KINDS } from '../ir/ops.js';
 
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  compiled ??= new Ajv2020({ allErrors: true, strict: false }).compile(architectureSchema());
+  compiled ??= new Ajv2020({ allErrors: true, strict: false, verbose: true }).compile(architectureSchema());
   return compiled;
 }
 
@@ -21,28 +21,34 @@ const pathOf = (instancePath: string): (string | number)[] =>
 
 const describe = (path: (string | number)[]) => (path.length ? `'${path.join('.')}'` : 'the file');
 
-/** Validates a parsed value; returns diagnostics in YAML positions (empty when valid). */
-export function validateDocument(file: SourceFile, value: unknown): Diagnostic[] {
+export interface SchemaError {
+  diagnostic: Diagnostic;
+  /** the value path the error is about */
+  path: (string | number)[];
+}
+
+/** Validates a parsed value; returns errors in YAML positions (empty when valid). */
+export function validateDocument(file: SourceFile, value: unknown): SchemaError[] {
   const validate = validator();
   if (validate(value)) return [];
   return mapErrors(file, validate.errors ?? []);
 }
 
-function mapErrors(file: SourceFile, errors: ErrorObject[]): Diagnostic[] {
+function mapErrors(file: SourceFile, errors: ErrorObject[]): SchemaError[] {
   // anyOf reports each failed branch too; keep one message per place, the most specific first
   const byPath = new Map<string, ErrorObject[]>();
   for (const e of errors) {
     if (e.keyword === 'if') continue;
     byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
   }
-  const out: Diagnostic[] = [];
+  const out: SchemaError[] = [];
   for (const [instancePath, es] of byPath) {
     const path = pathOf(instancePath);
     const structural = es.filter((e) => ['additionalProperties', 'required', 'propertyNames', 'minProperties'].includes(e.keyword));
-    for (const e of structural) out.push(structuralError(file, path, e));
+    for (const e of structural) out.push({ diagnostic: structuralError(file, path, e), path });
     if (structural.length) continue;
     const e = es.find((x) => ['enum', 'const'].includes(x.keyword)) ?? es.find((x) => x.keyword === 'anyOf') ?? es[0];
-    out.push(valueError(file, path, e, es));
+    out.push({ diagnostic: valueError(file, path, e, es), path });
   }
   return out;
 }

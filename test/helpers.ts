@@ -1,0 +1,26 @@
+// Shared by the tests: a file-system SpecHost and an in-memory one.
+import { readFileSync } from 'node:fs';
+import type { SpecHost } from '../src/spec/load.js';
+
+export const fsHost: SpecHost = {
+  read(p) {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** A host over a map of file name to text. */
+export const memHost = (files: Record<string, string>): SpecHost => ({ read: (p) => files[p] });
+
+/** `# expect: code, code` markers in a fixture: the errors that line must produce. */
+export function expectedMarkers(file: string, text: string): string[] {
+  const out: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    const m = /# expect: ([\w, -]+)$/.exec(line);
+    if (m) for (const code of m[1].split(',')) out.push(`${file}:${i + 1} ${code.trim()}`);
+  });
+  return out;
+}
