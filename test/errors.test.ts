@@ -46,7 +46,7 @@ const hints: [string, RegExp][] = [
   ['input-stride.yaml', /use 704x608/],
   ['spatial-mismatch.yaml', /'full' is 64x64 but 'half' is 32x32/],
   ['channel-mismatch.yaml', /'a' has 8 but 'b' has 16/],
-  ['yaml-syntax.yaml', /add the missing '}'/],
+  ['yaml-syntax.yaml', /add the missing } on this line/],
   ['cycle.yaml', /a -> c -> b -> a/],
 ];
 for (const [name, pattern] of hints) {

@@ -289,7 +289,7 @@ export const OPS = {
     state: none,
     flops: none,
   },
-  identity: elementwise('y = x', 0),
+  identity: elementwise('y = x (a named pass-through)', 0),
 } satisfies Record<string, OpDef>;
 
 function sameChannels(ctx: OpContext, what: string): ShapeFailure | undefined {

@@ -384,9 +384,15 @@ export function expandSpec(spec: LoadedSpec, opts: ExpandOptions = {}): ExpandRe
   } else if (out === 'excluded') {
     ex.error('undefined-ref', `the output node '${outName}' is not built (its \`when\` condition is false)`, posAt(file, ['graph', outName], 'key'), frame);
   } else if (out && typeof out !== 'string' && out.shape.c !== classes) {
-    ex.error('channel-mismatch', `the output node '${outName}' has ${out.shape.c} channels but output.classes is ${classes}`, posAt(file, ['graph', outName], 'key'), frame, {
-      hint: `end the graph with a conv of out: ${classes} (or out: classes)`,
-      notes: [{ message: 'classes declared here', at: posAt(file, ['output', 'classes']) }],
+    // blame the node that set the channel count, not the resize or activation after it
+    const source = channelSource(ex.nodes, out.id);
+    const at = source?.origin[0] ?? posAt(file, ['graph', outName], 'key');
+    ex.error('channel-mismatch', `the output has ${out.shape.c} channels (set by '${source?.id ?? outName}') but output.classes is ${classes}`, at, frame, {
+      hint: `give it out: ${classes} (or out: classes)`,
+      notes: [
+        { message: `'${outName}' is the output`, at: posAt(file, ['graph', outName], 'key') },
+        { message: 'classes declared here', at: doc.output?.classes !== undefined ? posAt(file, ['output', 'classes']) : undefined },
+      ],
     });
   }
 
@@ -405,6 +411,15 @@ export function expandSpec(spec: LoadedSpec, opts: ExpandOptions = {}): ExpandRe
   }
   diagnostics = normalizeDiagnostics(diagnostics);
   return diagnostics.length ? { diagnostics } : { graph, diagnostics };
+}
+
+const CHANNEL_PRESERVING = new Set(['bn', 'relu', 'relu6', 'sigmoid', 'hsigmoid', 'resize', 'maxpool', 'avgpool', 'global_avgpool', 'dropout', 'identity']);
+
+function channelSource(nodes: IrNode[], id: string): IrNode | undefined {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  let n = byId.get(id);
+  while (n && CHANNEL_PRESERVING.has(n.op) && byId.has(n.inputs[0])) n = byId.get(n.inputs[0]);
+  return n;
 }
 
 export function sizeOf(s: number | readonly number[] | undefined): [number, number] | undefined {

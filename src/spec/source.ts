@@ -1,5 +1,5 @@
 // YAML text to plain values, keeping a way back from any value path to its line and column.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Parser, visit, type Document, type Node as YamlNode } from 'yaml';
 import { diag, type Diagnostic, type SourcePos } from './diagnostics.js';
 
 export type ValuePath = readonly (string | number)[];
@@ -47,34 +47,44 @@ export function parseSource(path: string, text: string): ParsedSource {
 }
 
 /**
- * The parser notices an unclosed `{` or `[` only where the next line starts; the mistake is on the
- * line that opened it, so point there (and say where the parser gave up).
+ * The parser notices an unclosed `{`, `[` or quote only where a later line starts; the mistake is
+ * on the line that opened it, so point there (and say where the parser gave up).
  */
 function syntaxError(file: SourceFile, message: string, start: number, end: number): Diagnostic {
-  const open = unclosedBracketBefore(file.text, start);
   const hint = 'check indentation, and that every `key: value` pair, quote and bracket is closed';
-  if (open === undefined) return diag('yaml-syntax', message, spanAt(file, start, end), { hint });
-  const closer = file.text[open] === '{' ? '}' : ']';
-  return diag('yaml-syntax', `this '${file.text[open]}' is never closed`, spanAt(file, open, open + 1), {
-    hint: `add the missing '${closer}' on this line`,
-    notes: [{ message: `the parser gave up here: ${message}`, at: spanAt(file, start, end) }],
+  const open = unclosedBefore(file.text, start);
+  const here = spanAt(file, start, end);
+  if (open === undefined || spanAt(file, open, open + 1).line >= here.line) return diag('yaml-syntax', message, here, { hint });
+  const c = file.text[open];
+  const closer = c === '{' ? '}' : c === '[' ? ']' : c;
+  return diag('yaml-syntax', `this ${c === '"' || c === "'" ? 'quote' : `'${c}'`} is never closed`, spanAt(file, open, open + 1), {
+    hint: `add the missing ${closer} on this line`,
+    notes: [{ message: `the parser gave up here: ${message}`, at: here }],
   });
 }
 
-function unclosedBracketBefore(text: string, pos: number): number | undefined {
-  const stack: number[] = [];
-  let quote = '';
-  for (let i = 0; i < pos && i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = '';
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if (c === '{' || c === '[') stack.push(i);
-    else if ((c === '}' || c === ']') && stack.length) stack.pop();
-  }
-  return stack.at(-1);
+/** The innermost flow collection or quoted scalar the parser left unclosed before `pos` (from yaml's CST). */
+function unclosedBefore(text: string, pos: number): number | undefined {
+  let found: number | undefined;
+  const visitToken = (t: unknown): void => {
+    if (!t || typeof t !== 'object') return;
+    const tok = t as { type?: string; offset?: number; source?: string; start?: unknown; end?: { source: string }[] };
+    if (tok.type === 'flow-collection') {
+      const open = (tok.start as { offset: number; source: string }) ?? undefined;
+      const closer = open?.source === '{' ? '}' : ']';
+      if (open && open.offset < pos && !(tok.end ?? []).some((e) => e.source === closer)) found = Math.max(found ?? -1, open.offset);
+    }
+    if ((tok.type === 'double-quoted-scalar' || tok.type === 'single-quoted-scalar') && tok.source && tok.offset! < pos) {
+      const q = tok.source[0];
+      if (tok.source.length < 2 || !tok.source.endsWith(q)) found = Math.max(found ?? -1, tok.offset!);
+    }
+    for (const v of Object.values(tok)) {
+      if (Array.isArray(v)) v.forEach(visitToken);
+      else if (v && typeof v === 'object') visitToken(v);
+    }
+  };
+  for (const t of new Parser().parse(text)) visitToken(t);
+  return found;
 }
 
 export function spanAt(file: SourceFile, start: number, end: number): SourcePos {

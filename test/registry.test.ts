@@ -1,0 +1,83 @@
+// The op registry is the one description of each op: every entry must be complete and consistent.
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isShapeFailure, OPS, OP_KINDS, type AttrSpec, type OpDef } from '../src/ir/ops.js';
+import { architectureSchema } from '../src/spec/schema.js';
+import type { Attrs } from '../src/ir/graph.js';
+
+const x = { h: 8, w: 8, c: 4 };
+
+/** A valid call of each op: attrs beyond the defaults and the inputs. */
+const sample: Record<string, { attrs: Attrs; inputs?: number; ref?: boolean }> = {
+  conv: { attrs: { out: 6, kernel: [3, 3] } },
+  conv_transpose: { attrs: { out: 6, kernel: [2, 2], stride: [2, 2] } },
+  resize: { attrs: { scale: 2 } },
+  maxpool: { attrs: { kernel: [2, 2] } },
+  avgpool: { attrs: { kernel: [2, 2] } },
+  add: { attrs: {}, inputs: 2 },
+  mul: { attrs: {}, inputs: 2 },
+  concat: { attrs: {}, inputs: 2 },
+};
+
+function withDefaults(def: OpDef, attrs: Attrs): Attrs {
+  const out: Attrs = {};
+  for (const [k, a] of Object.entries(def.attrs) as [string, AttrSpec][]) if (a.default !== undefined) out[k] = a.default;
+  return { ...out, ...attrs };
+}
+
+for (const kind of OP_KINDS) {
+  test(`${kind}: complete entry, shape and counts are finite and non-negative`, () => {
+    const def: OpDef = OPS[kind];
+    assert.ok(def.formula.length > 5, 'a one-line formula');
+    assert.ok(def.arity.min >= 1 && def.arity.max >= def.arity.min, 'arity');
+    for (const [name, a] of Object.entries(def.attrs) as [string, AttrSpec][]) {
+      assert.ok(a.doc, `${kind}.${name} has a doc`);
+      if (a.type === 'enum') assert.ok(a.values?.length && (a.default === undefined || a.values.includes(a.default as string)), `${kind}.${name} enum`);
+    }
+    for (const fn of ['shape', 'params', 'state', 'flops'] as const) assert.type(def[fn], 'function', `${kind}.${fn}`);
+    const s = sample[kind] ?? { attrs: {} };
+    const n = s.inputs ?? def.arity.min;
+    const ctx = { inputs: Array(n).fill(x), names: Array.from({ length: n }, (_, i) => `in${i}`), attrs: withDefaults(def, s.attrs) };
+    const out = def.shape(ctx);
+    assert.not.ok(isShapeFailure(out), JSON.stringify(out));
+    if (isShapeFailure(out)) return;
+    for (const v of [out.h, out.w, out.c, def.params(ctx, out), def.state(ctx, out), def.flops(ctx, out)]) assert.ok(Number.isFinite(v) && v >= 0);
+  });
+}
+
+// counts worked out by hand for the sample calls on an 8x8x4 input
+const counts: [string, { h: number; w: number; c: number }, number, number][] = [
+  ['conv', { h: 8, w: 8, c: 6 }, 3 * 3 * 4 * 6, 2 * 3 * 3 * 4 * 6 * 64],
+  ['conv_transpose', { h: 16, w: 16, c: 6 }, 2 * 2 * 4 * 6 + 6, 2 * 2 * 2 * 4 * 64 * 6 + 16 * 16 * 6],
+  ['bn', x, 8, 2 * 8 * 8 * 4],
+  ['maxpool', { h: 4, w: 4, c: 4 }, 0, 4 * 4 * 4 * 4],
+  ['concat', { h: 8, w: 8, c: 8 }, 0, 0],
+];
+for (const [kind, shape, params, flops] of counts) {
+  test(`${kind}: shape ${shape.h}x${shape.w}x${shape.c}, ${params} params, ${flops} FLOPs`, () => {
+    const def: OpDef = OPS[kind as keyof typeof OPS];
+    const s = sample[kind] ?? { attrs: {} };
+    const n = s.inputs ?? def.arity.min;
+    const ctx = { inputs: Array(n).fill(x), names: [], attrs: withDefaults(def, s.attrs) };
+    assert.equal(def.shape(ctx), shape);
+    assert.is(def.params(ctx, shape), params);
+    assert.is(def.flops(ctx, shape), flops);
+  });
+}
+
+test('schemas/architecture.schema.json is generated from the registry and current (npm run schema)', () => {
+  const committed = JSON.parse(readFileSync('schemas/architecture.schema.json', 'utf8'));
+  assert.equal(committed, JSON.parse(JSON.stringify(architectureSchema())));
+});
+
+test('the schema knows every op and every attribute of it', () => {
+  const node = (architectureSchema().$defs as Record<string, { allOf: { if: { properties: { op: { const: string } } }; then: { properties: object } }[] }>).node;
+  const described = new Map(node.allOf.map((b) => [b.if.properties.op.const, Object.keys(b.then.properties)]));
+  for (const kind of OP_KINDS) {
+    assert.ok(described.has(kind), kind);
+    for (const a of Object.keys(OPS[kind].attrs)) assert.ok(described.get(kind)!.includes(a), `${kind}.${a}`);
+  }
+});
+
+test.run();
