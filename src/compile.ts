@@ -18,6 +18,8 @@ export interface CompileOptions {
   overrides?: string[];
   /** run the IR verifier after every pass */
   verifyEach?: boolean;
+  /** accept a file of modules with no graph (`alcli validate architectures/lib/x.yaml`) */
+  allowLibrary?: boolean;
 }
 
 export interface Compiled {
@@ -38,6 +40,8 @@ export interface CompileResult {
   /** errors in command-line values (--set), which exit 2, not 3 */
   usageErrors: string[];
   sources: Map<string, string>;
+  /** set for a valid module library (a file with modules and no graph) when allowLibrary is on */
+  library?: { modules: string[] };
 }
 
 export const DEFAULT_MAX_PARAMS = 500_000_000;
@@ -46,6 +50,12 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
   const loaded = loadSpec(path, host);
   const base = { sources: loaded.sources, usageErrors: [] as string[] };
   if (!loaded.spec) return { ...base, diagnostics: loaded.diagnostics };
+  if (!loaded.spec.doc.graph) {
+    if (opts.allowLibrary && !loaded.diagnostics.length) return { ...base, diagnostics: [], library: { modules: [...loaded.spec.modules.keys()] } };
+    const at = { file: path, line: 1, col: 1, endLine: 1, endCol: 2 };
+    const missing = diag('missing-key', `'${path}' has no graph: it holds only modules`, at, { hint: 'add a `graph:` section, or import this file from a spec' });
+    return { ...base, diagnostics: normalizeDiagnostics([...loaded.diagnostics, missing]) };
+  }
   const { doc: resolved, errors } = applyOverrides(loaded.spec.doc, opts.overrides ?? []);
   if (errors.length) return { ...base, diagnostics: [], usageErrors: errors };
   const spec = { ...loaded.spec, doc: resolved };

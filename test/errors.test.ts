@@ -79,4 +79,12 @@ test('--size that does not divide by the stride names the flag', () => {
   assert.match(r.diagnostics[0].hint!, 'use 704x608 (--size)');
 });
 
+test('a module library validates on its own, and is no network to compile', () => {
+  const lib = 'architectures/lib/repvgg.yaml';
+  assert.equal(compile(lib, fsHost, { allowLibrary: true }).library, { modules: ['repvgg_block', 'repvgg_stage'] });
+  const r = compile(lib, fsHost);
+  assert.equal(r.diagnostics.map((d) => d.code), ['missing-key']);
+  assert.match(r.diagnostics[0].message, 'has no graph');
+});
+
 test.run();

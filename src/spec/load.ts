@@ -149,10 +149,6 @@ export function loadSpec(path: string, host: SpecHost): LoadResult {
 
   const main = loadFile(path, [path]);
   if (main) collectModules(main.file, main.doc);
-  if (main && !fatal && !main.doc.graph) {
-    fatal++;
-    diagnostics.push(diag('missing-key', `'${path}' has no graph: it holds only modules`, posAt(main.file, []), { hint: 'add a `graph:` section, or import this file from a spec' }));
-  }
   if (!main || fatal) return { diagnostics, sources };
   return { spec: { file: main.file, doc: main.doc, modules, files, brokenNodes }, diagnostics, sources };
 }
