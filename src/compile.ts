@@ -1,4 +1,5 @@
 // The front end as one pure function: spec path -> checked IR in both forms, or diagnostics.
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
 import { diag, normalizeDiagnostics, suggestion, type Diagnostic } from './spec/diagnostics.js';
 import { expandSpec } from './spec/expand.js';
@@ -51,7 +52,7 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
   const base = { sources: loaded.sources, usageErrors: [] as string[] };
   if (!loaded.spec) return { ...base, diagnostics: loaded.diagnostics };
   if (!loaded.spec.doc.graph) {
-    if (opts.allowLibrary && !loaded.diagnostics.length) return { ...base, diagnostics: [], library: { modules: [...loaded.spec.modules.keys()] } };
+    if (opts.allowLibrary && !loaded.diagnostics.length) return { ...base, diagnostics: [], library: { modules: [...loaded.spec.modules.values()].filter((m) => m.body.file.path === path).map((m) => m.name) } };
     const at = { file: path, line: 1, col: 1, endLine: 1, endCol: 2 };
     const missing = diag('missing-key', `'${path}' has no graph: it holds only modules`, at, { hint: 'add a `graph:` section, or import this file from a spec' });
     return { ...base, diagnostics: normalizeDiagnostics([...loaded.diagnostics, missing]) };
@@ -81,12 +82,13 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
   };
 }
 
-/** Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and checked against the schema. */
+/** Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and the result is checked against the schema. */
 export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; errors: string[] } {
   const trainSchema = (architectureSchema().$defs as Record<string, { properties: Record<string, unknown> }>).train;
   const keys = Object.keys(trainSchema.properties);
   const errors: string[] = [];
   const train: Record<string, unknown> = structuredClone(doc.train ?? {});
+  const applied: string[] = [];
   for (const s of sets) {
     const m = /^train\.([A-Za-z_][\w.]*)=(.*)$/.exec(s);
     if (!m) {
@@ -108,6 +110,25 @@ export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; er
     let target = train;
     for (const k of [head, ...rest].slice(0, -1)) target = (target[k] ??= {}) as Record<string, unknown>;
     target[[head, ...rest].at(-1)!] = value;
+    applied.push(s);
   }
+  if (!errors.length && applied.length) errors.push(...trainErrors(train, applied));
   return { doc: { ...doc, train }, errors };
+}
+
+let trainValidator: ValidateFunction | undefined;
+
+/** Schema errors of an overridden train section, each blamed on the --set that caused it. */
+function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
+  trainValidator ??= new Ajv2020({ allErrors: true, strict: false }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
+  if (trainValidator(train)) return [];
+  const problems = new Map<string, string>();
+  for (const e of trainValidator.errors ?? []) {
+    const extra = e.keyword === 'additionalProperties' ? `: '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+    const key = `train${e.instancePath.replaceAll('/', '.')}`;
+    // a value failing an anyOf reports every alternative: one message per --set is enough
+    const culprit = sets.find((s) => s.startsWith(`${key}=`) || s.startsWith(`${key}.`)) ?? key;
+    if (!problems.has(culprit)) problems.set(culprit, `--set '${culprit}': ${key} ${e.message}${extra}`);
+  }
+  return [...problems.values()];
 }

@@ -1,0 +1,122 @@
+// Helpers every command shares. This file loads fast: the library (yaml, ajv, the compiler) is
+// imported lazily inside the functions that need it, so `alcli --help` stays quick.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Flags } from '@oclif/core';
+import type { CompileOptions, CompileResult, Diagnostic, SpecHost } from '../index.js';
+
+export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3 } as const;
+
+/** A mistake in the command line (flags, arguments): exit 2, message only. */
+export class UsageError extends Error {}
+
+/** Errors in a spec, already printed: exit 3. */
+export class SpecFailure extends Error {
+  constructor() {
+    super('spec error');
+  }
+}
+
+/** The package root, from dist/cli or src/cli alike: templates/, schemas/, architectures/ live there. */
+export const packagePath = (...parts: string[]): string => fileURLToPath(new URL(['../..', ...parts].join('/'), import.meta.url));
+
+/** Specs come from disk; the library never touches the file system itself. */
+export const fsHost: SpecHost = {
+  read(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** `--size 512x384` or `--size 512` (square). */
+export function parseSize(text: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[xX*,]\s*(\d+))?\s*$/.exec(text);
+  const h = m ? Number(m[1]) : NaN;
+  const w = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(h >= 1 && w >= 1 && h <= 1 << 16 && w <= 1 << 16))
+    throw new UsageError(`--size '${text}': expected HxW with positive integers, e.g. --size 512x512`);
+  return [h, w];
+}
+
+const SUFFIX: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9 };
+
+/** `--max-params 500M`, `3.5m`, `2e6`, `1000000`, `1_000_000`. */
+export function parseCount(text: string, flag: string): number {
+  const m = /^\s*([\d_,]*\.?\d+(?:e\d+)?)\s*([kmg]?)\s*$/i.exec(text);
+  const n = m ? Number(m[1].replace(/[_,]/g, '')) * SUFFIX[m[2].toLowerCase()] : NaN;
+  if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`${flag} '${text}': expected a positive count such as 500M, 2.5M or 1000000`);
+  return Math.round(n);
+}
+
+export const specFlags = {
+  size: Flags.string({ char: 's', summary: 'input size HxW (default: the spec\'s input.size)', helpValue: 'HxW' }),
+  set: Flags.string({
+    summary: 'override a train setting, e.g. train.epochs=40 (repeatable)',
+    helpValue: 'train.KEY=VALUE',
+    multiple: true,
+    // greedy multiple flags would swallow the SPEC arguments that follow
+    multipleNonGreedy: true,
+  }),
+  'max-params': Flags.string({ summary: 'refuse networks with more trainable parameters than this', default: '500M', helpValue: 'N' }),
+};
+
+export const jsonFlag = { json: Flags.boolean({ summary: 'print the result as JSON on stdout' }) };
+
+export interface SpecFlagValues {
+  size?: string;
+  set?: string[];
+  'max-params'?: string;
+}
+
+export function compileOptions(flags: SpecFlagValues): CompileOptions {
+  return {
+    size: flags.size === undefined ? undefined : parseSize(flags.size),
+    overrides: flags.set ?? [],
+    maxParams: flags['max-params'] === undefined ? undefined : parseCount(flags['max-params'], '--max-params'),
+  };
+}
+
+const useColor = () => Boolean(process.stderr.isTTY) && !('NO_COLOR' in process.env);
+
+/** Diagnostics as text on stderr (coloured only on a terminal). */
+export async function printDiagnostics(ds: Diagnostic[], sources: ReadonlyMap<string, string>): Promise<void> {
+  const { renderDiagnostics } = await import('../index.js');
+  process.stderr.write(`${renderDiagnostics(ds, sources, useColor())}\n`);
+}
+
+export interface DiagnosticJson {
+  code: string;
+  message: string;
+  file?: string;
+  line?: number;
+  col?: number;
+  endLine?: number;
+  endCol?: number;
+  hint?: string;
+  notes?: { message: string; file?: string; line?: number; col?: number }[];
+}
+
+export function diagnosticJson(d: Diagnostic): DiagnosticJson {
+  return {
+    code: d.code,
+    message: d.message,
+    ...(d.at ? { file: d.at.file, line: d.at.line, col: d.at.col, endLine: d.at.endLine, endCol: d.at.endCol } : {}),
+    ...(d.hint ? { hint: d.hint } : {}),
+    ...(d.notes?.length ? { notes: d.notes.map((n) => ({ message: n.message, ...(n.at ? { file: n.at.file, line: n.at.line, col: n.at.col } : {}) })) } : {}),
+  };
+}
+
+export const printJson = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+};
+
+/** Compiles one spec; bad --set values are usage errors (exit 2), spec errors come back as diagnostics. */
+export async function compileSpec(path: string, opts: CompileOptions): Promise<CompileResult> {
+  const { compile } = await import('../index.js');
+  const result = compile(path, fsHost, opts);
+  if (result.usageErrors.length) throw new UsageError(result.usageErrors.join('\n'));
+  return result;
+}

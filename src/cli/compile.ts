@@ -1,0 +1,92 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Args, Flags } from '@oclif/core';
+import { AlcliCommand } from './base.js';
+import { compileOptions, compileSpec, diagnosticJson, jsonFlag, packagePath, printDiagnostics, printJson, SpecFailure, specFlags, UsageError } from './common.js';
+
+const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'] as const;
+
+function checkTarget(dir: string, force: boolean): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' exists and is not a directory`);
+  if (!force && readdirSync(dir).length > 0) throw new UsageError(`'${dir}' is not empty; use --force to overwrite the compiled files in it`);
+}
+
+/**
+ * Writes every file into a temporary sibling directory first, so a failure or a kill never
+ * leaves a half-written output: a new DIR appears by one rename; into an existing DIR (--force)
+ * each file moves by its own rename, and files alcli did not write are left alone.
+ */
+function writeAtomically(dir: string, files: Record<string, string>): void {
+  const abs = resolve(dir);
+  // mkdirSync honours the umask (mkdtemp would leave the new DIR at 0700)
+  const tmp = join(dirname(abs), `.${basename(abs)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    mkdirSync(dirname(abs), { recursive: true });
+    mkdirSync(tmp);
+  } catch (e) {
+    throw new UsageError(`cannot write to '${dir}': ${(e as Error).message}`);
+  }
+  try {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp, name), text);
+    if (!existsSync(abs)) renameSync(tmp, abs);
+    else for (const name of Object.keys(files)) renameSync(join(tmp, name), join(abs, name));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export default class Compile extends AlcliCommand {
+  static override summary = 'Compile a spec to its resolved spec, IR and summary';
+  static override description = `Writes DIR/${FILES.join(', DIR/')}: the spec standing alone (overrides applied, imported modules inlined), the IR of the training and deploy forms with source positions (schemas/graph.schema.json), and the summary as text and JSON.`;
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet',
+    '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet --size 704x608 --set train.epochs=40 --force',
+  ];
+  static override args = { spec: Args.string({ description: 'spec file', required: true }) };
+  static override flags = {
+    ...specFlags,
+    ...jsonFlag,
+    output: Flags.string({ char: 'o', summary: 'output directory', required: true, helpValue: 'DIR' }),
+    force: Flags.boolean({ summary: 'write into a non-empty DIR, replacing the compiled files there' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Compile);
+    const opts = compileOptions(flags);
+    checkTarget(flags.output, flags.force);
+    const r = await compileSpec(args.spec, opts);
+    const c = r.compiled;
+    if (!c) {
+      if (flags.json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
+      else await printDiagnostics(r.diagnostics, r.sources);
+      throw new SpecFailure();
+    }
+    const [{ resolvedSpecYaml }, { graphJson }, { summaryData, summaryText }, { Ajv2020 }] = await Promise.all([
+      import('../render/resolved-spec.js'),
+      import('../render/graph-json.js'),
+      import('../render/summary.js'),
+      import('ajv/dist/2020.js'),
+    ]);
+    const graph = graphJson(c, args.spec);
+    // our own output must match the published schema; a mismatch is a bug in alcli (exit 1)
+    const validate = new Ajv2020({ allErrors: true }).compile(JSON.parse(readFileSync(packagePath('schemas', 'graph.schema.json'), 'utf8')));
+    if (!validate(graph)) throw new Error(`graph.json does not match schemas/graph.schema.json: ${validate.errors?.slice(0, 3).map((e) => `${e.instancePath} ${e.message}`).join('; ')}`);
+    const summary = summaryData(c);
+    writeAtomically(flags.output, {
+      'spec.resolved.yaml': resolvedSpecYaml(c, { size: opts.size, overrides: opts.overrides }),
+      'graph.json': `${JSON.stringify(graph, null, 2)}\n`,
+      'summary.txt': `${summaryText(summary)}\n`,
+      'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
+    });
+    if (flags.json) {
+      printJson({ ok: true, output: flags.output, files: FILES.map((f) => join(flags.output, f)), train: summary.train, deploy: summary.deploy });
+      return;
+    }
+    const { formatCount } = await import('../render/format.js');
+    process.stdout.write(
+      `compiled ${args.spec} -> ${flags.output}/ (${FILES.join(', ')})\n` +
+        `  training form ${c.graph.nodes.length} nodes, ${formatCount(c.stats.params)} params; deploy form ${c.deploy.nodes.length} nodes, ${formatCount(c.deployStats.params)} params\n`,
+    );
+  }
+}

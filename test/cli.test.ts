@@ -1,0 +1,292 @@
+// The built CLI end to end (node bin/run.js, so dist/ must be fresh: the runner builds first):
+// exit codes 0/2/3, JSON output, the files compile writes, graph and init.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OP_KINDS } from '../src/ir/ops.js';
+import type { GraphJson } from '../src/render/graph-json.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'run.js');
+const ALNET = 'architectures/alnet.yaml';
+const TRAIN_PARAMS = 3_716_577;
+const DEPLOY_PARAMS = 3_384_513;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function alcli(args: string[], cwd = ROOT): Run {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', DEBUG: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user error: the given exit code and never a stack trace. */
+function expectExit(r: Run, code: number, stderr?: RegExp): void {
+  assert.is(r.code, code, `exit ${r.code}, want ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  assert.not.ok(r.stderr.includes('    at '), `stack trace in stderr:\n${r.stderr}`);
+  if (stderr) assert.match(r.stderr, stderr);
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'alcli-cli-test-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+let n = 0;
+const tempDir = () => {
+  const d = join(scratch, `t${n++}`);
+  mkdirSync(d);
+  return d;
+};
+
+test('--help lists every command quickly enough to matter', () => {
+  const r = alcli(['--help']);
+  expectExit(r, 0);
+  for (const c of ['validate', 'summary', 'compile', 'graph', 'init']) assert.match(r.stdout, new RegExp(`\\n\\s+${c}\\s`));
+});
+
+for (const c of ['validate', 'summary', 'compile', 'graph', 'init']) {
+  test(`${c} --help shows a description and an example`, () => {
+    const r = alcli([c, '--help']);
+    expectExit(r, 0);
+    assert.match(r.stdout, /DESCRIPTION/);
+    assert.match(r.stdout, new RegExp(`EXAMPLES\\n\\s+\\$ alcli ${c} `));
+  });
+}
+
+const SMALL = `alcli: 1
+name: small
+input: {channels: 1, size: [32, 32]}
+graph:
+  a: {op: conv, in: input, out: 1, kernel: 3}
+`;
+
+test('validate: ok line per file, exit 0', () => {
+  const small = join(tempDir(), 'small.yaml');
+  writeFileSync(small, SMALL);
+  const r = alcli(['validate', ALNET, small]);
+  expectExit(r, 0);
+  assert.match(r.stdout, /^ok {2}architectures\/alnet\.yaml \(175 nodes, 3\.72M params\)\n/);
+  assert.ok(r.stdout.endsWith(`ok  ${small} (1 node, 9 params)\n`), r.stdout);
+});
+
+test('validate: every file in architectures/ (lib/ module libraries included) exits 0', () => {
+  const files = ['architectures', 'architectures/lib'].flatMap((d) => readdirSync(join(ROOT, d)).filter((f) => f.endsWith('.yaml')).map((f) => `${d}/${f}`));
+  const r = alcli(['validate', ...files]);
+  expectExit(r, 0);
+  assert.is(r.stdout.split('\n').filter((l) => l.startsWith('ok  ')).length, files.length);
+  assert.match(r.stdout, 'ok  architectures/lib/repvgg.yaml (module library: repvgg_block, repvgg_stage)');
+});
+
+test('validate --json: exact counts', () => {
+  const r = alcli(['validate', ALNET, '--json']);
+  expectExit(r, 0);
+  const out = JSON.parse(r.stdout);
+  assert.is(out.ok, true);
+  assert.equal([out.files[0].params, out.files[0].deployParams, out.files[0].nodes], [TRAIN_PARAMS, DEPLOY_PARAMS, 175]);
+});
+
+test('a missing file is a spec error naming the file (exit 3)', () => {
+  expectExit(alcli(['validate', 'no/such.yaml']), 3, /error\[file-not-found\].*no\/such\.yaml/);
+});
+
+const usageErrors: [string, string[], RegExp][] = [
+  ['bad --size', ['validate', ALNET, '--size', '12y'], /--size '12y'/],
+  ['zero --size', ['summary', ALNET, '--size', '0x512'], /--size/],
+  ['--set without train.', ['validate', ALNET, '--set', 'epochs=3'], /expected train\.KEY=VALUE/],
+  ['--set unknown key', ['validate', ALNET, '--set', 'train.epoch=3'], /did you mean 'epochs'/],
+  ['--set bad value', ['validate', ALNET, '--set', 'train.epochs=abc'], /train\.epochs must be integer/],
+  ['bad --max-params', ['validate', ALNET, '--max-params', 'lots'], /--max-params 'lots'/],
+  ['unknown flag', ['validate', ALNET, '--bogus'], /Nonexistent flag: --bogus/],
+  ['missing argument', ['summary'], /Missing 1 required arg/],
+  ['unknown --format', ['graph', ALNET, '--format', 'svg'], /one of: dot, mermaid/],
+  ['--depth 0', ['summary', ALNET, '--depth', '0'], /depth/],
+  ['compile without -o', ['compile', ALNET], /Missing required flag/],
+  ['unknown command', ['frobnicate'], /command frobnicate not found/],
+];
+for (const [name, args, stderr] of usageErrors) test(`usage error (exit 2): ${name}`, () => expectExit(alcli(args), 2, stderr));
+
+test('--set before the SPEC arguments does not swallow them', () => {
+  const r = alcli(['validate', '--set', 'train.epochs=3', ALNET]);
+  expectExit(r, 0);
+  assert.match(r.stdout, /^ok {2}architectures\/alnet\.yaml/);
+});
+
+test('--max-params below the network: spec error too-large (exit 3)', () => {
+  expectExit(alcli(['validate', ALNET, '--max-params', '1M']), 3, /error\[too-large\]/);
+});
+
+test('an indivisible --size is a spec error with the fix (exit 3)', () => {
+  expectExit(alcli(['validate', ALNET, '--size', '500x500']), 3, /use 512x512/);
+});
+
+const BROKEN = `alcli: 1
+name: broken
+input: {channels: 3, size: [64, 64]}
+graph:
+  a: {op: conv, in: input, out: 8, kernel: 3}
+  b: {op: convv, out: 8, kernel: 3}
+  c: {op: add, in: [a, d]}
+`;
+
+test('broken spec: file:line:col errors, all of them, no stack, exit 3', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'broken.yaml'), BROKEN);
+  writeFileSync(join(dir, 'bad-yaml.yaml'), 'alcli: 1\ngraph: {a: [\n');
+  const r = alcli(['validate', 'broken.yaml', 'bad-yaml.yaml'], dir);
+  expectExit(r, 3, /broken\.yaml:6:11: error\[unknown-op\]/);
+  assert.match(r.stderr, /broken\.yaml:7:\d+: error\[undefined-ref\]/);
+  assert.match(r.stderr, /bad-yaml\.yaml:\d+:\d+: error\[yaml-syntax\]/);
+  assert.match(r.stderr, /2 of 2 specs failed/);
+});
+
+test('broken spec --json: diagnostics with code, message, file, line, col, hint', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'broken.yaml'), BROKEN);
+  const r = alcli(['summary', 'broken.yaml', '--json'], dir);
+  expectExit(r, 3);
+  const out = JSON.parse(r.stdout);
+  assert.is(out.ok, false);
+  assert.equal(
+    { ...out.diagnostics[0], endLine: undefined, endCol: undefined },
+    { code: 'unknown-op', message: "unknown op or module 'convv'", file: 'broken.yaml', line: 6, col: 11, endLine: undefined, endCol: undefined, hint: "did you mean 'conv'?" },
+  );
+});
+
+const sum = (rows: { params: number }[]) => rows.reduce((s, r) => s + r.params, 0);
+
+test('summary --json: totals of both forms, stride, passes, one row per node', () => {
+  const r = alcli(['summary', ALNET, '--json']);
+  expectExit(r, 0);
+  const s = JSON.parse(r.stdout);
+  assert.is(s.name, 'alnet');
+  assert.equal(s.input, { channels: 3, size: [512, 512] });
+  assert.equal(s.stride, [32, 32]);
+  assert.is(s.train.params, TRAIN_PARAMS);
+  assert.is(s.deploy.params, DEPLOY_PARAMS);
+  assert.ok(Number.isInteger(s.train.flops) && Number.isInteger(s.deploy.flops));
+  assert.ok(s.train.flops > s.deploy.flops);
+  assert.equal(s.passes.map((p: { pass: string }) => p.pass), ['fold-bn', 'fuse-branches', 'dce']);
+  assert.is(s.nodes.length, 175);
+  assert.is(sum(s.nodes), TRAIN_PARAMS);
+});
+
+test('summary --deploy --depth 1 --json: deploy rows aggregated per top-level node', () => {
+  const s = JSON.parse(alcli(['summary', ALNET, '--deploy', '--depth', '1', '--json']).stdout);
+  assert.is(s.form, 'deploy');
+  assert.equal(s.nodes.map((r: { id: string }) => r.id), ['e1', 'e2', 'e3', 'e4', 'e5', 'ctx', 'f3', 'f2', 'f1', 'ctx_up', 'cat', 'head', 'logits']);
+  assert.is(sum(s.nodes), DEPLOY_PARAMS);
+  assert.is(s.nodes.reduce((t: number, r: { nodes: number }) => t + r.nodes, 0), s.deploy.nodeCount);
+});
+
+test('summary text: node table and both totals', () => {
+  const r = alcli(['summary', ALNET, '--size', '256x256']);
+  expectExit(r, 0);
+  assert.match(r.stdout, /^alnet: input 256x256x3, network stride 32/);
+  assert.match(r.stdout, /\ne4\/blocks\.3\/dense\s+conv\s+16x16x128\s+147K\s+75\.5M\n/);
+  assert.match(r.stdout, /\ntraining\s+3,716,577\s+\(3\.72M\)/);
+  assert.match(r.stdout, /\ndeploy\s+3,384,513\s+\(3\.38M\)/);
+  assert.match(r.stdout, /passes: fold-bn 48, fuse-branches 22, dce 0/);
+});
+
+test('compile: writes the four files; graph.json matches its schema', () => {
+  const out = join(tempDir(), 'alnet');
+  const r = alcli(['compile', ALNET, '-o', out, '--set', 'train.epochs=7']);
+  expectExit(r, 0);
+  for (const f of ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json']) assert.ok(existsSync(join(out, f)), f);
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'graph.schema.json'), 'utf8'));
+  const validate = new Ajv2020({ allErrors: true }).compile(schema);
+  const graph: GraphJson = JSON.parse(readFileSync(join(out, 'graph.json'), 'utf8'));
+  assert.ok(validate(graph), JSON.stringify(validate.errors?.slice(0, 3)));
+  assert.is(graph.nodes.length, 175);
+  assert.is(graph.deploy.nodes.length, 66);
+  assert.equal(graph.nodes[0].origin[0], { file: ALNET, line: 19, col: 3, endLine: 19, endCol: 5 });
+  assert.is(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).deploy.params, DEPLOY_PARAMS);
+  assert.match(readFileSync(join(out, 'summary.txt'), 'utf8'), /training\s+3,716,577/);
+});
+
+test('graph.schema.json lists exactly the ops of the registry', () => {
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'graph.schema.json'), 'utf8'));
+  assert.equal([...schema.$defs.node.properties.op.enum].sort(), [...OP_KINDS].sort());
+});
+
+test('compile: spec.resolved.yaml stands alone (no lib/) with overrides and --size applied', () => {
+  const out = join(tempDir(), 'o');
+  expectExit(alcli(['compile', ALNET, '-o', out, '--set', 'train.epochs=7', '--size', '256x256']), 0);
+  const alone = tempDir();
+  cpSync(join(out, 'spec.resolved.yaml'), join(alone, 'net.yaml'));
+  const text = readFileSync(join(alone, 'net.yaml'), 'utf8');
+  assert.not.match(text, /^imports:/m);
+  assert.match(text, /^ {2}epochs: 7$/m);
+  const s = JSON.parse(alcli(['summary', 'net.yaml', '--json'], alone).stdout);
+  assert.equal([s.train.params, s.deploy.params, s.input.size], [TRAIN_PARAMS, DEPLOY_PARAMS, [256, 256]]);
+});
+
+test('compile: refuses a non-empty DIR without --force (exit 2), overwrites with it', () => {
+  const out = tempDir();
+  writeFileSync(join(out, 'notes.txt'), 'mine');
+  expectExit(alcli(['compile', ALNET, '-o', out]), 2, /--force/);
+  assert.not.ok(existsSync(join(out, 'graph.json')));
+  expectExit(alcli(['compile', ALNET, '-o', out, '--force']), 0);
+  assert.ok(existsSync(join(out, 'graph.json')));
+  assert.is(readFileSync(join(out, 'notes.txt'), 'utf8'), 'mine');
+});
+
+test('compile of a broken spec writes nothing (exit 3)', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'broken.yaml'), BROKEN);
+  expectExit(alcli(['compile', 'broken.yaml', '-o', 'out'], dir), 3, /error\[unknown-op\]/);
+  assert.not.ok(existsSync(join(dir, 'out')));
+});
+
+test('graph: dot by default, mermaid on request, collapsed by depth', () => {
+  const dot = alcli(['graph', ALNET, '--depth', '1']);
+  expectExit(dot, 0);
+  assert.match(dot.stdout, /^digraph "alnet" \{/);
+  assert.ok(dot.stdout.includes('"e4" [label="{e4|conv x28, bn x41, add x14, relu x14|32x32x128}"'), dot.stdout);
+  assert.ok(dot.stdout.includes('"e4" -> "f3";'));
+  assert.is((dot.stdout.match(/\[label=/g) ?? []).length, 14); // 13 top-level nodes + input
+  const mmd = alcli(['graph', ALNET, '--format', 'mermaid', '--deploy']);
+  expectExit(mmd, 0);
+  assert.match(mmd.stdout, /^flowchart TD\n/);
+  assert.is((mmd.stdout.match(/^\s+n\d+\[/gm) ?? []).length, 67); // 66 deploy nodes + input
+});
+
+test('graph -o FILE: the extension picks the format', () => {
+  const file = join(tempDir(), 'alnet.mmd');
+  expectExit(alcli(['graph', ALNET, '--depth', '2', '-o', file]), 0);
+  assert.match(readFileSync(file, 'utf8'), /^flowchart TD\n/);
+});
+
+test('init: scaffolds NAME.yaml and its lib files; the result validates', () => {
+  const dir = tempDir();
+  const r = alcli(['init', 'my-net'], dir);
+  expectExit(r, 0);
+  assert.match(r.stdout, /alcli validate my-net\.yaml/);
+  assert.match(r.stdout, /alcli summary my-net\.yaml/);
+  assert.match(readFileSync(join(dir, 'my-net.yaml'), 'utf8'), /^name: my-net$/m);
+  assert.ok(existsSync(join(dir, 'lib', 'common.yaml')));
+  const v = JSON.parse(alcli(['validate', 'my-net.yaml', '--json'], dir).stdout);
+  assert.equal([v.ok, v.files[0].params, v.files[0].deployParams], [true, TRAIN_PARAMS, DEPLOY_PARAMS]);
+  expectExit(alcli(['init', 'my-net'], dir), 2, /already exists; use --force/);
+  expectExit(alcli(['init', 'my-net', '--force'], dir), 0);
+});
+
+test('init --from unet-small --dir: validates', () => {
+  const dir = tempDir();
+  expectExit(alcli(['init', 'tiny', '--from', 'unet-small', '--dir', 'specs'], dir), 0);
+  const r = alcli(['validate', 'specs/tiny.yaml'], dir);
+  expectExit(r, 0);
+  assert.match(r.stdout, /^ok {2}specs\/tiny\.yaml/);
+});
+
+test('init --from an unknown template: usage error with did-you-mean and the list', () => {
+  expectExit(alcli(['init', 'x', '--from', 'unet-smal'], tempDir()), 2, /did you mean 'unet-small'\?.*templates: alnet, unet-small/);
+});
+
+test.run();
