@@ -1,6 +1,7 @@
-// Writes schemas/architecture.schema.json from the op registry (run: npm run schema).
+// Writes schemas/architecture.schema.json and schemas/architecture.validate.cjs from the op registry.
 import { writeFileSync } from 'node:fs';
-import { architectureSchema } from '../src/spec/schema.js';
+import { schemaJson, standaloneValidator } from '../src/spec/schema-build.js';
 
-writeFileSync('schemas/architecture.schema.json', `${JSON.stringify(architectureSchema(), null, 2)}\n`);
-console.log('wrote schemas/architecture.schema.json');
+writeFileSync('schemas/architecture.schema.json', schemaJson());
+writeFileSync('schemas/architecture.validate.cjs', standaloneValidator());
+console.log('wrote schemas/architecture.schema.json and schemas/architecture.validate.cjs');

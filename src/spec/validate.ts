@@ -1,14 +1,15 @@
 // JSON Schema validation of one parsed file, with every ajv error mapped back to the YAML line it
 // came from and phrased in the user's words.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { diag, suggestion, type Diagnostic } from './diagnostics.js';
-import { architectureSchema } from './schema.js';
 import { posAt, type SourceFile } from './source.js';
 import { OP_KINDS } from '../ir/ops.js';
 
+/** Precompiled by `npm run schema` (src/spec/schema-build.ts): compiling the schema at start costs ~100 ms. */
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
-  compiled ??= new Ajv2020({ allErrors: true, strict: false, verbose: true }).compile(architectureSchema());
+  compiled ??= createRequire(import.meta.url)('../../schemas/architecture.validate.cjs') as ValidateFunction;
   return compiled;
 }
 
