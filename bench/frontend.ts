@@ -2,12 +2,12 @@
 // in-process (first run and warm median) and as a whole `alcli validate` process, plus the time
 // of `alcli --help`. Medians of several runs; the machine is shared, so read ratios, not absolutes.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { fsHost as host } from '../src/cli/common.js';
 import { compile } from '../src/compile.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const host = { read: (p: string) => { try { return readFileSync(p, 'utf8'); } catch { return undefined; } } };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const time = (fn: () => void) => { const t = performance.now(); fn(); return performance.now() - t; };
 const processMs = (args: string[]) => {

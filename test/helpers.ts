@@ -1,16 +1,7 @@
-// Shared by the tests: a file-system SpecHost and an in-memory one.
-import { readFileSync } from 'node:fs';
+// Shared by the tests: the CLI's file-system SpecHost and an in-memory one.
 import type { SpecHost } from '../src/spec/load.js';
 
-export const fsHost: SpecHost = {
-  read(p) {
-    try {
-      return readFileSync(p, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-};
+export { fsHost } from '../src/cli/common.js';
 
 /** A host over a map of file name to text. */
 export const memHost = (files: Record<string, string>): SpecHost => ({ read: (p) => files[p] });

@@ -24,7 +24,8 @@ const sample: Record<string, { attrs: Attrs; inputs?: number; ref?: boolean }> =
 function withDefaults(def: OpDef, attrs: Attrs): Attrs {
   const out: Attrs = {};
   for (const [k, a] of Object.entries(def.attrs) as [string, AttrSpec][]) if (a.default !== undefined) out[k] = a.default;
-  return { ...out, ...attrs };
+  const all = { ...out, ...attrs };
+  return def.complete?.(all) ?? all;
 }
 
 for (const kind of OP_KINDS) {

@@ -36,6 +36,8 @@ export interface OpDef {
   formula: string;
   arity: { min: number; max: number };
   attrs: Record<string, AttrSpec>;
+  /** fills defaults that depend on other attributes (a pool's stride is its kernel) */
+  complete?(attrs: Attrs): Attrs;
   shape(ctx: OpContext): Shape | ShapeFailure;
   /** trainable parameters (what PyTorch's `parameters()` counts) */
   params(ctx: OpContext, out: Shape): number;
@@ -116,7 +118,16 @@ const poolAttrs = {
   pad: { type: 'pair', default: [0, 0], min: 0, doc: 'padding on each side' },
 } as const satisfies Record<string, AttrSpec>;
 
-const withPoolStride = (attrs: Attrs): Attrs => ({ ...attrs, stride: attrs.stride ?? attrs.kernel });
+const windowPool = (formula: string): OpDef => ({
+  formula,
+  arity: { min: 1, max: 1 },
+  attrs: poolAttrs,
+  complete: (attrs) => ({ ...attrs, stride: attrs.stride ?? attrs.kernel }),
+  shape: (ctx) => windowShape(ctx, ctx.inputs[0].c),
+  params: none,
+  state: none,
+  flops: (ctx, out) => pair(ctx.attrs.kernel)[0] * pair(ctx.attrs.kernel)[1] * size(out),
+});
 
 export const OPS = {
   conv: {
@@ -253,24 +264,8 @@ export const OPS = {
     state: none,
     flops: (ctx, out) => (ctx.attrs.mode === 'nearest' ? 0 : 7 * size(out)),
   },
-  maxpool: {
-    formula: 'y = max over a k x k window (padding never wins)',
-    arity: { min: 1, max: 1 },
-    attrs: poolAttrs,
-    shape: (ctx) => windowShape({ ...ctx, attrs: withPoolStride(ctx.attrs) }, ctx.inputs[0].c),
-    params: none,
-    state: none,
-    flops: (ctx, out) => pair(ctx.attrs.kernel)[0] * pair(ctx.attrs.kernel)[1] * size(out),
-  },
-  avgpool: {
-    formula: 'y = mean over a k x k window (zero padding counted)',
-    arity: { min: 1, max: 1 },
-    attrs: poolAttrs,
-    shape: (ctx) => windowShape({ ...ctx, attrs: withPoolStride(ctx.attrs) }, ctx.inputs[0].c),
-    params: none,
-    state: none,
-    flops: (ctx, out) => pair(ctx.attrs.kernel)[0] * pair(ctx.attrs.kernel)[1] * size(out),
-  },
+  maxpool: windowPool('y = max over a k x k window (padding never wins)'),
+  avgpool: windowPool('y = mean over a k x k window (zero padding counted)'),
   global_avgpool: {
     formula: 'y[c] = mean over H, W of x[c]; output 1x1',
     arity: { min: 1, max: 1 },

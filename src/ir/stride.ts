@@ -13,7 +13,7 @@ export function networkStride(g: IrGraph): [number, number] {
   for (const n of g.nodes) {
     const ins = n.inputs.map((i) => factor.get(i) ?? [1, 1]);
     const f: [number, number] = [Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[1]))];
-    const s = (n.attrs.stride ?? n.attrs.kernel) as readonly number[] | undefined;
+    const s = n.attrs.stride as readonly number[] | undefined;
     if (n.op === 'conv' || n.op === 'maxpool' || n.op === 'avgpool') factor.set(n.id, [f[0] * s![0], f[1] * s![1]]);
     else if (n.op === 'conv_transpose') factor.set(n.id, [f[0] / s![0], f[1] / s![1]]);
     else if (n.op === 'resize' && typeof n.attrs.scale === 'number') factor.set(n.id, [f[0] / n.attrs.scale, f[1] / n.attrs.scale]);

@@ -222,7 +222,8 @@ class Expander {
       if (v === undefined) return 'failed';
       attrs[key] = v;
     }
-    const ctx = { inputs: inputs.map((b) => b.shape), names: inputs.map((b) => b.label), attrs, ref: like?.shape };
+    const complete = def.complete?.(attrs) ?? attrs;
+    const ctx = { inputs: inputs.map((b) => b.shape), names: inputs.map((b) => b.label), attrs: complete, ref: like?.shape };
     const shape = def.shape(ctx);
     if (isShapeFailure(shape)) {
       const notes = inputs.map((b) => ({ message: `'${b.label}' is ${b.shape.h}x${b.shape.w} with ${b.shape.c} channels`, at: b.at }));
@@ -239,7 +240,7 @@ class Expander {
       return 'failed';
     }
     this.ids.add(id);
-    this.nodes.push({ id, op, inputs: inputs.map((b) => b.id), attrs, shape, origin: [...frame.chain, ...(at ? [at] : [])] });
+    this.nodes.push({ id, op, inputs: inputs.map((b) => b.id), attrs: complete, shape, origin: [...frame.chain, ...(at ? [at] : [])] });
     return { id, shape, at, label: name };
   }
 
