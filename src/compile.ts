@@ -1,7 +1,7 @@
 // The front end as one pure function: spec path -> checked IR in both forms, or diagnostics.
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
-import { diag, normalizeDiagnostics, suggestion, type Diagnostic } from './spec/diagnostics.js';
+import { diag, normalizeDiagnostics, suggestion, type Diagnostic, type SourcePos } from './spec/diagnostics.js';
 import { expandSpec } from './spec/expand.js';
 import { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost } from './spec/load.js';
 import { architectureSchema } from './spec/schema.js';
@@ -52,9 +52,9 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
   const base = { sources: loaded.sources, usageErrors: [] as string[] };
   if (!loaded.spec) return { ...base, diagnostics: loaded.diagnostics };
   if (!loaded.spec.doc.graph) {
-    if (opts.allowLibrary && !loaded.diagnostics.length) return { ...base, diagnostics: [], library: { modules: [...loaded.spec.modules.values()].filter((m) => m.body.file.path === path).map((m) => m.name) } };
-    const at = { file: path, line: 1, col: 1, endLine: 1, endCol: 2 };
-    const missing = diag('missing-key', `'${path}' has no graph: it holds only modules`, at, { hint: 'add a `graph:` section, or import this file from a spec' });
+    const own = [...loaded.spec.modules.values()].filter((m) => m.body.file.path === path).map((m) => m.name);
+    if (opts.allowLibrary && !loaded.diagnostics.length) return { ...base, diagnostics: [], library: { modules: own } };
+    const missing = diag('missing-key', `'${path}' has no graph: it holds only modules`, firstLine(path), { hint: 'add a `graph:` section, or import this file from a spec' });
     return { ...base, diagnostics: normalizeDiagnostics([...loaded.diagnostics, missing]) };
   }
   const { doc: resolved, errors } = applyOverrides(loaded.spec.doc, opts.overrides ?? []);
@@ -68,10 +68,9 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
   const stats = graphStats(graph);
   const maxParams = opts.maxParams ?? DEFAULT_MAX_PARAMS;
   if (stats.params > maxParams) {
-    const d = diag('too-large', `the network has ${stats.params.toLocaleString('en-US')} parameters, over the limit of ${maxParams.toLocaleString('en-US')}`, undefined, {
+    const d = diag('too-large', `the network has ${stats.params.toLocaleString('en-US')} parameters, over the limit of ${maxParams.toLocaleString('en-US')}`, firstLine(path), {
       hint: 'check the channel counts; raise the limit with --max-params if this is intended',
     });
-    d.at = spec.file.doc.contents ? { file: spec.file.path, line: 1, col: 1, endLine: 1, endCol: 2 } : undefined;
     return { ...base, diagnostics: [d] };
   }
   const { graph: deploy, report } = deployForm(graph, { verifyEach: opts.verifyEach });
@@ -81,6 +80,9 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
     compiled: { spec, resolved, graph, stats, deploy, deployStats: graphStats(deploy), passes: report, stride: networkStride(graph) },
   };
 }
+
+/** A whole-file error points at the file's first line. */
+const firstLine = (file: string): SourcePos => ({ file, line: 1, col: 1, endLine: 1, endCol: 2 });
 
 /** Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and the result is checked against the schema. */
 export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; errors: string[] } {
