@@ -37,14 +37,15 @@ for (const kind of OP_KINDS) {
       assert.ok(a.doc, `${kind}.${name} has a doc`);
       if (a.type === 'enum') assert.ok(a.values?.length && (a.default === undefined || a.values.includes(a.default as string)), `${kind}.${name} enum`);
     }
-    for (const fn of ['shape', 'params', 'state', 'flops'] as const) assert.type(def[fn], 'function', `${kind}.${fn}`);
+    for (const fn of ['shape', 'weights', 'flops'] as const) assert.type(def[fn], 'function', `${kind}.${fn}`);
     const s = sample[kind] ?? { attrs: {} };
     const n = s.inputs ?? def.arity.min;
     const ctx = { inputs: Array(n).fill(x), names: Array.from({ length: n }, (_, i) => `in${i}`), attrs: withDefaults(def, s.attrs) };
     const out = def.shape(ctx);
     assert.not.ok(isShapeFailure(out), JSON.stringify(out));
     if (isShapeFailure(out)) return;
-    for (const v of [out.h, out.w, out.c, def.params(ctx, out), def.state(ctx, out), def.flops(ctx, out)]) assert.ok(Number.isFinite(v) && v >= 0);
+    for (const v of [out.h, out.w, out.c, def.flops(ctx, out), ...def.weights(ctx).flatMap((w) => w.shape)]) assert.ok(Number.isFinite(v) && v >= 0);
+    assert.equal([...new Set(def.weights(ctx).map((w) => w.name))].length, def.weights(ctx).length, 'weight names unique');
   });
 }
 
@@ -63,7 +64,7 @@ for (const [kind, shape, params, flops] of counts) {
     const n = s.inputs ?? def.arity.min;
     const ctx = { inputs: Array(n).fill(x), names: [], attrs: withDefaults(def, s.attrs) };
     assert.equal(def.shape(ctx), shape);
-    assert.is(def.params(ctx, shape), params);
+    assert.is(def.weights(ctx).filter((w) => w.role === 'trainable').reduce((t, w) => t + w.shape.reduce((a, b) => a * b, 1), 0), params);
     assert.is(def.flops(ctx, shape), flops);
   });
 }

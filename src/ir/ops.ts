@@ -23,6 +23,14 @@ export interface ShapeFailure {
   hint?: string;
 }
 
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  role: 'trainable' | 'state';
+  /** how a fresh network starts: He-normal over `fanIn`, or a constant */
+  init: { he: number } | { constant: number };
+}
+
 export interface OpContext {
   inputs: Shape[];
   /** input node ids, for messages */
@@ -39,10 +47,12 @@ export interface OpDef {
   /** fills defaults that depend on other attributes (a pool's stride is its kernel) */
   complete?(attrs: Attrs): Attrs;
   shape(ctx: OpContext): Shape | ShapeFailure;
-  /** trainable parameters (what PyTorch's `parameters()` counts) */
-  params(ctx: OpContext, out: Shape): number;
-  /** non-trainable state kept with the weights (BatchNorm running statistics) */
-  state(ctx: OpContext, out: Shape): number;
+  /**
+   * The tensors this node owns, by name. Parameter counts are read from here: `trainable` ones are
+   * what PyTorch's `parameters()` counts; `state` (BatchNorm running statistics) is stored too.
+   * Layouts are TF's: a conv kernel is [kh, kw, cin/groups, out]; a transposed one [kh, kw, out, cin].
+   */
+  weights(ctx: OpContext): WeightSpec[];
   /** floating-point operations for one image (a multiply-add counts 2) */
   flops(ctx: OpContext, out: Shape): number;
 }
@@ -50,6 +60,8 @@ export interface OpDef {
 const pair = (v: unknown) => v as readonly [number, number];
 const size = (s: Shape) => s.h * s.w * s.c;
 const none = () => 0;
+const noWeights = (): WeightSpec[] => [];
+const biasOf = (ctx: OpContext, out: number): WeightSpec[] => (ctx.attrs.bias ? [{ name: 'bias', shape: [out], role: 'trainable', init: { constant: 0 } }] : []);
 const fail = (code: ShapeFailure['code'], message: string, hint?: string): ShapeFailure => ({ code, message, hint });
 export const isShapeFailure = (x: Shape | ShapeFailure): x is ShapeFailure => 'code' in x;
 const fmt = (s: Shape) => `${s.h}x${s.w}x${s.c}`;
@@ -100,8 +112,7 @@ const elementwise = (formula: string, flopsPerElement: number): OpDef => ({
   arity: { min: 1, max: 1 },
   attrs: {},
   shape: (ctx) => ctx.inputs[0],
-  params: none,
-  state: none,
+  weights: noWeights,
   flops: (_, out) => flopsPerElement * size(out),
 });
 
@@ -124,8 +135,7 @@ const windowPool = (formula: string): OpDef => ({
   attrs: poolAttrs,
   complete: (attrs) => ({ ...attrs, stride: attrs.stride ?? attrs.kernel }),
   shape: (ctx) => windowShape(ctx, ctx.inputs[0].c),
-  params: none,
-  state: none,
+  weights: noWeights,
   flops: (ctx, out) => pair(ctx.attrs.kernel)[0] * pair(ctx.attrs.kernel)[1] * size(out),
 });
 
@@ -147,12 +157,12 @@ export const OPS = {
         return fail('channel-mismatch', `groups=${g} must divide the input channels (${x.c}, from '${ctx.names[0]}') and out (${out})`);
       return windowShape(ctx, out);
     },
-    params: (ctx) => {
+    weights(ctx) {
       const k = pair(ctx.attrs.kernel);
       const out = ctx.attrs.out as number;
-      return (k[0] * k[1] * ctx.inputs[0].c * out) / (ctx.attrs.groups as number) + (ctx.attrs.bias ? out : 0);
+      const cin = ctx.inputs[0].c / (ctx.attrs.groups as number);
+      return [{ name: 'kernel', shape: [k[0], k[1], cin, out], role: 'trainable', init: { he: k[0] * k[1] * cin } }, ...biasOf(ctx, out)];
     },
-    state: none,
     flops: (ctx, out) => {
       const k = pair(ctx.attrs.kernel);
       const macs = ((k[0] * k[1] * ctx.inputs[0].c) / (ctx.attrs.groups as number)) * size(out);
@@ -182,12 +192,12 @@ export const OPS = {
       if (h < 1 || w < 1) return fail('shape-error', `padding ${p.join('x')} crops away the whole output`);
       return { h, w, c: ctx.attrs.out as number };
     },
-    params: (ctx) => {
+    weights(ctx) {
       const k = pair(ctx.attrs.kernel);
       const out = ctx.attrs.out as number;
-      return k[0] * k[1] * ctx.inputs[0].c * out + (ctx.attrs.bias ? out : 0);
+      const cin = ctx.inputs[0].c;
+      return [{ name: 'kernel', shape: [k[0], k[1], out, cin], role: 'trainable', init: { he: k[0] * k[1] * cin } }, ...biasOf(ctx, out)];
     },
-    state: none,
     flops: (ctx, out) => {
       const k = pair(ctx.attrs.kernel);
       return 2 * k[0] * k[1] * size(ctx.inputs[0]) * (ctx.attrs.out as number) + (ctx.attrs.bias ? size(out) : 0);
@@ -201,8 +211,15 @@ export const OPS = {
       momentum: { type: 'float', default: 0.1, min: 0, max: 1, doc: 'weight of the new batch in the running statistics' },
     },
     shape: (ctx) => ctx.inputs[0],
-    params: (ctx) => 2 * ctx.inputs[0].c,
-    state: (ctx) => 2 * ctx.inputs[0].c,
+    weights: (ctx) => {
+      const c = [ctx.inputs[0].c];
+      return [
+        { name: 'gamma', shape: c, role: 'trainable', init: { constant: 1 } },
+        { name: 'beta', shape: c, role: 'trainable', init: { constant: 0 } },
+        { name: 'mean', shape: c, role: 'state', init: { constant: 0 } },
+        { name: 'variance', shape: c, role: 'state', init: { constant: 1 } },
+      ];
+    },
     flops: (_, out) => 2 * size(out),
   },
   relu: elementwise('y = max(x, 0)', 1),
@@ -214,8 +231,7 @@ export const OPS = {
     arity: { min: 2, max: 16 },
     attrs: {},
     shape: (ctx) => sameChannels(ctx, 'add') ?? sameSpatial(ctx, 'add') ?? ctx.inputs[0],
-    params: none,
-    state: none,
+    weights: noWeights,
     flops: (ctx, out) => (ctx.inputs.length - 1) * size(out),
   },
   mul: {
@@ -230,8 +246,7 @@ export const OPS = {
       if (b.h === 1 && b.w === 1) return a;
       return sameSpatial(ctx, 'mul') ?? a;
     },
-    params: none,
-    state: none,
+    weights: noWeights,
     flops: (_, out) => size(out),
   },
   concat: {
@@ -239,8 +254,7 @@ export const OPS = {
     arity: { min: 2, max: 16 },
     attrs: {},
     shape: (ctx) => sameSpatial(ctx, 'concat') ?? { ...ctx.inputs[0], c: ctx.inputs.reduce((s, x) => s + x.c, 0) },
-    params: none,
-    state: none,
+    weights: noWeights,
     flops: none,
   },
   resize: {
@@ -260,8 +274,7 @@ export const OPS = {
       if (ctx.attrs.size !== undefined) return { h: pair(ctx.attrs.size)[0], w: pair(ctx.attrs.size)[1], c: x.c };
       return { h: ctx.ref!.h, w: ctx.ref!.w, c: x.c };
     },
-    params: none,
-    state: none,
+    weights: noWeights,
     flops: (ctx, out) => (ctx.attrs.mode === 'nearest' ? 0 : 7 * size(out)),
   },
   maxpool: windowPool('y = max over a k x k window (padding never wins)'),
@@ -271,8 +284,7 @@ export const OPS = {
     arity: { min: 1, max: 1 },
     attrs: {},
     shape: (ctx) => ({ h: 1, w: 1, c: ctx.inputs[0].c }),
-    params: none,
-    state: none,
+    weights: noWeights,
     flops: (ctx) => size(ctx.inputs[0]),
   },
   dropout: {
@@ -280,8 +292,7 @@ export const OPS = {
     arity: { min: 1, max: 1 },
     attrs: { rate: { type: 'float', default: 0.1, min: 0, max: 0.99, doc: 'probability of dropping an element' } },
     shape: (ctx) => ctx.inputs[0],
-    params: none,
-    state: none,
+    weights: noWeights,
     flops: none,
   },
   identity: elementwise('y = x (a named pass-through)', 0),

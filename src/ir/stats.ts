@@ -39,7 +39,9 @@ export function graphStats(g: IrGraph): GraphStats {
   for (const n of g.nodes) {
     const def = opDef(n.op);
     const ctx = opContext(n, shapes);
-    const s = { params: def.params(ctx, n.shape), state: def.state(ctx, n.shape), flops: def.flops(ctx, n.shape) };
+    const ws = def.weights(ctx);
+    const count = (role: string) => ws.filter((w) => w.role === role).reduce((t, w) => t + w.shape.reduce((a, b) => a * b, 1), 0);
+    const s = { params: count('trainable'), state: count('state'), flops: def.flops(ctx, n.shape) };
     perNode.set(n.id, s);
     params += s.params;
     state += s.state;

@@ -1,20 +1,23 @@
 // fold-bn: conv -> bn  ==>  conv with bias.
 // Precondition: the bn reads only the conv, and nothing else reads the conv.
-// Algebra (inference mode): bn(W*x + b) = (gamma/sigma) W * x + (gamma/sigma)(b - mean) + beta,
-// sigma = sqrt(var + eps), eps taken from the bn node. Invariant: the graph's function in
-// inference mode. Weights are rewritten with the same match (issue #4); this is the structure.
-import { consumers } from '../ir/graph.js';
-import { rewire, type Pass } from './pass.js';
+// Algebra (inference mode): bn(W*x + b) = s W * x + s (b - mean) + beta, with
+// s = gamma / sqrt(var + eps) per output channel and eps read from the bn node.
+// Invariant: the graph's function in inference mode.
+import { consumers, type IrNode } from '../ir/graph.js';
+import type { Tensor32 } from '../runtime/weights.js';
+import { keepWeights, rewire, type Pass } from './pass.js';
+import { bnAffine, foldAffine } from './weight-math.js';
 
 export const foldBn: Pass = {
   name: 'fold-bn',
   invariant: 'inference-mode output unchanged; every conv followed only by a BatchNorm absorbs it',
-  run(g) {
+  run(g, weights) {
     const readers = consumers(g);
     const byId = new Map(g.nodes.map((n) => [n.id, n]));
     const removed = new Set<string>();
     const replacement = new Map<string, string>();
-    const changed = new Map<string, typeof g.nodes[number]>();
+    const changed = new Map<string, IrNode>();
+    const newWeights = new Map<string, Record<string, Tensor32>>();
     for (const bn of g.nodes) {
       if (bn.op !== 'bn') continue;
       const conv = byId.get(bn.inputs[0]);
@@ -22,9 +25,14 @@ export const foldBn: Pass = {
       changed.set(conv.id, { ...conv, attrs: { ...conv.attrs, bias: true }, shape: bn.shape, origin: [...conv.origin, ...bn.origin] });
       removed.add(bn.id);
       replacement.set(bn.id, conv.id);
+      if (weights) {
+        const w = (node: string, name: string) => weights.get(`${node}:${name}`)!;
+        const { scale, shift } = bnAffine(w(bn.id, 'gamma'), w(bn.id, 'beta'), w(bn.id, 'mean'), w(bn.id, 'variance'), bn.attrs.eps as number);
+        newWeights.set(conv.id, foldAffine(w(conv.id, 'kernel'), weights.get(`${conv.id}:bias`), scale, shift));
+      }
     }
-    if (!removed.size) return { graph: g, rewrites: 0 };
+    if (!removed.size) return { graph: g, weights, rewrites: 0 };
     const graph = rewire({ ...g, nodes: g.nodes.map((n) => changed.get(n.id) ?? n) }, removed, replacement);
-    return { graph, rewrites: removed.size };
+    return { graph, weights: keepWeights(weights, graph, newWeights), rewrites: removed.size };
   },
 };
