@@ -19,8 +19,10 @@ export function bnAffine(gamma: Tensor32, beta: Tensor32, mean: Tensor32, varian
 /** conv then BN  ==>  kernel * scale[out], bias * scale + shift. */
 export function foldAffine(kernel: Tensor32, bias: Tensor32 | undefined, scale: Float32Array, shift: Float32Array): { kernel: Tensor32; bias: Tensor32 } {
   const out = scale.length;
-  const k = Float32Array.from(kernel.data, (v, i) => v * scale[i % out]);
-  const b = Float32Array.from(shift, (s, o) => (bias ? bias.data[o] * scale[o] : 0) + s);
+  const k = new Float32Array(kernel.data.length);
+  for (let i = 0; i < k.length; i += out) for (let o = 0; o < out; o++) k[i + o] = kernel.data[i + o] * scale[o];
+  const b = new Float32Array(out);
+  for (let o = 0; o < out; o++) b[o] = (bias ? bias.data[o] * scale[o] : 0) + shift[o];
   return { kernel: { shape: kernel.shape, data: k }, bias: { shape: [out], data: b } };
 }
 

@@ -95,3 +95,8 @@ export async function calibratedWeights(tf: TF, g: IrGraph, weights: WeightStore
   }
   return out;
 }
+
+/** Default tolerance: 1e-4 absolute on logits within ±1, relative to the largest logit beyond. */
+export const VERIFY_TOLERANCE = 1e-4;
+
+export const withinTolerance = (c: Comparison, tolerance = VERIFY_TOLERANCE) => c.maxAbs <= tolerance * Math.max(1, c.maxRef);

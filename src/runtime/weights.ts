@@ -30,9 +30,18 @@ export function rng(seed: number): { uniform(): number; normal(): number } {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  // Box-Muller gives two normals per pair of uniforms; keep the second for the next call
+  let spare: number | undefined;
   const normal = () => {
-    const u = Math.max(uniform(), 1e-12);
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+    if (spare !== undefined) {
+      const s = spare;
+      spare = undefined;
+      return s;
+    }
+    const r = Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-12)));
+    const t = 2 * Math.PI * uniform();
+    spare = r * Math.sin(t);
+    return r * Math.cos(t);
   };
   return { uniform, normal };
 }

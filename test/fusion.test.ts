@@ -1,0 +1,61 @@
+// The deploy passes keep the function: for fused block shapes (RepVGG, ACNet, 5x5 + 3x3, grouped
+// identity) and for every network in architectures/, the deploy form with its rewritten weights
+// matches the training form in inference mode on seeded inputs.
+import { readdirSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compile } from '../src/compile.js';
+import { deployForm } from '../src/passes/pipeline.js';
+import { loadTf, type TF } from '../src/runtime/backend.js';
+import { initWeights, randomizeBatchNorm } from '../src/runtime/weights.js';
+import { calibratedWeights, compareOutputs, randomInput, runForm, withinTolerance } from '../src/runtime/verify.js';
+import { graphStats } from '../src/ir/stats.js';
+import { fsHost, memHost } from './helpers.js';
+
+let tf: TF;
+test.before(async () => {
+  tf = (await loadTf('wasm')).tf;
+});
+
+const blocks: [string, string, number][] = [
+  ['RepVGG block with identity BN', '  d: {op: conv, in: input, out: 8, kernel: 3}\n  db: {op: bn}\n  o: {op: conv, in: input, out: 8, kernel: 1}\n  ob: {op: bn}\n  i: {op: bn, in: input}\n  s: {op: add, in: [db, ob, i]}\n  r: {op: relu}', 1],
+  ['grouped RepVGG block (groups 2) with identity BN', '  d: {op: conv, in: input, out: 8, kernel: 3, groups: 2}\n  db: {op: bn}\n  o: {op: conv, in: input, out: 8, kernel: 1, groups: 2}\n  ob: {op: bn}\n  i: {op: bn, in: input}\n  s: {op: add, in: [db, ob, i]}', 1],
+  ['stride-2 RepVGG block', '  d: {op: conv, in: input, out: 8, kernel: 3, stride: 2}\n  db: {op: bn}\n  o: {op: conv, in: input, out: 8, kernel: 1, stride: 2}\n  ob: {op: bn}\n  s: {op: add, in: [db, ob]}', 1],
+  ['ACNet 3x3 + 1x3 + 3x1', '  a: {op: conv, in: input, out: 8, kernel: 3}\n  ab: {op: bn}\n  h: {op: conv, in: input, out: 8, kernel: [1, 3]}\n  hb: {op: bn}\n  v: {op: conv, in: input, out: 8, kernel: [3, 1]}\n  vb: {op: bn}\n  s: {op: add, in: [ab, hb, vb]}', 1],
+  ['5x5 + 3x3, dilation 2', '  a: {op: conv, in: input, out: 8, kernel: 5, dilation: 2}\n  ab: {op: bn}\n  b: {op: conv, in: input, out: 8, kernel: 3, dilation: 2}\n  bb: {op: bn}\n  s: {op: add, in: [ab, bb]}', 1],
+  ['conv + bare identity', '  d: {op: conv, in: input, out: 8, kernel: 3, bias: true}\n  s: {op: add, in: [d, input]}', 1],
+];
+
+for (const [name, graph, convs] of blocks) {
+  test(`${name}: fused to ${convs} conv, same outputs within 1e-5`, async () => {
+    const r = compile('t.yaml', memHost({ 't.yaml': `alcli: 1\ninput: {channels: 8, size: [12, 12]}\noutput: {classes: 8}\ngraph:\n${graph}\n` }));
+    const g = r.compiled!.graph;
+    const w = randomizeBatchNorm(g, initWeights(g, 2), 3);
+    const d = deployForm(g, { weights: w, verifyEach: true });
+    assert.is(d.graph.nodes.filter((n) => n.op === 'conv').length, convs);
+    assert.not.ok(d.graph.nodes.some((n) => n.op === 'bn'));
+    const shape: [number, number, number, number] = [2, 12, 12, 8];
+    const x = randomInput(shape, 4);
+    const c = compareOutputs(await runForm(tf, g, w, x, shape), await runForm(tf, d.graph, d.weights!, x, shape));
+    assert.ok(c.maxAbs <= 1e-5, `max abs diff ${c.maxAbs}`);
+  });
+}
+
+const specs = readdirSync('architectures').filter((f) => f.endsWith('.yaml')).sort();
+for (const file of specs) {
+  // cenet's pyramid pooling needs a 6x6 map at stride 32
+  const size = file === 'cenet.yaml' ? 192 : 128;
+  test(`${file}: deploy form equals training form at ${size}x${size} (calibrated BN, tolerance 1e-4 x max(1, |logit|))`, async () => {
+    const c = compile(`architectures/${file}`, fsHost, { size: [size, size] }).compiled!;
+    const shape: [number, number, number, number] = [2, size, size, c.graph.input.channels];
+    const w = await calibratedWeights(tf, c.graph, initWeights(c.graph, 0), shape, 1);
+    const d = deployForm(c.graph, { weights: w, verifyEach: true });
+    const stored = [...d.weights!].filter(([k]) => !/:(mean|variance)$/.test(k)).reduce((s, [, t]) => s + t.data.length, 0);
+    assert.is(stored, graphStats(d.graph).params, 'deploy weights hold exactly the deploy-form parameters');
+    const x = randomInput(shape, 1);
+    const cmp = compareOutputs(await runForm(tf, c.graph, w, x, shape), await runForm(tf, d.graph, d.weights!, x, shape));
+    assert.ok(withinTolerance(cmp), JSON.stringify(cmp));
+  });
+}
+
+test.run();
