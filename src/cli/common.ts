@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import type { CompileOptions, CompileResult, Diagnostic, SpecHost } from '../index.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, verify: 6 } as const;
+
+/** A numeric check of an export failed (already reported): exit 6, nothing left in the output. */
+export class VerifyFailure extends Error {
+  constructor() {
+    super('verification failed');
+  }
+}
 
 /** A mistake in the command line (flags, arguments): exit 2, message only. */
 export class UsageError extends Error {}

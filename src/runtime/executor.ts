@@ -15,6 +15,8 @@ export function toTensors(tf: TF, store: WeightStore): TensorWeights {
 
 export interface ForwardOptions {
   training?: boolean;
+  /** drop units in dropout nodes (default: in training mode) */
+  dropout?: boolean;
   /** training mode: called with each BatchNorm's batch statistics */
   onBatchStats?: (node: string, mean: Tensor, variance: Tensor) => void;
 }
@@ -40,7 +42,7 @@ export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tenso
       attrs: n.attrs,
       w,
       like,
-      training,
+      training: n.op === 'dropout' ? (opts.dropout ?? training) : training,
       batchStats: opts.onBatchStats && ((m, v) => opts.onBatchStats!(n.id, m, v)),
     }) as Tensor4D;
     values.set(n.id, y);

@@ -83,7 +83,8 @@ export async function calibratedWeights(tf: TF, g: IrGraph, weights: WeightStore
   const w = toTensors(tf, out);
   const x = tf.tensor4d(randomInput(shape, seed), shape);
   tf.tidy(() => {
-    forward(tf, g, w, x as Tensor4D, { training: true, onBatchStats: (id, m, v) => stats.set(id, [m.dataSync() as Float32Array, v.dataSync() as Float32Array]) });
+    // batch statistics without dropout: random units would make the calibration unrepeatable
+    forward(tf, g, w, x as Tensor4D, { training: true, dropout: false, onBatchStats: (id, m, v) => stats.set(id, [m.dataSync() as Float32Array, v.dataSync() as Float32Array]) });
   });
   x.dispose();
   for (const t of w.values()) t.dispose();

@@ -1,0 +1,93 @@
+// The export formats as one table: what each writes (paths relative to the export directory) and
+// how each is run back from those files by its own runtime for verification.
+import type { Tensor } from '@tensorflow/tfjs';
+import type { Compiled } from '../compile.js';
+import type { ExportBuild, ExportFormat, ExportOptions } from '../export.js';
+import type { IrGraph } from '../ir/graph.js';
+import type { TF } from '../runtime/backend.js';
+import type { WeightStore } from '../runtime/weights.js';
+
+interface FormatEntry {
+  emit(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Map<string, Uint8Array | string>>;
+  /** logits (NHWC) of the artifact on the reference batch, read back from disk; undefined when it has no runtime of its own */
+  run(tf: TF, build: ExportBuild, read: (path: string) => Uint8Array): Promise<{ stage: string; logits: Float32Array } | undefined>;
+}
+
+const GENERATED_BY = 'alcli 0.1.0';
+export const TFJS_DIR = 'tfjs';
+export const ONNX_FILE = 'model.onnx';
+export const TS_FILE = 'model.ts';
+export const TRITON_DIR = 'triton';
+
+const prefixed = (dir: string, files: Map<string, Uint8Array | string>) => new Map([...files].map(([p, d]) => [`${dir}/${p}`, d]));
+
+async function onnxBytes(graph: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Uint8Array> {
+  const { emitOnnx } = await import('./onnx.js');
+  return emitOnnx(graph, weights, { opset: opts.opset });
+}
+
+async function runOnnxFile(build: ExportBuild, bytes: Uint8Array): Promise<Float32Array> {
+  const { runOnnx } = await import('../runtime/ort.js');
+  return runOnnx(bytes, build.reference.input, build.reference.shape, { threads: 2 });
+}
+
+export const FORMATS: Record<ExportFormat, FormatEntry> = {
+  tfjs: {
+    async emit(_c, graph, weights) {
+      const { emitTfjsGraphModel, tfjsGraphFiles } = await import('./tfjs-graph.js');
+      return prefixed(TFJS_DIR, tfjsGraphFiles(emitTfjsGraphModel(graph, weights, { generatedBy: GENERATED_BY })));
+    },
+    async run(tf, build, read) {
+      const { graphModelHandler } = await import('../runtime/tfjs-graph-io.js');
+      const model = await tf.loadGraphModel(graphModelHandler((p) => read(`${TFJS_DIR}/${p}`)));
+      const x = tf.tensor4d(build.reference.input, build.reference.shape);
+      try {
+        const y = model.execute(x) as Tensor;
+        const logits = (await y.data()) as Float32Array;
+        y.dispose();
+        return { stage: `TF.js graph model (${TFJS_DIR}/model.json, tf.loadGraphModel, ${tf.getBackend()})`, logits };
+      } finally {
+        x.dispose();
+        model.dispose();
+      }
+    },
+  },
+  onnx: {
+    async emit(_c, graph, weights, opts) {
+      return new Map([[ONNX_FILE, await onnxBytes(graph, weights, opts)]]);
+    },
+    async run(_tf, build, read) {
+      return { stage: `ONNX (${ONNX_FILE}, onnxruntime-node)`, logits: await runOnnxFile(build, read(ONNX_FILE)) };
+    },
+  },
+  ts: {
+    async emit(c, graph, _weights, opts) {
+      const { emitTypeScriptModule } = await import('./typescript.js');
+      return new Map([[TS_FILE, emitTypeScriptModule(graph, { normalize: opts.normalize, stride: c.stride, threshold: opts.threshold, generatedBy: GENERATED_BY })]]);
+    },
+    // the module runs tfjs/model.json through tf.loadGraphModel: the tfjs check covers its numbers
+    async run() {
+      return undefined;
+    },
+  },
+  triton: {
+    async emit(c, graph, weights, opts) {
+      const { tritonRepository } = await import('./triton.js');
+      return prefixed(TRITON_DIR, tritonRepository(tritonName(c), await onnxBytes(graph, weights, opts), graph));
+    },
+    async run(_tf, build, read) {
+      const path = `${TRITON_DIR}/${tritonName(build)}/1/model.onnx`;
+      return { stage: `Triton repository (${path}, onnxruntime-node)`, logits: await runOnnxFile(build, read(path)) };
+    },
+  },
+};
+
+const tritonName = (x: Compiled | ExportBuild) => ('deploy' in x && 'files' in x ? x.deploy.graph.name : (x as Compiled).graph.name).replace(/[^A-Za-z0-9_.-]/g, '_');
+
+export async function emitArtifacts(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Map<string, Uint8Array | string>> {
+  const files = new Map<string, Uint8Array | string>();
+  for (const f of opts.formats) for (const [p, d] of await FORMATS[f].emit(c, graph, weights, opts)) files.set(p, d);
+  return files;
+}
+
+export const runArtifact = (tf: TF, format: ExportFormat, build: ExportBuild, read: (path: string) => Uint8Array) => FORMATS[format].run(tf, build, read);

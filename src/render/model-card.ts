@@ -1,0 +1,69 @@
+// MODEL_CARD.md of an export: what the network is, how big, how to feed it, how it was checked.
+import type { Compiled } from '../compile.js';
+import { formatCount } from './format.js';
+
+export interface ModelCardInput {
+  compiled: Compiled;
+  /** where the weights came from */
+  source: { kind: 'spec'; seed: number } | { kind: 'run'; dir: string; data?: string; metrics?: Record<string, number> };
+  formats: string[];
+  verify: { stage: string; maxAbs: number; maxRef: number; pass: boolean }[];
+  tolerance: number;
+  threshold: number;
+}
+
+export function modelCard(m: ModelCardInput): string {
+  const c = m.compiled;
+  const doc = c.resolved;
+  const [h, w] = c.graph.input.size;
+  const norm = doc.input?.normalize;
+  const normText =
+    norm === undefined || norm === 'dataset'
+      ? 'per-channel mean/std of the training set (recorded in the run; for a spec export: none applied)'
+      : norm === 'none'
+        ? 'none: raw pixel values scaled to [0, 1]'
+        : `subtract mean ${JSON.stringify(norm.mean)}, divide by std ${JSON.stringify(norm.std)} (pixel values scaled to [0, 1])`;
+  const lines = [
+    `# ${c.graph.name}`,
+    '',
+    doc.description ? doc.description.trim() : '',
+    '',
+    '## Intended use',
+    '',
+    'Research on medical image segmentation. Not a medical device: do not use it for clinical decisions.',
+    '',
+    '## Network',
+    '',
+    `| | training form | deploy form (exported) |`,
+    `|---|---:|---:|`,
+    `| parameters | ${c.stats.params.toLocaleString('en-US')} (${formatCount(c.stats.params)}) | ${c.deployStats.params.toLocaleString('en-US')} (${formatCount(c.deployStats.params)}) |`,
+    `| GFLOP per ${h}x${w} image | ${(c.stats.flops / 1e9).toFixed(2)} | ${(c.deployStats.flops / 1e9).toFixed(2)} |`,
+    `| nodes | ${c.graph.nodes.length} | ${c.deploy.nodes.length} |`,
+    '',
+    `Deploy passes: ${c.passes.map((p) => `${p.pass} (${p.rewrites} rewrites)`).join(', ')}.`,
+    '',
+    '## Input and output',
+    '',
+    `- input \`input\`: ${c.graph.input.channels} channel(s), ${h}x${w} (sizes must divide by the network stride ${c.stride[0]}: pad with reflection and crop the output back); NHWC in the TF.js model, NCHW in ONNX`,
+    `- normalization: ${normText}`,
+    `- output \`logits\`: ${c.graph.output.classes} class(es) at the input size; apply ${c.graph.output.activation} for probabilities; threshold ${m.threshold} for a mask`,
+    '',
+    '## Weights',
+    '',
+    m.source.kind === 'spec'
+      ? `Random (seed ${m.source.seed}), BatchNorm statistics calibrated on random images: this export is for checking the toolchain, not for use.`
+      : `Trained in \`${m.source.dir}\`${m.source.data ? ` on ${m.source.data}` : ''}.${m.source.metrics ? ` Test metrics: ${Object.entries(m.source.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}.` : ''}`,
+    '',
+    '## Verification',
+    '',
+    `Each artifact was reloaded from disk, run by its own runtime on seeded inputs and compared with the training-form graph in inference mode (pass: max abs diff <= ${m.tolerance} x max(1, max |logit|)).`,
+    '',
+    '| stage | max abs diff | max abs logit | pass |',
+    '|---|---:|---:|---|',
+    ...m.verify.map((v) => `| ${v.stage} | ${v.maxAbs.toExponential(2)} | ${v.maxRef.toFixed(3)} | ${v.pass ? 'yes' : 'NO'} |`),
+    '',
+    `Formats: ${m.formats.join(', ')}. Made by alcli.`,
+    '',
+  ];
+  return lines.join('\n').replace(/\n{3,}/g, '\n\n');
+}

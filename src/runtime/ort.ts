@@ -1,0 +1,52 @@
+// Runs an emitted ONNX model in ONNX Runtime (onnxruntime-node, CPU), NHWC in and out like the
+// TF.js executor, so the two compare element by element. onnxruntime-node is imported on first use.
+import type { InferenceSession } from 'onnxruntime-node';
+import { ONNX_INPUT, ONNX_OUTPUT } from '../emit/onnx.js';
+import { nchwToNhwc, nhwcToNchw } from './layout.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+export interface OrtOptions {
+  /** intra-op threads; default: ONNX Runtime's (every core) */
+  threads?: number;
+}
+
+let ort: Promise<Ort> | undefined;
+const loadOrt = () => (ort ??= import('onnxruntime-node'));
+
+// one session per model bytes and thread count: building one re-reads and optimizes the whole model
+const sessions = new WeakMap<Uint8Array, Map<number, Promise<InferenceSession>>>();
+
+/** The (cached) session for a model; it lives as long as the caller keeps `model`. */
+export function ortSession(model: Uint8Array, opts: OrtOptions = {}): Promise<InferenceSession> {
+  const threads = opts.threads ?? 0;
+  let byThreads = sessions.get(model);
+  if (!byThreads) sessions.set(model, (byThreads = new Map()));
+  let s = byThreads.get(threads);
+  if (!s) {
+    s = loadOrt().then(({ InferenceSession }) =>
+      InferenceSession.create(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 }),
+    );
+    // a failed create must not stay cached
+    s.catch(() => byThreads!.delete(threads));
+    byThreads.set(threads, s);
+  }
+  return s;
+}
+
+/** Runs the model on an NHWC batch [n, h, w, c] and returns the logits as a flat NHWC array. */
+export async function runOnnx(model: Uint8Array, input: Float32Array, shape: readonly [number, number, number, number], opts: OrtOptions = {}): Promise<Float32Array> {
+  const [n, h, w, c] = shape;
+  if (input.length !== n * h * w * c) throw new Error(`input has ${input.length} values, shape ${shape.join('x')} needs ${n * h * w * c}`);
+  const [{ Tensor }, session] = await Promise.all([loadOrt(), ortSession(model, opts)]);
+  const x = new Tensor('float32', nhwcToNchw(input, shape), [n, c, h, w]);
+  const result = await session.run({ [ONNX_INPUT]: x });
+  const y = result[ONNX_OUTPUT];
+  try {
+    if (y.type !== 'float32' || y.dims.length !== 4) throw new Error(`'${ONNX_OUTPUT}' is ${y.type} [${y.dims.join(', ')}], expected float32 NCHW`);
+    return nchwToNhwc(y.data as Float32Array, y.dims as number[]);
+  } finally {
+    x.dispose();
+    for (const t of Object.values(result)) t.dispose();
+  }
+}
