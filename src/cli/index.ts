@@ -1,5 +1,6 @@
 // The command list (oclif "explicit" discovery, see package.json). Listing commands here rather
 // than globbing dist/cli lets helper files (base, common) sit next to the commands.
+import Bench from './bench.js';
 import Compile from './compile.js';
 import Export from './export.js';
 import Graph from './graph.js';
@@ -7,4 +8,4 @@ import Init from './init.js';
 import Summary from './summary.js';
 import Validate from './validate.js';
 
-export const COMMANDS = { validate: Validate, summary: Summary, compile: Compile, graph: Graph, init: Init, export: Export };
+export const COMMANDS = { validate: Validate, summary: Summary, compile: Compile, graph: Graph, init: Init, export: Export, bench: Bench };

@@ -86,6 +86,7 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
         return addInit(weightKey(node.id, name), perm.map((p) => t.shape[p]), permute(t.data, t.shape, perm));
       },
       scalar: (v) => once(`scalar:${v}`, () => addInit(`const_${v}`, [], Float32Array.of(v))),
+      scales: (f) => once(`scales:${f}`, () => addInit(`scales_${f}`, [4], Float32Array.of(1, 1, f, f))),
       sizes: (s: Shape) =>
         once(`sizes:${s.c}x${s.h}x${s.w}`, () => {
           const out = names.fresh(`sizes_${s.c}x${s.h}x${s.w}`);

@@ -1,9 +1,10 @@
 // The forward executor: IR + weights -> TF.js computation, NHWC. Inference mode uses BatchNorm's
 // running statistics; training mode uses batch statistics (the training loop updates the averages).
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { INPUT_ID, type IrGraph } from '../ir/graph.js';
+import { INPUT_ID, type IrGraph, type IrNode } from '../ir/graph.js';
 import type { TF } from './backend.js';
-import { TFJS_KERNELS, type Kernel } from './kernels.js';
+import { concatConv, fusedConv, TFJS_KERNELS, type Kernel } from './kernels.js';
+import { inferencePlan, planReads } from './inference-plan.js';
 import type { WeightStore } from './weights.js';
 
 export type TensorWeights = Map<string, Tensor>;
@@ -22,39 +23,53 @@ export interface ForwardOptions {
 }
 
 /**
- * Runs the graph on an NHWC batch and returns the output logits. In inference mode each
- * activation is freed as soon as its last reader has run, so memory stays near the widest cut.
+ * Runs the graph on an NHWC batch and returns the output logits. Inference mode follows the
+ * inference plan (fused conv + activation, concats split into their conv) and frees each
+ * activation as soon as its last reader has run, so memory stays near the widest cut.
  */
 export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tensor4D, opts: ForwardOptions = {}): Tensor4D {
   const training = opts.training ?? false;
+  const plan = training ? undefined : inferencePlan(g);
   const values = new Map<string, Tensor4D>([[INPUT_ID, input]]);
   const readsLeft = new Map<string, number>();
-  for (const n of g.nodes) for (const i of n.inputs) readsLeft.set(i, (readsLeft.get(i) ?? 0) + 1);
-  for (const n of g.nodes) {
+  const run = g.nodes.filter((n) => !plan?.skipped.has(n.id));
+  const readsOf = (n: IrNode) => (plan ? planReads(plan, n) : n.inputs);
+  for (const n of run) for (const i of readsOf(n)) readsLeft.set(i, (readsLeft.get(i) ?? 0) + 1);
+  for (const n of run) {
     const w: Record<string, Tensor> = {};
     const prefix = `${n.id}:`;
     for (const [k, t] of weights) if (k.startsWith(prefix)) w[k.slice(prefix.length)] = t;
-    const kernel: Kernel = TFJS_KERNELS[n.op];
     const like = typeof n.attrs.like === 'string' ? values.get(n.attrs.like)?.shape : undefined;
-    const y = kernel({
+    const ctx = {
       tf,
       inputs: n.inputs.map((i) => values.get(i)!),
       attrs: n.attrs,
       w,
       like,
       training: n.op === 'dropout' ? (opts.dropout ?? training) : training,
-      batchStats: opts.onBatchStats && ((m, v) => opts.onBatchStats!(n.id, m, v)),
-    }) as Tensor4D;
-    values.set(n.id, y);
+      batchStats: opts.onBatchStats && ((m: Tensor, v: Tensor) => opts.onBatchStats!(n.id, m, v)),
+    };
+    const step = plan?.convs.get(n.id);
+    let id = n.id;
+    let y: Tensor4D;
+    if (step) {
+      const act = (step.activation?.op ?? 'linear') as 'relu' | 'relu6' | 'linear';
+      id = step.activation?.id ?? n.id;
+      y = (step.concatParts
+        ? concatConv(ctx, step.concatParts.map((p) => ({ x: values.get(p.source)!, resize: p.resize && { size: [p.resize.shape.h, p.resize.shape.w], mode: p.resize.attrs.mode as string } })), act)
+        : fusedConv(ctx, act)) as Tensor4D;
+    } else {
+      const kernel: Kernel = TFJS_KERNELS[n.op];
+      y = kernel(ctx) as Tensor4D;
+    }
+    values.set(id, y);
     if (training) continue;
-    for (const i of n.inputs) {
+    for (const i of readsOf(n)) {
       const left = readsLeft.get(i)! - 1;
       readsLeft.set(i, left);
       const v = values.get(i)!;
-      if (left === 0 && i !== INPUT_ID && i !== g.output.node && v !== y && !isLikeTarget(g, i)) v.dispose();
+      if (left === 0 && i !== INPUT_ID && i !== g.output.node && v !== y) v.dispose();
     }
   }
   return values.get(g.output.node)!;
 }
-
-const isLikeTarget = (g: IrGraph, id: string) => g.nodes.some((n) => n.attrs.like === id);

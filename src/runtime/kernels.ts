@@ -22,6 +22,58 @@ export type Kernel = (k: KernelContext) => Tensor;
 
 const pair = (v: unknown) => [...(v as readonly number[])] as [number, number];
 
+/** Explicit symmetric padding in the form TF.js takes it (a single number when square). */
+const padArg = (ph: number, pw: number) => (ph === pw ? ph : ([[0, 0], [ph, ph], [pw, pw], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]));
+
+/**
+ * conv + bias + activation in one TF.js fused kernel where the shape allows (inference: XNNPACK
+ * applies bias and clamp while writing the output, saving two passes over it); otherwise the
+ * plain kernel followed by the activation.
+ */
+export function fusedConv(k: KernelContext, activation: 'relu' | 'relu6' | 'linear'): Tensor {
+  const { tf, attrs } = k;
+  const [x] = k.inputs;
+  const s = pair(attrs.stride);
+  const d = pair(attrs.dilation);
+  const [ph, pw] = padOf(attrs);
+  const groups = attrs.groups as number;
+  const kernel = k.w.kernel as Tensor4D;
+  const bias = k.w.bias as Tensor | undefined;
+  const stridedDilated = (d[0] > 1 || d[1] > 1) && (s[0] > 1 || s[1] > 1);
+  if (!stridedDilated && groups === 1) return tf.fused.conv2d({ x, filter: kernel, strides: s, pad: padArg(ph, pw), dilations: d, bias, activation });
+  // TF.js's fused depthwise conv takes square padding only
+  if (!stridedDilated && groups === x.shape[3] && kernel.shape[3] === groups && ph === pw) {
+    const filter = tf.reshape(kernel, [kernel.shape[0], kernel.shape[1], groups, 1]) as Tensor4D;
+    return tf.fused.depthwiseConv2d({ x, filter, strides: s, pad: ph, dilations: d, bias, activation });
+  }
+  const y = conv(k);
+  return activation === 'relu' ? tf.relu(y) : activation === 'relu6' ? tf.relu6(y) : y;
+}
+
+/**
+ * conv(concat(x1, x2, ...)) without building the concat: the kernel splits along its input
+ * channels, so the conv is the sum of one conv per part. A part given as `resize` of its source
+ * feeds a 1x1 conv: both are linear per pixel and commute, so the conv runs at the low resolution
+ * and only its (narrower) output is resized.
+ */
+export function concatConv(k: KernelContext, parts: { x: Tensor4D; resize?: { size: [number, number]; mode: string } }[], activation: 'relu' | 'relu6' | 'linear'): Tensor {
+  const { tf, attrs } = k;
+  const kernel = k.w.kernel as Tensor4D;
+  const [ph, pw] = padOf(attrs);
+  let at = 0;
+  const ys = parts.map(({ x, resize: r }) => {
+    const c = x.shape[3];
+    const slice = tf.slice(kernel, [0, 0, at, 0], [kernel.shape[0], kernel.shape[1], c, kernel.shape[3]]);
+    at += c;
+    const y = tf.conv2d(x, slice, pair(attrs.stride), padArg(ph, pw), 'NHWC', pair(attrs.dilation));
+    if (!r) return y;
+    return r.mode === 'nearest' ? tf.image.resizeNearestNeighbor(y, r.size, false, true) : tf.image.resizeBilinear(y, r.size, false, true);
+  });
+  let y: Tensor = ys.length === 1 ? ys[0] : tf.addN(ys);
+  if (k.w.bias) y = tf.add(y, k.w.bias);
+  return activation === 'relu' ? tf.relu(y) : activation === 'relu6' ? tf.relu6(y) : y;
+}
+
 function conv(k: KernelContext): Tensor {
   const { tf, attrs } = k;
   const [x] = k.inputs;
