@@ -289,4 +289,51 @@ test('init --from an unknown template: usage error with did-you-mean and the lis
   expectExit(alcli(['init', 'x', '--from', 'unet-smal'], tempDir()), 2, /did you mean 'unet-small'\?.*templates: alnet, unet-small/);
 });
 
+test('export: every artifact verified from disk, verify.json and MODEL_CARD.md written', () => {
+  const out = join(tempDir(), 'exp');
+  const r = alcli(['export', ALNET, '-o', out, '--size', '64x64', '--format', 'onnx,triton', '--json']);
+  expectExit(r, 0);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.files.sort(), ['MODEL_CARD.md', 'model.onnx', 'triton/alnet/1/model.onnx', 'triton/alnet/config.pbtxt', 'verify.json']);
+  const verify = JSON.parse(readFileSync(join(out, 'verify.json'), 'utf8'));
+  assert.equal(verify.checks.map((c: { stage: string }) => c.stage.split(' (')[0]), ['deploy form', 'ONNX', 'Triton repository']);
+  assert.ok(verify.checks.every((c: { pass: boolean; maxAbs: number }) => c.pass && c.maxAbs < 1e-4));
+  const card = readFileSync(join(out, 'MODEL_CARD.md'), 'utf8');
+  assert.match(card, '| parameters | 3,716,577 (3.72M) | 3,384,513 (3.38M) |');
+  assert.match(card, 'not use it for clinical decisions');
+});
+
+test('export: a failed check exits 6 and leaves nothing behind', () => {
+  const parent = tempDir();
+  const r = alcli(['export', ALNET, '-o', join(parent, 'exp'), '--size', '64x64', '--format', 'onnx', '--tolerance', '0']);
+  expectExit(r, 6, /check\(s\) failed.*nothing was written/);
+  assert.equal(readdirSync(parent), []);
+});
+
+const exportUsage: [string, string[], RegExp][] = [
+  ['unknown format', ['--format', 'onnx,pdf'], /--format 'onnx,pdf': choose from tfjs, onnx, ts, triton/],
+  ['bad tolerance', ['--tolerance', 'tiny'], /--tolerance 'tiny'/],
+];
+for (const [name, extra, message] of exportUsage) {
+  test(`export: ${name} is a usage error (exit 2)`, () => {
+    expectExit(alcli(['export', ALNET, '-o', join(tempDir(), 'x'), ...extra]), 2, message);
+  });
+}
+
+test('export: a non-empty output directory is refused without --force', () => {
+  const out = tempDir();
+  writeFileSync(join(out, 'keep.txt'), 'mine');
+  expectExit(alcli(['export', ALNET, '-o', out, '--size', '64x64']), 2, /not empty; use --force/);
+  assert.is(readFileSync(join(out, 'keep.txt'), 'utf8'), 'mine');
+});
+
+test('bench --mode infer --json: every engine timed, with images/s and GFLOP/s', () => {
+  const r = alcli(['bench', ALNET, '--size', '64x64', '--runs', '1', '--warmup', '0', '--json']);
+  expectExit(r, 0);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.timings.map((t: { engine: string; form: string }) => `${t.engine.split(' (')[0]}/${t.form}`), ['TF.js executor/train', 'TF.js executor/deploy', 'TF.js graph model/deploy', 'ONNX Runtime/deploy']);
+  assert.ok(res.timings.every((t: { median_ms: number; images_per_s: number; gflop_per_s: number }) => t.median_ms > 0 && t.images_per_s > 0 && t.gflop_per_s > 0));
+  assert.ok(res.ratios.deploy_vs_train_executor > 0);
+});
+
 test.run();

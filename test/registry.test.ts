@@ -6,6 +6,9 @@ import { isShapeFailure, OPS, OP_KINDS, type AttrSpec, type OpDef } from '../src
 import { architectureSchema } from '../src/spec/schema.js';
 import { schemaJson, standaloneValidator } from '../src/spec/schema-build.js';
 import type { Attrs } from '../src/ir/graph.js';
+import { TFJS_KERNELS } from '../src/runtime/kernels.js';
+import { ONNX_LOWERING } from '../src/emit/onnx-ops.js';
+import { TFJS_GRAPH_LOWERINGS } from '../src/emit/tfjs-graph-ops.js';
 
 const x = { h: 8, w: 8, c: 4 };
 
@@ -81,6 +84,17 @@ test('the schema knows every op and every attribute of it', () => {
     assert.ok(described.has(kind), kind);
     for (const a of Object.keys(OPS[kind].attrs)) assert.ok(described.get(kind)!.includes(a), `${kind}.${a}`);
   }
+});
+
+test('every op has a TF.js kernel, an ONNX lowering and a TF.js-graph lowering', () => {
+  for (const kind of OP_KINDS) {
+    assert.type(TFJS_KERNELS[kind], 'function', `TF.js kernel of ${kind}`);
+    assert.type(ONNX_LOWERING[kind], 'function', `ONNX lowering of ${kind}`);
+    assert.ok(TFJS_GRAPH_LOWERINGS[kind], `TF.js-graph lowering of ${kind}`);
+  }
+  assert.equal(Object.keys(TFJS_KERNELS).sort(), [...OP_KINDS].sort());
+  assert.equal(Object.keys(ONNX_LOWERING).sort(), [...OP_KINDS].sort());
+  assert.equal(Object.keys(TFJS_GRAPH_LOWERINGS).sort(), [...OP_KINDS].sort());
 });
 
 test.run();
