@@ -1,5 +1,6 @@
 // The front end as one pure function: spec path -> checked IR in both forms, or diagnostics.
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import { createRequire } from 'node:module';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
 import { diag, normalizeDiagnostics, suggestion, type Diagnostic, type SourcePos } from './spec/diagnostics.js';
 import { expandSpec } from './spec/expand.js';
@@ -122,6 +123,8 @@ let trainValidator: ValidateFunction | undefined;
 
 /** Schema errors of an overridden train section, each blamed on the --set that caused it. */
 function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
+  // ajv is loaded only when --set is used: every other run takes the precompiled validator
+  const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
   trainValidator ??= new Ajv2020({ allErrors: true, strict: false }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
   if (trainValidator(train)) return [];
   const problems = new Map<string, string>();

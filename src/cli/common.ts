@@ -3,7 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
-import type { CompileOptions, CompileResult, Diagnostic, SpecHost } from '../index.js';
+import type { CompileOptions, CompileResult } from '../compile.js';
+import type { Diagnostic } from '../spec/diagnostics.js';
+import type { SpecHost } from '../spec/load.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, verify: 6 } as const;
 
@@ -90,7 +92,7 @@ const useColor = () => Boolean(process.stderr.isTTY) && !('NO_COLOR' in process.
 
 /** Diagnostics as text on stderr (coloured only on a terminal). */
 export async function printDiagnostics(ds: Diagnostic[], sources: ReadonlyMap<string, string>): Promise<void> {
-  const { renderDiagnostics } = await import('../index.js');
+  const { renderDiagnostics } = await import('../spec/diagnostics.js');
   process.stderr.write(`${renderDiagnostics(ds, sources, useColor())}\n`);
 }
 
@@ -122,7 +124,7 @@ export const printJson = (value: unknown): void => {
 
 /** Compiles one spec; bad --set values are usage errors (exit 2), spec errors come back as diagnostics. */
 export async function compileSpec(path: string, opts: CompileOptions): Promise<CompileResult> {
-  const { compile } = await import('../index.js');
+  const { compile } = await import('../compile.js');
   const result = compile(path, fsHost, opts);
   if (result.usageErrors.length) throw new UsageError(result.usageErrors.join('\n'));
   return result;
