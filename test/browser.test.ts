@@ -98,7 +98,7 @@ test('an exported alnet segments an image in headless Chromium exactly as in Nod
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, { timeout: 30_000 });
-    const out = await page.evaluate(async ([data, shape]) => (window as unknown as { segment: (d: number[], s: number[]) => Promise<{ backend: string; shape: number[]; data: number[] }> }).segment(data, shape), [Array.from(image), [h, w, 3]] as const);
+    const out = await page.evaluate(async ([data, shape]) => (window as unknown as { segment: (d: number[], s: number[]) => Promise<{ backend: string; shape: number[]; data: number[] }> }).segment(data, shape), [Array.from(image), [h, w, 3]] as [number[], number[]]);
     assert.equal(errors, []);
     assert.is(out.backend, 'cpu');
     assert.equal(out.shape, [h, w, 1], 'probabilities at the image size (padded to the stride, cropped back)');

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileSpec, diagnosticJson, jsonFlag, printDiagnostics, printJson, SpecFailure, specFlags } from './common.js';
+import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags } from './common.js';
 
 export default class Bench extends AlcliCommand {
   static override summary = 'Time inference of a spec on every engine: TF.js executor (both forms), TF.js graph model, ONNX Runtime';
@@ -24,13 +24,7 @@ export default class Bench extends AlcliCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Bench);
-    const r = await compileSpec(args.spec, compileOptions(flags));
-    const c = r.compiled;
-    if (!c) {
-      if (flags.json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
-      else await printDiagnostics(r.diagnostics, r.sources);
-      throw new SpecFailure();
-    }
+    const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
     const [{ loadTf }, { exportWeightsFromSpec }, { benchInfer }, { cpus }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../bench/infer.js'), import('node:os')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
     if (notice && !flags.json) process.stderr.write(`${notice}\n`);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
-import type { CompileOptions, CompileResult } from '../compile.js';
+import type { Compiled, CompileOptions, CompileResult } from '../compile.js';
 import type { Diagnostic } from '../spec/diagnostics.js';
 import type { SpecHost } from '../spec/load.js';
 
@@ -128,4 +128,13 @@ export async function compileSpec(path: string, opts: CompileOptions): Promise<C
   const result = compile(path, fsHost, opts);
   if (result.usageErrors.length) throw new UsageError(result.usageErrors.join('\n'));
   return result;
+}
+
+/** Compiles one spec for a command that needs it whole: spec errors are printed (JSON with --json) and exit 3. */
+export async function compileOrFail(path: string, opts: CompileOptions, json = false): Promise<Compiled> {
+  const r = await compileSpec(path, opts);
+  if (r.compiled) return r.compiled;
+  if (json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
+  else await printDiagnostics(r.diagnostics, r.sources);
+  throw new SpecFailure();
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileSpec, diagnosticJson, jsonFlag, packagePath, printDiagnostics, printJson, SpecFailure, specFlags, UsageError } from './common.js';
+import { compileOptions, compileOrFail, jsonFlag, packagePath, printJson, specFlags, UsageError } from './common.js';
 
 const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'] as const;
 
@@ -55,13 +55,7 @@ export default class Compile extends AlcliCommand {
     const { args, flags } = await this.parse(Compile);
     const opts = compileOptions(flags);
     checkTarget(flags.output, flags.force);
-    const r = await compileSpec(args.spec, opts);
-    const c = r.compiled;
-    if (!c) {
-      if (flags.json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
-      else await printDiagnostics(r.diagnostics, r.sources);
-      throw new SpecFailure();
-    }
+    const c = await compileOrFail(args.spec, opts, flags.json);
     const [{ resolvedSpecYaml }, { graphJson }, { summaryData, summaryText }, { Ajv2020 }] = await Promise.all([
       import('../render/resolved-spec.js'),
       import('../render/graph-json.js'),

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { basename, dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileSpec, diagnosticJson, jsonFlag, printDiagnostics, printJson, SpecFailure, specFlags, UsageError, VerifyFailure } from './common.js';
+import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
 
 const FORMATS = ['tfjs', 'onnx', 'ts', 'triton'] as const;
 
@@ -37,13 +37,7 @@ export default class Export extends AlcliCommand {
     checkTarget(flags.output, flags.force);
     if (existsSync(args.source) && statSync(args.source).isDirectory())
       throw new UsageError(`'${args.source}' is a directory: exporting a trained run needs \`alcli train\`, which is not built yet; export a spec file`);
-    const r = await compileSpec(args.source, compileOptions(flags));
-    const c = r.compiled;
-    if (!c) {
-      if (flags.json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
-      else await printDiagnostics(r.diagnostics, r.sources);
-      throw new SpecFailure();
-    }
+    const c = await compileOrFail(args.source, compileOptions(flags), flags.json);
     const log = (line: string) => flags.json || process.stderr.write(`${line}\n`);
     const [{ loadTf }, lib, { modelCard }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../render/model-card.js')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileSpec, printDiagnostics, SpecFailure, specFlags, UsageError } from './common.js';
+import { compileOptions, compileOrFail, specFlags, UsageError } from './common.js';
 
 const FORMATS = ['dot', 'mermaid'] as const;
 type Format = (typeof FORMATS)[number];
@@ -34,17 +34,13 @@ export default class Graph extends AlcliCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Graph);
     const format = formatFor(flags.format, flags.output);
-    const r = await compileSpec(args.spec, compileOptions(flags));
-    if (!r.compiled) {
-      await printDiagnostics(r.diagnostics, r.sources);
-      throw new SpecFailure();
-    }
+    const c = await compileOrFail(args.spec, compileOptions(flags));
     const [{ drawing }, { renderDot }, { renderMermaid }] = await Promise.all([
       import('../render/drawing.js'),
       import('../render/dot.js'),
       import('../render/mermaid.js'),
     ]);
-    const d = drawing(flags.deploy ? r.compiled.deploy : r.compiled.graph, flags.depth);
+    const d = drawing(flags.deploy ? c.deploy : c.graph, flags.depth);
     const text = format === 'mermaid' ? renderMermaid(d) : renderDot(d);
     if (!flags.output) {
       process.stdout.write(text);

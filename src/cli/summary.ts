@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileSpec, diagnosticJson, jsonFlag, printDiagnostics, printJson, SpecFailure, specFlags } from './common.js';
+import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags } from './common.js';
 
 export default class Summary extends AlcliCommand {
   static override summary = 'Per-node table of shapes, parameters and FLOPs';
@@ -21,14 +21,9 @@ export default class Summary extends AlcliCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Summary);
-    const r = await compileSpec(args.spec, compileOptions(flags));
-    if (!r.compiled) {
-      if (flags.json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
-      else await printDiagnostics(r.diagnostics, r.sources);
-      throw new SpecFailure();
-    }
+    const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
     const { summaryData, summaryText } = await import('../render/summary.js');
-    const data = summaryData(r.compiled, { deploy: flags.deploy, depth: flags.depth });
+    const data = summaryData(c, { deploy: flags.deploy, depth: flags.depth });
     if (flags.json) printJson(data);
     else process.stdout.write(`${summaryText(data)}\n`);
   }
