@@ -1,10 +1,11 @@
 // The TF.js graph-model emitter: IR (deploy form) + weights -> model.json and weight shards, as
 // tfjs-converter writes them, so `tf.loadGraphModel` runs the network in a browser or in Node.
 // Pure: returns the JSON and the bytes; the CLI writes them (tfjsGraphFiles names each file).
+import { packWeights, type WeightsManifestEntry } from '../runtime/checkpoint.js';
 import { INPUT_ID, nodeMap, type IrGraph } from '../ir/graph.js';
 import type { Shape } from '../ir/graph.js';
 import { checkWeights, weightKey, type WeightStore } from '../runtime/weights.js';
-import { attr, GraphBuilder, tfName, type ConstTensor, type NodeDefJson, type ShapeJson } from './graphdef.js';
+import { attr, GraphBuilder, tfName, type NodeDefJson, type ShapeJson } from './graphdef.js';
 import { TFJS_GRAPH_LOWERINGS, type NodeEmitter } from './tfjs-graph-ops.js';
 
 /** tfjs-converter's shard size: weights are concatenated and cut every 4 MiB, across tensors. */
@@ -23,10 +24,6 @@ export interface SignatureJson {
   outputs: Record<string, TensorInfoJson>;
 }
 
-export interface WeightsManifestEntry {
-  paths: string[];
-  weights: { name: string; shape: number[]; dtype: 'float32' | 'int32' }[];
-}
 
 export interface GraphModelJson {
   format: 'graph-model';
@@ -131,18 +128,6 @@ export function emitTfjsGraphModel(graph: IrGraph, weights: WeightStore, opts: T
 /** A resize to a fixed `size` pins the input size; otherwise the graph takes any size the stride divides. */
 export const fixedInputSize = (graph: IrGraph): boolean => graph.nodes.some((n) => n.op === 'resize' && n.attrs.size !== undefined);
 
-function packWeights(consts: ConstTensor[], shardBytes: number): { manifest: WeightsManifestEntry[]; weightData: Uint8Array } {
-  const total = consts.reduce((s, c) => s + c.data.byteLength, 0);
-  const weightData = new Uint8Array(total);
-  let at = 0;
-  for (const c of consts) {
-    weightData.set(new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), at);
-    at += c.data.byteLength;
-  }
-  const shards = Math.max(1, Math.ceil(total / shardBytes));
-  const paths = Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`);
-  return { manifest: [{ paths, weights: consts.map((c) => ({ name: c.name, shape: c.shape, dtype: c.dtype })) }], weightData };
-}
 
 /** The files of an emitted model by path relative to its directory: model.json and the shards. */
 export function tfjsGraphFiles(model: TfjsGraphModel): Map<string, Uint8Array> {

@@ -1,28 +1,38 @@
-// Weights on disk in TF.js's weights-manifest format (weights.json + one weights.bin), the form
-// DESIGN.md gives checkpoints; pure conversions here, the CLI writes and reads the bytes.
+// Weights on disk in TF.js's weights-manifest format (a manifest group of names, shapes and
+// dtypes plus binary shards), as graph models and checkpoints both store them. Pure: bytes in
+// and out; the CLI writes and reads the files.
 import type { WeightStore } from './weights.js';
+
+export interface ManifestTensor {
+  name: string;
+  dtype: 'float32' | 'int32';
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
 
 export interface WeightsManifestEntry {
   paths: string[];
-  weights: { name: string; shape: number[]; dtype: 'float32' }[];
+  weights: { name: string; shape: number[]; dtype: 'float32' | 'int32' }[];
 }
 
-export const WEIGHTS_BIN = 'weights.bin';
-
-/** One manifest group with every tensor, in key order, and its bytes. */
-export function encodeWeights(store: WeightStore): { manifest: WeightsManifestEntry[]; data: Uint8Array } {
-  const entries = [...store].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const total = entries.reduce((s, [, t]) => s + t.data.length, 0);
-  const all = new Float32Array(total);
+/** One manifest group with every tensor in order; its bytes are cut into `group1-shardKofN.bin` every `shardBytes`. */
+export function packWeights(tensors: readonly ManifestTensor[], shardBytes = Infinity): { manifest: WeightsManifestEntry[]; weightData: Uint8Array } {
+  const total = tensors.reduce((s, t) => s + t.data.byteLength, 0);
+  const weightData = new Uint8Array(total);
   let at = 0;
-  for (const [, t] of entries) {
-    all.set(t.data, at);
-    at += t.data.length;
+  for (const t of tensors) {
+    weightData.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
   }
-  return {
-    manifest: [{ paths: [WEIGHTS_BIN], weights: entries.map(([name, t]) => ({ name, shape: t.shape, dtype: 'float32' })) }],
-    data: new Uint8Array(all.buffer),
-  };
+  const shards = Math.max(1, Math.ceil(total / shardBytes));
+  const paths = Array.from({ length: shards }, (_, i) => `group1-shard${i + 1}of${shards}.bin`);
+  return { manifest: [{ paths, weights: tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype })) }], weightData };
+}
+
+/** A weight store as one manifest group, in key order, in a single shard. */
+export function encodeWeights(store: WeightStore): { manifest: WeightsManifestEntry[]; weightData: Uint8Array } {
+  const keys = [...store.keys()].sort();
+  return packWeights(keys.map((name) => ({ name, dtype: 'float32', shape: store.get(name)!.shape, data: store.get(name)!.data })));
 }
 
 /** The inverse of encodeWeights; throws with a sentence when the bytes do not fit the manifest. */
@@ -40,7 +50,7 @@ export function decodeWeights(manifest: WeightsManifestEntry[], read: (path: str
     let at = 0;
     for (const w of group.weights) {
       const n = w.shape.reduce((a, b) => a * b, 1);
-      if (w.dtype !== 'float32') throw new Error(`weight '${w.name}' is ${w.dtype}; only float32 is supported`);
+      if (w.dtype !== 'float32') throw new Error(`weight '${w.name}' is ${w.dtype}; a checkpoint holds float32 only`);
       if (at + n > floats.length) throw new Error(`${group.paths.join(', ')} holds ${floats.length} values, fewer than the manifest lists`);
       store.set(w.name, { shape: w.shape, data: floats.slice(at, at + n) });
       at += n;
