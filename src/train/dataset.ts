@@ -1,0 +1,311 @@
+// A dataset on disk, scanned into samples with a split. Layouts:
+//   DIR/images/ + DIR/masks/ [+ DIR/fov/] [+ DIR/split.json]    split from split.json, else seeded 5:2:3
+//   DIR/{train,val,test}/images/ + masks/ [+ fov/]               split by folder; no val/: 2/7 of train, seeded
+// Masks are paired to images by stem (match.ts). A multi-page TIFF (or GIF) is one sample per page,
+// id `stem#page`; its mask must have as many pages (an FOV may have one, shared by all pages).
+// Ids are unique: in the folder layout a name used in two folders gets the folder as a prefix (train/0, test/0).
+// Scanning reads every file's header, so unreadable files and size mismatches are found before training
+// starts, all at once.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { rng } from '../runtime/weights.js';
+import { dataError, type DataError } from './errors.js';
+import { entry, isImageFile, matchByStem, type FileEntry } from './match.js';
+
+export type Split = 'train' | 'val' | 'test';
+export const SPLITS: Split[] = ['train', 'val', 'test'];
+const SPLIT_FOLDERS: Record<Split, string[]> = { train: ['train'], val: ['val', 'valid', 'validation'], test: ['test'] };
+
+export interface FileRef {
+  path: string;
+  /** page of a multi-page file, 0-based */
+  page: number;
+}
+
+export interface Sample {
+  /** the image stem, or `stem#page` for one page of a multi-page file */
+  id: string;
+  split: Split;
+  image: FileRef;
+  mask: FileRef;
+  fov?: FileRef;
+  height: number;
+  width: number;
+}
+
+export interface Dataset {
+  dir: string;
+  samples: Sample[];
+  /** where the split came from */
+  splitFrom: 'folders' | 'split.json' | 'seeded';
+  /** files skipped: not an image format this reads (other than hidden files) */
+  ignored: string[];
+  /** samples that split.json does not list: left out of every split */
+  unlisted: string[];
+}
+
+export interface ScanOptions {
+  /** seed of the 5:2:3 split (and of carving val from train) */
+  seed?: number;
+  /** splits that must not be empty (default all three) */
+  need?: Split[];
+  /** the mask folder's name (default masks; e.g. masks_vk for STARE's second observer) */
+  masks?: string;
+}
+
+export interface ScanResult {
+  /** undefined when there are errors */
+  dataset?: Dataset;
+  errors: DataError[];
+}
+
+interface Part {
+  root: string;
+  split?: Split;
+}
+
+interface Pair {
+  stem: string;
+  image: string;
+  mask: string;
+  fov?: string;
+  split?: Split;
+}
+
+interface Header {
+  width: number;
+  height: number;
+  pages: number;
+}
+
+export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<ScanResult> {
+  const { seed = 0, need = SPLITS, masks = 'masks' } = opts;
+  const errors: DataError[] = [];
+  const ignored: string[] = [];
+  const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
+  const layoutHint = `a dataset is a folder with images/ and ${masks}/ (optional fov/, split.json), or with train/ val/ test/ each holding those`;
+  if (!isDir(dir)) return { errors: [dataError('no-dataset', dir, 'no such folder', layoutHint)] };
+
+  let parts: Part[];
+  if (isDir(join(dir, 'images'))) parts = [{ root: dir }];
+  else {
+    parts = SPLITS.flatMap((split) => {
+      const name = SPLIT_FOLDERS[split].find((n) => isDir(join(dir, n)));
+      return name ? [{ root: join(dir, name), split }] : [];
+    });
+    if (!parts.length) return { errors: [dataError('no-dataset', dir, 'has neither images/ nor train/ val/ test/', layoutHint)] };
+  }
+
+  const stems = new Set<string>();
+  const pairs = parts.flatMap((p) => pairFiles(p, masks, errors, ignored, stems));
+  const headers = await readHeaders([...new Set(pairs.flatMap((p) => [p.image, p.mask, ...(p.fov ? [p.fov] : [])]))], errors);
+  const samples = pairs.flatMap((p) => samplesOf(p, headers, errors));
+  const seen = new Map<string, number>();
+  for (const s of samples) seen.set(s.id, (seen.get(s.id) ?? 0) + 1);
+  for (const s of samples) if (seen.get(s.id)! > 1) s.id = `${s.split}/${s.id}`;
+
+  const splitFile = join(dir, 'split.json');
+  let splitFrom: Dataset['splitFrom'] = 'seeded';
+  let unlisted: string[] = [];
+  if (parts[0].split) {
+    splitFrom = 'folders';
+    if (!parts.some((p) => p.split === 'val')) carveVal(samples, seed);
+  } else if (existsSync(splitFile)) {
+    splitFrom = 'split.json';
+    unlisted = applySplitFile(splitFile, samples, stems, errors);
+  } else seededSplit(samples, seed);
+
+  const kept = samples.filter((s) => !unlisted.includes(s.id));
+  // an empty split is checked only on a clean scan: after other errors it is most likely their echo
+  for (const split of errors.length ? [] : need) {
+    if (kept.some((s) => s.split === split) || !samples.length) continue;
+    const where = splitFrom === 'split.json' ? splitFile : splitFrom === 'folders' ? join(dir, SPLIT_FOLDERS[split][0]) : join(dir, 'images');
+    const hint =
+      splitFrom === 'split.json' ? `list some ids under "${split}" in split.json`
+      : splitFrom === 'folders' ? `put image/mask pairs in ${join(dir, SPLIT_FOLDERS[split][0], 'images')} and ${masks}/`
+      : `the seeded 5:2:3 split needs at least 3 samples; there are ${samples.length}`;
+    errors.push(dataError('empty-split', where, `the ${split} split has no samples`, hint));
+  }
+  if (!samples.length && !errors.length) errors.push(dataError('empty-split', join(dir, 'images'), 'no image/mask pairs', layoutHint));
+  if (errors.length) return { errors };
+  return { dataset: { dir, samples: kept, splitFrom, ignored, unlisted }, errors };
+}
+
+/** Lists one part's folders and pairs images with masks and FOV masks. */
+function pairFiles(part: Part, masks: string, errors: DataError[], ignored: string[], stems: Set<string>): Pair[] {
+  const list = (folder: string): FileEntry[] => {
+    const path = join(part.root, folder);
+    const names = readdirSync(path).filter((n) => !n.startsWith('.') && statSync(join(path, n)).isFile()).sort();
+    ignored.push(...names.filter((n) => !isImageFile(n)).map((n) => join(path, n)));
+    const files = names.filter(isImageFile).map(entry);
+    const byStem = new Map<string, string[]>();
+    for (const f of files) byStem.set(f.stem, [...(byStem.get(f.stem) ?? []), f.name]);
+    for (const [stem, ns] of byStem)
+      if (ns.length > 1) errors.push(dataError('duplicate-stem', join(path, ns[1]), `${ns.join(' and ')} share the name ${stem}`, 'keep one of them; samples are matched by name without extension'));
+    return files.filter((f) => byStem.get(f.stem)![0] === f.name);
+  };
+  const folder = (name: string) => join(part.root, name);
+  if (!existsSync(folder('images'))) {
+    errors.push(dataError('no-dataset', folder('images'), `no images/ folder in ${part.root}`, `put the images in ${folder('images')} and their masks in ${folder(masks)}`));
+    return [];
+  }
+  if (!existsSync(folder(masks))) {
+    errors.push(dataError('no-dataset', folder(masks), `no ${masks}/ folder beside images/`, `put one mask per image in ${folder(masks)}, with the image's name`));
+    return [];
+  }
+  const images = list('images');
+  for (const f of images) stems.add(f.stem);
+  const imageStems = images.map((f) => f.stem);
+  const m = matchByStem(imageStems, list(masks));
+  const fov = existsSync(folder('fov')) ? matchByStem(imageStems, list('fov')) : undefined;
+
+  for (const [kind, dirName, matching] of [['mask', masks, m], ['FOV mask', 'fov', fov]] as const) {
+    if (!matching) continue;
+    for (const f of matching.unmatched)
+      errors.push(dataError('unmatched-mask', join(folder(dirName), f.name), `${kind} with no image of the same name in images/`, `add the image as images/${f.stem}.png, rename the ${kind} after its image, or move it out of ${dirName}/`));
+    for (const [stem, fs] of matching.ambiguous)
+      errors.push(dataError('ambiguous-mask', join(folder(dirName), fs[0].name), `image ${stem} has ${fs.length} candidate ${kind}s: ${fs.map((f) => f.name).join(', ')}`, `keep one ${kind} per image in ${dirName}/ (move the others to another folder)`));
+  }
+  const pairs: Pair[] = [];
+  for (const img of images) {
+    const mask = m.matched.get(img.stem);
+    const f = fov?.matched.get(img.stem);
+    const imagePath = join(folder('images'), img.name);
+    if (!mask && !m.ambiguous.has(img.stem))
+      errors.push(dataError('missing-mask', imagePath, `no mask for this image in ${masks}/`, `add ${join(folder(masks), img.stem)}.png (255 = foreground), or move the image out of images/`));
+    if (fov && !f && !fov.ambiguous.has(img.stem))
+      errors.push(dataError('missing-fov', imagePath, 'no FOV mask for this image in fov/', `add ${join(folder('fov'), img.stem)}.png (255 = inside the field of view), or remove fov/ to use the whole image`));
+    if (mask && (!fov || f)) pairs.push({ stem: img.stem, image: imagePath, mask: join(folder(masks), mask.name), fov: f && join(folder('fov'), f.name), split: part.split });
+  }
+  return pairs;
+}
+
+/** Reads the headers (size, pages) of every file, a few at a time. */
+async function readHeaders(paths: string[], errors: DataError[]): Promise<Map<string, Header>> {
+  const out = new Map<string, Header>();
+  const queue = [...paths];
+  const worker = async () => {
+    for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
+      try {
+        const m = await sharp(p).metadata();
+        out.set(p, { width: m.width, height: m.height, pages: m.pages ?? 1 });
+      } catch (e) {
+        errors.push(dataError('unreadable', p, `cannot read this image: ${(e as Error).message}`, 'replace it with a valid PNG, JPEG, TIFF or GIF, or remove it with its image and mask'));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return out;
+}
+
+function samplesOf(p: Pair, headers: Map<string, Header>, errors: DataError[]): Sample[] {
+  const img = headers.get(p.image);
+  const mask = headers.get(p.mask);
+  const fov = p.fov ? headers.get(p.fov) : undefined;
+  if (!img || !mask || (p.fov && !fov)) return []; // unreadable, already reported
+  let ok = true;
+  const check = (path: string, h: Header, what: string, pagesOk: boolean) => {
+    if (h.width === img.width && h.height === img.height && pagesOk) return;
+    ok = false;
+    const size = (x: Header) => `${x.width}x${x.height}${x.pages > 1 ? ` (${x.pages} pages)` : ''}`;
+    errors.push(dataError('size-mismatch', path, `${what} is ${size(h)}, its image ${p.image} is ${size(img)}`, `make the ${what} the same size as the image (resize both together, or re-export the ${what})`));
+  };
+  check(p.mask, mask, 'mask', mask.pages === img.pages);
+  if (p.fov && fov) check(p.fov, fov, 'FOV mask', fov.pages === img.pages || fov.pages === 1);
+  if (!ok) return [];
+  return Array.from({ length: img.pages }, (_, page) => ({
+    id: img.pages > 1 ? `${p.stem}#${page}` : p.stem,
+    split: p.split ?? 'train',
+    image: { path: p.image, page },
+    mask: { path: p.mask, page },
+    fov: p.fov && fov ? { path: p.fov, page: fov.pages > 1 ? page : 0 } : undefined,
+    height: img.height,
+    width: img.width,
+  }));
+}
+
+/** Fisher-Yates with the project's seeded generator: the same order for the same ids and seed. */
+function shuffled<T>(xs: T[], seed: number): T[] {
+  const r = rng(seed);
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(r.uniform() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** 5:2:3 of n, each split at least one sample when n >= 3 (30 -> 15/6/9, 10 -> 5/2/3). */
+export function splitCounts(n: number): Record<Split, number> {
+  const atLeast = (k: number) => (n >= 3 ? Math.max(1, k) : k);
+  const val = atLeast(Math.round(0.2 * n));
+  const test = Math.min(n - val, atLeast(Math.round(0.3 * n)));
+  return { train: n - val - test, val, test };
+}
+
+function seededSplit(samples: Sample[], seed: number) {
+  const { train, val } = splitCounts(samples.length);
+  shuffled(samples, seed).forEach((s, i) => (s.split = i < train ? 'train' : i < train + val ? 'val' : 'test'));
+}
+
+/** No val/ folder: the 2:5 of 5:2:3 taken from train (DRIVE 20 -> 14 + 6, STARE 10 -> 7 + 3). */
+function carveVal(samples: Sample[], seed: number) {
+  const train = samples.filter((s) => s.split === 'train');
+  const n = train.length >= 2 ? Math.max(1, Math.round((train.length * 2) / 7)) : 0;
+  for (const s of shuffled(train, seed).slice(0, n)) s.split = 'val';
+}
+
+/**
+ * Applies split.json ({"train": [ids], "val": [...], "test": [...]}, other keys ignored); returns the
+ * unlisted ids. `stems` are all images found, so an id whose sample failed for another reason is not
+ * reported a second time here.
+ */
+function applySplitFile(file: string, samples: Sample[], stems: Set<string>, errors: DataError[]): string[] {
+  const bad = (message: string, hint: string) => errors.push(dataError('bad-split-file', file, message, hint));
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    bad(`not valid JSON: ${(e as Error).message}`, 'fix the JSON, or delete split.json to get a seeded 5:2:3 split');
+    return [];
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    bad('must be an object with "train", "val" and "test" lists of sample names', 'e.g. {"train": ["01", "02"], "val": ["03"], "test": ["04"]}');
+    return [];
+  }
+  const byId = new Map(samples.map((s) => [s.id, s]));
+  const pagesOf = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const stem = s.id.replace(/#\d+$/, '');
+    if (stem !== s.id) pagesOf.set(stem, [...(pagesOf.get(stem) ?? []), s]);
+  }
+  const listed = new Map<string, Split>();
+  for (const split of SPLITS) {
+    const ids = (json as Record<string, unknown>)[split];
+    if (ids === undefined) continue;
+    if (!Array.isArray(ids) || ids.some((x) => typeof x !== 'string')) {
+      bad(`"${split}" must be a list of sample names (strings)`, `e.g. "${split}": ["01", "02"]`);
+      continue;
+    }
+    for (const id of ids as string[]) {
+      const hits = byId.has(id) ? [byId.get(id)!] : (pagesOf.get(id) ?? []);
+      if (!hits.length) {
+        if (stems.has(id) || stems.has(id.replace(/#\d+$/, ''))) continue;
+        bad(`lists "${id}" under "${split}", but there is no image ${id} with a mask`, 'names are file names without extension (a page of a multi-page file: name#page); remove the entry or add the files');
+        continue;
+      }
+      for (const s of hits) {
+        const prev = listed.get(s.id);
+        if (prev) bad(`lists "${s.id}" under both "${prev}" and "${split}"`, 'each sample belongs to one split');
+        else {
+          listed.set(s.id, split);
+          s.split = split;
+        }
+      }
+    }
+  }
+  return samples.filter((s) => !listed.has(s.id)).map((s) => s.id);
+}
+
+export { loadSample, datasetStats, imageStats, normalize, type LoadOptions, type LoadedSample, type ChannelStats } from './load.js';

@@ -1,0 +1,42 @@
+// Data errors: one type, a closed list of codes, each naming the file and what to do about it.
+// Scanning collects them all (a user fixes a dataset in one pass, not one error per run); loading
+// a single sample throws them wrapped in DataErrors. Rendered as text only at the edge (the CLI).
+
+export const DATA_ERROR_CODES = {
+  'no-dataset': 'the folder does not exist or has neither images/ nor train/ val/ test/ inside',
+  'missing-mask': 'an image without a mask of the same name',
+  'unmatched-mask': 'a mask or FOV file without an image of the same name',
+  'missing-fov': 'fov/ exists but an image has no FOV mask in it',
+  'ambiguous-mask': 'an image with more than one mask or FOV file that could be its own',
+  'duplicate-stem': 'two files in one folder share a name apart from the extension',
+  unreadable: 'a file that cannot be read or decoded as an image',
+  'size-mismatch': 'an image and its mask (or FOV) differ in width, height or page count',
+  'bad-split-file': 'split.json is not valid JSON, or lists names that are not in the dataset',
+  'empty-split': 'a split (train, val or test) that has no samples',
+  channels: 'the network takes a channel count the data cannot be adapted to',
+} as const;
+
+export type DataErrorCode = keyof typeof DATA_ERROR_CODES;
+
+export interface DataError {
+  code: DataErrorCode;
+  /** the file or folder at fault, as the user gave the dataset path plus the relative path */
+  file: string;
+  message: string;
+  hint: string;
+}
+
+export const dataError = (code: DataErrorCode, file: string, message: string, hint: string): DataError => ({ code, file, message, hint });
+
+/** Thrown by the loaders (one sample at a time); scanning returns its errors instead. */
+export class DataErrors extends Error {
+  constructor(readonly errors: DataError[]) {
+    super(errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
+  }
+}
+
+export function renderDataErrors(errors: DataError[]): string {
+  const body = errors.map((e) => `${e.file}: error[${e.code}]: ${e.message}\n  hint: ${e.hint}`).join('\n');
+  const n = errors.length;
+  return `${body}\n\n${n} data error${n === 1 ? '' : 's'}`;
+}
