@@ -4,6 +4,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Attrs } from '../ir/graph.js';
 import { padOf, type OpKind } from '../ir/ops.js';
 import type { TF } from './backend.js';
+import { batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, resizeTrain } from './gradients.js';
 
 export interface KernelContext {
   tf: TF;
@@ -80,6 +81,11 @@ function conv(k: KernelContext): Tensor {
   const s = pair(attrs.stride);
   const d = pair(attrs.dilation);
   const [ph, pw] = padOf(attrs);
+  if (k.training && GRAD_OPTIONS.custom) {
+    // hand-written gradients that run on the wasm backend (gradients.ts)
+    const y = convTrain(tf, x, k.w.kernel as Tensor4D, { stride: s, dilation: d, pad: [ph, pw], groups: attrs.groups as number });
+    return k.w.bias ? tf.add(y, k.w.bias) : y;
+  }
   const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
   const groups = attrs.groups as number;
   const kernel = k.w.kernel as Tensor4D;
@@ -110,7 +116,7 @@ function convTranspose(k: KernelContext): Tensor {
   const [n, h, w] = x.shape;
   const full = [(h - 1) * s[0] + kh, (w - 1) * s[1] + kw];
   const out = [full[0] - 2 * p[0] + op[0], full[1] - 2 * p[1] + op[1]];
-  let y: Tensor4D = tf.conv2dTranspose(x, kernel, [n, full[0], full[1], kernel.shape[2]], s, 'valid');
+  let y: Tensor4D = k.training && GRAD_OPTIONS.custom ? convTransposeTrain(tf, x, kernel, [n, full[0], full[1], kernel.shape[2]], s) : tf.conv2dTranspose(x, kernel, [n, full[0], full[1], kernel.shape[2]], s, 'valid');
   // rows past the full output (output_pad > pad) are zeros, as in PyTorch
   const extra = [Math.max(0, p[0] + out[0] - full[0]), Math.max(0, p[1] + out[1] - full[1])];
   if (extra[0] || extra[1]) y = tf.pad(y, [[0, 0], [0, extra[0]], [0, extra[1]], [0, 0]]);
@@ -125,12 +131,16 @@ function batchNorm(k: KernelContext): Tensor {
   if (!k.training) return tf.batchNorm(x, w.mean, w.variance, w.beta, w.gamma, eps);
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
   k.batchStats?.(mean, variance);
-  return tf.batchNorm(x, mean, variance, w.beta, w.gamma, eps);
+  // closed-form gradient; the moments reach it only by closure, so autodiff never walks them
+  if (!GRAD_OPTIONS.custom) return tf.batchNorm(x, mean, variance, w.beta, w.gamma, eps);
+  return batchNormTrain(tf, x, w.gamma, w.beta, mean, variance, eps);
 }
 
 function pool(k: KernelContext, kind: 'max' | 'avg'): Tensor {
   const { tf, attrs } = k;
   const [ph, pw] = pair(attrs.pad);
+  // TF.js's wasm MaxPoolGrad loses gradients beyond the first image and channel (gradients.ts)
+  if (kind === 'max' && k.training && GRAD_OPTIONS.custom) return maxPoolTrain(tf, k.inputs[0], pair(attrs.kernel), pair(attrs.stride), [ph, pw]);
   // max: padding never wins; avg: zeros are counted (PyTorch's count_include_pad)
   const x = ph || pw ? k.tf.pad(k.inputs[0], [[0, 0], [ph, ph], [pw, pw], [0, 0]], kind === 'max' ? -Infinity : 0) : k.inputs[0];
   return kind === 'max' ? tf.maxPool(x, pair(attrs.kernel), pair(attrs.stride), 'valid') : tf.avgPool(x, pair(attrs.kernel), pair(attrs.stride), 'valid');
@@ -142,6 +152,8 @@ function resize(k: KernelContext): Tensor {
   const [, h, w] = x.shape;
   const size: [number, number] =
     attrs.scale !== undefined ? [h * (attrs.scale as number), w * (attrs.scale as number)] : attrs.size !== undefined ? [pair(attrs.size)[0], pair(attrs.size)[1]] : [k.like![1], k.like![2]];
+  // TF.js's own resize gradient ignores halfPixelCenters: train through the exact transpose
+  if (k.training && GRAD_OPTIONS.custom) return resizeTrain(tf, x, size, attrs.mode === 'nearest' ? 'nearest' : 'bilinear');
   return attrs.mode === 'nearest' ? tf.image.resizeNearestNeighbor(x, size, false, true) : tf.image.resizeBilinear(x, size, false, true);
 }
 

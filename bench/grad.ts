@@ -1,0 +1,101 @@
+// Training-step micro-benchmark (not a test): alnet at 256x256, batch 4, forward + backward of a
+// BCE + Dice loss through the executor's training mode with the hand-written gradients of
+// src/runtime/gradients.ts, on the wasm backend. Prints ms per step, images/s, the forward /
+// backward split, and, where python3-torch is installed, the ratio to the PyTorch twin
+// (../shared/peers/alnet_torch.py train --hw 256 --batch 4 --threads 2) measured in the same run.
+//   node --import tsx bench/grad.ts            (BENCH_RUNS=5, BENCH_HW=256, BENCH_BATCH=4)
+//   GRAD_STRIDED=transpose | GRAD_FILTER=im2col      try the slower alternatives
+//   BENCH_PROFILE=1                           adds a per-kernel profile of one step
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
+import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
+import { fsHost } from '../src/cli/common.js';
+import { compile } from '../src/compile.js';
+import { loadTf } from '../src/runtime/backend.js';
+import { forward } from '../src/runtime/executor.js';
+import { GRAD_OPTIONS } from '../src/runtime/gradients.js';
+import { randomInput } from '../src/runtime/verify.js';
+import { initWeights, weightSpecs } from '../src/runtime/weights.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const HW = Number(process.env.BENCH_HW ?? 256);
+const BATCH = Number(process.env.BENCH_BATCH ?? 4);
+if (process.env.GRAD_STRIDED === 'transpose') GRAD_OPTIONS.stridedInputGrad = 'transpose';
+if (process.env.GRAD_FILTER === 'im2col') GRAD_OPTIONS.filterGrad = 'im2col';
+
+const c = compile('architectures/alnet.yaml', fsHost, { size: [HW, HW] }).compiled!;
+const g = c.graph;
+const { tf, backend } = await loadTf('wasm');
+const store = initWeights(g, 0);
+const trainable = new Set(weightSpecs(g).filter(({ spec }) => spec.role === 'trainable').map(({ node, spec }) => `${node.id}:${spec.name}`));
+const weights = new Map<string, Tensor>([...store].map(([k, t]) => [k, trainable.has(k) ? tf.variable(tf.tensor(t.data, t.shape), true, k) : tf.tensor(t.data, t.shape)]));
+const vars = [...weights].filter(([k]) => trainable.has(k)).map(([, v]) => v as Variable);
+const shape: [number, number, number, number] = [BATCH, HW, HW, 3];
+const x = tf.tensor4d(randomInput(shape, 1), shape);
+// a blob-like mask: half the pixels foreground
+const y = tf.tidy(() => tf.cast(tf.greater(tf.mean(x, 3, true), 0), 'float32')) as Tensor4D;
+
+/** BCE (from logits) + Dice, as the PyTorch twin's bce_dice. */
+function lossOf(logits: Tensor): Scalar {
+  const bce = tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))));
+  const p = tf.sigmoid(logits);
+  const inter = tf.sum(tf.mul(p, y), [1, 2, 3]);
+  const dice = tf.sub(1, tf.div(tf.add(tf.mul(inter, 2), 1), tf.add(tf.add(tf.sum(p, [1, 2, 3]), tf.sum(y, [1, 2, 3])), 1)));
+  return tf.add(bce, tf.mean(dice)) as Scalar;
+}
+const f = () => lossOf(forward(tf, g, weights, x, { training: true, dropout: false }));
+
+const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+function time(fn: () => void, runs: number): number {
+  fn(); // warm-up
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+const step = () => tf.tidy(() => {
+  const { value, grads } = tf.variableGrads(f, vars);
+  value.dataSync();
+  for (const gr of Object.values(grads)) gr.dataSync();
+});
+const fwd = () => tf.tidy(() => void f().dataSync());
+const adam = tf.train.adam(5e-3);
+const withAdam = () => tf.tidy(() => void adam.minimize(f, true, vars)!.dataSync());
+
+const stepMs = time(step, RUNS);
+const fwdMs = time(fwd, RUNS);
+const adamMs = time(withAdam, RUNS);
+const ips = (ms: number) => (BATCH * 1000) / ms;
+
+console.log(`# Training step, alnet.yaml at ${HW}x${HW}, batch ${BATCH}, TF.js ${backend} (single-threaded)\n`);
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; medians of ${RUNS} runs after a warm-up; strided input gradient: ${GRAD_OPTIONS.stridedInputGrad}, filter gradient: ${GRAD_OPTIONS.filterGrad}\n`);
+console.log('| what | ms per step | images/s |\n|---|---:|---:|');
+console.log(`| forward only (training mode, no tape) | ${fwdMs.toFixed(0)} | ${ips(fwdMs).toFixed(2)} |`);
+console.log(`| forward + backward (variableGrads) | ${stepMs.toFixed(0)} | ${ips(stepMs).toFixed(2)} |`);
+console.log(`| forward + backward + Adam | ${adamMs.toFixed(0)} | ${ips(adamMs).toFixed(2)} |`);
+console.log(`\nbackward ~ ${(stepMs - fwdMs).toFixed(0)} ms (${((stepMs - fwdMs) / fwdMs).toFixed(2)}x the forward)`);
+
+if (process.env.BENCH_PROFILE) {
+  const prof = await tf.profile(step);
+  const byKernel = new Map<string, number>();
+  for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (Number(k.kernelTimeMs) || 0));
+  console.log('\n| kernel | ms |\n|---|---:|');
+  for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`| ${k} | ${ms.toFixed(0)} |`);
+}
+
+const PEER = '../shared/peers/alnet_torch.py';
+const python = '/usr/bin/python3';
+if (existsSync(PEER) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) {
+  const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+  const env = { ...process.env, ...(existsSync(OPENBLAS) ? { LD_LIBRARY_PATH: OPENBLAS } : {}) };
+  const r = spawnSync(python, [PEER, 'train', '--hw', String(HW), '--batch', String(BATCH), '--threads', '2'], { encoding: 'utf8', env });
+  if (r.status !== 0) throw new Error(`${PEER} train: ${r.stderr}`);
+  const p = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { median_ms: number; torch?: string };
+  console.log(`\nPyTorch ${p.torch ?? ''} twin, 2 threads: ${p.median_ms.toFixed(0)} ms per step, ${ips(p.median_ms).toFixed(2)} images/s (its step includes Adam)`);
+  console.log(`ratio, TF.js ${backend} fwd+bwd+Adam / PyTorch: ${(ips(adamMs) / ips(p.median_ms)).toFixed(3)}x (target >= 0.15x); fwd+bwd only: ${(ips(stepMs) / ips(p.median_ms)).toFixed(3)}x`);
+} else console.log('\nno python3-torch: no ratio to the PyTorch twin');

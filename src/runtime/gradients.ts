@@ -1,0 +1,402 @@
+// Training-mode kernels with hand-written gradients (tf.customGrad), used by kernels.ts when
+// `training` is true. Why each exists (PERF-NOTES.md, TOOLCHAIN.md; TF.js 4.22):
+// - resize: TF.js's ResizeBilinear gradient ignores halfPixelCenters, so every layer below an
+//   upsample gets a wrong gradient without any error. Ours is the exact transpose of the half-pixel
+//   interpolation: for an integer factor f, per axis a stride-f depthwise conv with a fixed 3f-tap
+//   kernel over the symmetric-mirror-padded gradient (the mirror folds the clamped border taps back
+//   in); for any other ratio, the transposed interpolation matrix as a matMul.
+// - conv: the wasm backend has no Conv2DBackpropFilter kernel and a slow Conv2DBackpropInput
+//   (~10x its forward conv). The input gradient is a forward conv with the flipped, transposed
+//   kernel (strides: over the zero-dilated gradient); the filter gradient is one forward conv with
+//   batch and channels swapped (measured faster on wasm than im2col, whose slices copy slowly
+//   there; im2col + a matMul with no transposed first operand remains for stride and dilation
+//   both > 1; wasm's matMul with a transposed first operand runs at ~2.5 GFLOP/s against ~30).
+// - maxpool: wasm's MaxPoolGrad drops gradients beyond the first image and channel.
+// - bn: autodiff through the batch moments costs 2.4x this closed form (dx, dgamma, dbeta).
+// The forward values are the same kernels the executor uses, so only the backward changes.
+import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
+import type { TF } from './backend.js';
+
+type P2 = [number, number];
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/** Choices measured by bench/grad.ts; the defaults are the faster ones on wasm. */
+export const GRAD_OPTIONS = {
+  /** training mode uses these kernels; false falls back to TF.js's stock gradients (tests compare the two) */
+  custom: true,
+  /** input gradient of a strided conv: zero-dilate dy and run a forward conv, or TF.js conv2dTranspose */
+  stridedInputGrad: 'dilate' as 'dilate' | 'transpose',
+  /** filter gradient of a dense conv: one conv with batch and channels swapped, or im2col + matMul */
+  filterGrad: 'swapped' as 'swapped' | 'im2col',
+  /** at most this many floats in one im2col block (the batch is split into chunks beyond it) */
+  im2colMaxFloats: 1 << 24,
+};
+
+export interface ConvGeometry {
+  stride: P2;
+  dilation: P2;
+  pad: P2;
+  groups: number;
+}
+
+type GradFn = (xs: Tensor[], save: (ts: Tensor[]) => void) => { value: Tensor; gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[] };
+/**
+ * tf.customGrad over tensor inputs. What the gradient reads must come through `save`: TF.js runs
+ * the forward in its own tidy, so a tensor merely captured by the closure is gone by backprop.
+ */
+const custom = (tf: TF, fn: GradFn) =>
+  tf.customGrad(((...args: unknown[]) => fn(args.slice(0, -1) as Tensor[], args[args.length - 1] as (ts: Tensor[]) => void)) as unknown as Parameters<TF['customGrad']>[0]) as (...xs: Tensor[]) => Tensor;
+
+const outLen = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+/** Pads (positive) or crops (negative) the spatial axes of an NHWC tensor. */
+function padOrCrop(tf: TF, x: Tensor4D, [top, bottom]: P2, [left, right]: P2): Tensor4D {
+  let y = x;
+  if (top > 0 || bottom > 0 || left > 0 || right > 0) y = tf.pad(y, [[0, 0], [Math.max(0, top), Math.max(0, bottom)], [Math.max(0, left), Math.max(0, right)], [0, 0]]);
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
+    const [n, h, w, c] = y.shape;
+    const t = Math.max(0, -top);
+    const l = Math.max(0, -left);
+    y = tf.slice(y, [0, t, l, 0], [n, h - t - Math.max(0, -bottom), w - l - Math.max(0, -right), c]);
+  }
+  return y;
+}
+
+/** Inserts s-1 zero rows (columns) after every row (column): [N, H, W, C] -> [N, H*sh, W*sw, C]. */
+function zeroDilate(tf: TF, x: Tensor4D, [sh, sw]: P2): Tensor4D {
+  let y = x;
+  if (sh > 1) {
+    const z = tf.zerosLike(y);
+    const [n, h, w, c] = y.shape;
+    y = tf.reshape(tf.stack([y, ...Array.from({ length: sh - 1 }, () => z)], 2), [n, h * sh, w, c]) as Tensor4D;
+  }
+  if (sw > 1) {
+    const z = tf.zerosLike(y);
+    const [n, h, w, c] = y.shape;
+    y = tf.reshape(tf.stack([y, ...Array.from({ length: sw - 1 }, () => z)], 3), [n, h, w * sw, c]) as Tensor4D;
+  }
+  return y;
+}
+
+/** The plain forward conv (groups 1, or depthwise when `depthwise`), as kernels.ts runs it. */
+function convForward(tf: TF, x: Tensor4D, kernel: Tensor4D, g: ConvGeometry, depthwise: boolean): Tensor4D {
+  const { stride: s, dilation: d, pad: [ph, pw] } = g;
+  const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
+  const dense = d[0] > 1 || d[1] > 1;
+  let y: Tensor4D = depthwise
+    ? tf.depthwiseConv2d(padded, tf.reshape(kernel, [kernel.shape[0], kernel.shape[1], kernel.shape[3], 1]) as Tensor4D, dense ? 1 : s, 'valid', 'NHWC', d)
+    : tf.conv2d(padded, kernel, dense ? 1 : s, 'valid', 'NHWC', d);
+  if (dense && (s[0] > 1 || s[1] > 1)) y = tf.stridedSlice(y, [0, 0, 0, 0], y.shape, [1, s[0], s[1], 1]) as Tensor4D;
+  return y;
+}
+
+/** dL/dx of the conv: a stride-1 forward conv of the (zero-dilated, padded) dy with the flipped kernel. */
+function convInputGrad(tf: TF, dy: Tensor4D, xShape: number[], kernel: Tensor4D, g: ConvGeometry, depthwise: boolean): Tensor4D {
+  const { stride: s, dilation: d, pad: [ph, pw] } = g;
+  const [n, h, w, c] = xShape;
+  const [kh, kw] = kernel.shape;
+  const strided = s[0] > 1 || s[1] > 1;
+  if (strided && !depthwise && GRAD_OPTIONS.stridedInputGrad === 'transpose' && d[0] === 1 && d[1] === 1) {
+    // TF.js's Conv2DBackpropInput on the padded input's size, then crop the padding
+    const hp = h + 2 * ph;
+    const wp = w + 2 * pw;
+    const full = tf.conv2dTranspose(dy, kernel, [n, hp, wp, c], s, 'valid');
+    return ph || pw ? tf.slice(full, [0, ph, pw, 0], [n, h, w, c]) : full;
+  }
+  const dd = strided ? zeroDilate(tf, dy, s) : dy;
+  const ext = [d[0] * (kh - 1), d[1] * (kw - 1)];
+  const lo: P2 = [ext[0] - ph, ext[1] - pw];
+  const hi: P2 = [h + ext[0] - lo[0] - dd.shape[1], w + ext[1] - lo[1] - dd.shape[2]];
+  const padded = padOrCrop(tf, dd, [lo[0], hi[0]], [lo[1], hi[1]]);
+  const flipped = tf.reverse(kernel, [0, 1]) as Tensor4D;
+  if (depthwise) return tf.depthwiseConv2d(padded, tf.reshape(flipped, [kh, kw, c, 1]) as Tensor4D, 1, 'valid', 'NHWC', d);
+  return tf.conv2d(padded, tf.transpose(flipped, [0, 1, 3, 2]) as Tensor4D, 1, 'valid', 'NHWC', d);
+}
+
+/** The k*k taps of the padded input, each [N, OH, OW, C] (strided slices). */
+function taps(tf: TF, xp: Tensor4D, kh: number, kw: number, oh: number, ow: number, g: ConvGeometry): Tensor4D[] {
+  const { stride: s, dilation: d } = g;
+  const [n, , , c] = xp.shape;
+  const out: Tensor4D[] = [];
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const begin = [0, i * d[0], j * d[1], 0];
+      if (s[0] === 1 && s[1] === 1) out.push(tf.slice(xp, begin, [n, oh, ow, c]));
+      else out.push(tf.stridedSlice(xp, begin, [n, begin[1] + (oh - 1) * s[0] + 1, begin[2] + (ow - 1) * s[1] + 1, c], [1, s[0], s[1], 1]) as Tensor4D);
+    }
+  return out;
+}
+
+/**
+ * dL/dkernel of a dense conv. Measured on wasm (4x128x128x96 -> 32, 3x3): forward conv 120 ms;
+ * im2col's 9 slices + concat alone 420 ms (wasm's Slice and StridedSlice copy slowly; strided
+ * taps 1.4 s), its matMul 130 ms as [K, M] x [M, O] but 310 ms as [O, M] x [M, K] and 1.5 s with a
+ * transposed first operand; the same sum as one forward conv with batch and channels swapped
+ * (x^T [C, Hp, Wp, N] conv dy^T [OH, OW, N, O], the stride becoming its dilation) 240 ms. So:
+ * 1x1 stride 1: transpose(x) [C, M] x dy [M, O]; otherwise the swapped conv; im2col only where
+ * TF.js refuses a conv with both stride and dilation > 1.
+ */
+function convFilterGrad(tf: TF, dy: Tensor4D, x: Tensor4D, kernelShape: number[], g: ConvGeometry): Tensor4D {
+  const [kh, kw, ci, co] = kernelShape;
+  const { stride: s, dilation: d, pad: [ph, pw] } = g;
+  const [n, oh, ow] = dy.shape;
+  const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
+  if (kh === 1 && kw === 1 && s[0] === 1 && s[1] === 1 && xp.shape[1] === oh && xp.shape[2] === ow) {
+    const xt = tf.transpose(tf.reshape(xp, [n * oh * ow, ci])) as Tensor2D;
+    return tf.reshape(tf.matMul(xt, tf.reshape(dy, [n * oh * ow, co]) as Tensor2D), [1, 1, ci, co]) as Tensor4D;
+  }
+  const stridedDilated = (s[0] > 1 || s[1] > 1) && (d[0] > 1 || d[1] > 1);
+  if (!stridedDilated && GRAD_OPTIONS.filterGrad === 'swapped') {
+    // rows past the last window (the floor in the output size) take no part: crop them
+    const need = [(kh - 1) * d[0] + (oh - 1) * s[0] + 1, (kw - 1) * d[1] + (ow - 1) * s[1] + 1];
+    const xc = need[0] === xp.shape[1] && need[1] === xp.shape[2] ? xp : tf.slice(xp, [0, 0, 0, 0], [n, need[0], need[1], ci]);
+    const xt = tf.transpose(xc, [3, 1, 2, 0]) as Tensor4D;
+    const dyt = tf.transpose(dy, [1, 2, 0, 3]) as Tensor4D;
+    return tf.transpose(tf.conv2d(xt, dyt, d, 'valid', 'NHWC', s), [1, 2, 0, 3]) as Tensor4D;
+  }
+  return im2colFilterGrad(tf, dy, xp, kernelShape, g);
+}
+
+/** im2col (k*k strided slices + concat) and one [K, M] x [M, O] matMul, per batch chunk. */
+function im2colFilterGrad(tf: TF, dy: Tensor4D, xp: Tensor4D, kernelShape: number[], g: ConvGeometry): Tensor4D {
+  const [kh, kw, ci, co] = kernelShape;
+  const [n, oh, ow] = dy.shape;
+  const perImage = oh * ow * kh * kw * ci;
+  const chunk = Math.max(1, Math.min(n, Math.floor(GRAD_OPTIONS.im2colMaxFloats / perImage)));
+  const parts: Tensor2D[] = [];
+  for (let b = 0; b < n; b += chunk) {
+    const m = Math.min(chunk, n - b);
+    const xb = m === n ? xp : tf.slice(xp, [b, 0, 0, 0], [m, -1, -1, -1]);
+    const dyb = m === n ? dy : tf.slice(dy, [b, 0, 0, 0], [m, -1, -1, -1]);
+    const t = taps(tf, xb, kh, kw, oh, ow, g);
+    const cols = tf.reshape(t.length === 1 ? t[0] : tf.concat(t, 3), [m * oh * ow, kh * kw * ci]) as Tensor2D;
+    parts.push(tf.matMul(tf.transpose(cols), tf.reshape(dyb, [m * oh * ow, co]) as Tensor2D));
+  }
+  return tf.reshape(parts.length === 1 ? parts[0] : tf.addN(parts), [kh, kw, ci, co]) as Tensor4D;
+}
+
+/** dL/dkernel of a depthwise conv: per tap, sum over N, H, W of tap * dy. */
+function depthwiseFilterGrad(tf: TF, dy: Tensor4D, x: Tensor4D, kernelShape: number[], g: ConvGeometry): Tensor4D {
+  const [kh, kw, , co] = kernelShape;
+  const [ph, pw] = g.pad;
+  const [, oh, ow] = dy.shape;
+  const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
+  const sums = taps(tf, xp, kh, kw, oh, ow, g).map((t) => tf.sum(tf.mul(t, dy), [0, 1, 2]));
+  return tf.reshape(tf.stack(sums), [kh, kw, 1, co]) as Tensor4D;
+}
+
+/**
+ * A conv (no bias) whose gradient runs on fast forward kernels. Groups other than 1 and depthwise
+ * are split into per-group dense convs (the split and concat differentiate by autodiff).
+ */
+export function convTrain(tf: TF, x: Tensor4D, kernel: Tensor4D, g: ConvGeometry): Tensor4D {
+  const c = x.shape[3];
+  const depthwise = g.groups > 1 && g.groups === c && kernel.shape[3] === g.groups;
+  if (g.groups > 1 && !depthwise) {
+    const xs = tf.split(x, g.groups, 3) as Tensor4D[];
+    const ks = tf.split(kernel, g.groups, 3) as Tensor4D[];
+    return tf.concat(xs.map((xi, i) => convTrain(tf, xi, ks[i], { ...g, groups: 1 })), 3);
+  }
+  const f = custom(tf, ([xIn, kIn], save) => {
+    save([xIn, kIn]);
+    return {
+      value: convForward(tf, xIn as Tensor4D, kIn as Tensor4D, g, depthwise),
+      gradFunc: (dy, [xs, ks]) => {
+        const d4 = dy as Tensor4D;
+        const xv = xs as Tensor4D;
+        const kv = ks as Tensor4D;
+        const dx = convInputGrad(tf, d4, xv.shape, kv, g, depthwise);
+        const dk = depthwise ? depthwiseFilterGrad(tf, d4, xv, kv.shape, g) : convFilterGrad(tf, d4, xv, kv.shape, g);
+        return [dx, dk];
+      },
+    };
+  });
+  return f(x, kernel) as Tensor4D;
+}
+
+/** Output length check used by tests: the conv's output size for an input length. */
+export const convOutLen = outLen;
+
+// ---------------------------------------------------------------------------------------------
+// resize
+
+/** The half-pixel interpolation matrix of one axis, [out, in], exactly as TF.js computes it. */
+export function interpolationMatrix(inLen: number, outLen: number, mode: 'bilinear' | 'nearest'): Float32Array {
+  const a = new Float32Array(outLen * inLen);
+  const ratio = inLen / outLen;
+  for (let o = 0; o < outLen; o++) {
+    if (mode === 'nearest') {
+      const src = Math.max(0, Math.min(inLen - 1, Math.floor(ratio * (o + 0.5))));
+      a[o * inLen + src] += 1;
+      continue;
+    }
+    const src = ratio * (o + 0.5) - 0.5;
+    const lo = Math.max(0, Math.floor(src));
+    const frac = src - lo;
+    const hi = Math.min(inLen - 1, Math.ceil(src));
+    a[o * inLen + lo] += 1 - frac;
+    a[o * inLen + hi] += frac;
+  }
+  return a;
+}
+
+/** The 3f taps of the transposed half-pixel bilinear upsample by an integer factor f (see top). */
+function bilinearTransposeTaps(f: number): number[] {
+  const k = new Array<number>(3 * f).fill(0);
+  for (let j = 0; j < f; j++) {
+    const t = (2 * j + 1 - f) / (2 * f);
+    k[f + j] = 1 - Math.abs(t);
+    if (t > 0) k[j] = t;
+    if (t < 0) k[2 * f + j] = -t;
+  }
+  return k;
+}
+
+/** The transpose of resizing one spatial axis (1: H, 2: W) from inLen to dy's length. */
+function resizeAxisGrad(tf: TF, dy: Tensor4D, axis: 1 | 2, inLen: number, mode: 'bilinear' | 'nearest'): Tensor4D {
+  const [n, h, w, c] = dy.shape;
+  const len = dy.shape[axis];
+  if (len === inLen) return dy;
+  const f = len / inLen;
+  if (Number.isInteger(f) && mode === 'nearest') {
+    // each input owns its f outputs: sum them
+    const shape = axis === 1 ? [n, inLen, f, w, c] : [n, h, inLen, f, c];
+    return tf.sum(tf.reshape(dy, shape), axis + 1) as Tensor4D;
+  }
+  if (Number.isInteger(f)) {
+    const pads: Pad4 = [[0, 0], [0, 0], [0, 0], [0, 0]];
+    pads[axis] = [f, f];
+    const padded = tf.mirrorPad(dy, pads, 'symmetric');
+    const taps = bilinearTransposeTaps(f);
+    const kshape = axis === 1 ? [3 * f, 1, c, 1] : [1, 3 * f, c, 1];
+    const kernel = tf.tensor4d(taps.flatMap((t) => new Array<number>(c).fill(t)), kshape as [number, number, number, number]);
+    return tf.depthwiseConv2d(padded, kernel, axis === 1 ? [f, 1] : [1, f], 'valid');
+  }
+  // any other ratio: the transposed interpolation matrix, [in, out], as a matMul
+  const at = tf.transpose(tf.tensor2d(interpolationMatrix(inLen, len, mode), [len, inLen])) as Tensor2D;
+  if (axis === 1) return tf.reshape(tf.matMul(at, tf.reshape(dy, [n, h, w * c])), [n, inLen, w, c]) as Tensor4D;
+  return tf.reshape(tf.matMul(at, tf.reshape(dy, [n * h, w, c])), [n, h, inLen, c]) as Tensor4D;
+}
+
+/** Half-pixel resize (TF.js's own forward) with the correct gradient. */
+export function resizeTrain(tf: TF, x: Tensor4D, size: P2, mode: 'bilinear' | 'nearest'): Tensor4D {
+  const [, h, w] = x.shape;
+  const f = custom(tf, ([xIn]) => {
+    const xv = xIn as Tensor4D;
+    return {
+      value: mode === 'nearest' ? tf.image.resizeNearestNeighbor(xv, size, false, true) : tf.image.resizeBilinear(xv, size, false, true),
+      gradFunc: (dy: Tensor) => resizeAxisGrad(tf, resizeAxisGrad(tf, dy as Tensor4D, 1, h, mode), 2, w, mode),
+    };
+  });
+  return f(x) as Tensor4D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// batch norm
+
+/**
+ * BatchNorm on the given batch statistics (mean and biased variance over N, H, W, computed by the
+ * caller from x) with the closed-form gradient that accounts for their dependence on x:
+ *   xc = x - mean, a = gamma / sqrt(var + eps), dbeta = sum dy, dgamma = sum(dy * xc) * rstd,
+ *   dx = a * (dy - dbeta / M - xc * rstd^2 * sum(dy * xc) / M)
+ * The statistics enter only through this closure, so TF.js never differentiates the moments.
+ */
+export function batchNormTrain(tf: TF, x: Tensor4D, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number): Tensor4D {
+  const m = x.shape[0] * x.shape[1] * x.shape[2];
+  const f = custom(tf, ([xIn, gIn, bIn], save) => {
+    save([xIn, gIn, mean, variance]);
+    const rstd = tf.rsqrt(tf.add(variance, eps)) as Tensor1D;
+    const a = tf.mul(gIn, rstd);
+    // y = x * a + (beta - mean * a): two passes over the activation
+    const value = tf.add(tf.mul(xIn, a), tf.sub(bIn, tf.mul(mean, a))) as Tensor4D;
+    return {
+      value,
+      gradFunc: (dy, [xv, gv, mv, vv]) => {
+        const rs = tf.rsqrt(tf.add(vv, eps));
+        const av = tf.mul(gv, rs);
+        const xc = tf.sub(xv, mv);
+        const dbeta = tf.sum(dy, [0, 1, 2]);
+        const sdx = tf.sum(tf.mul(dy, xc), [0, 1, 2]);
+        const dgamma = tf.mul(sdx, rs);
+        // dx = dy * a + xc * b + c
+        const b = tf.mul(tf.neg(av), tf.mul(tf.square(rs), tf.div(sdx, m)));
+        const c = tf.mul(tf.neg(av), tf.div(dbeta, m));
+        const dx = tf.add(tf.add(tf.mul(dy, av), tf.mul(xc, b)), c);
+        return [dx, dgamma, dbeta];
+      },
+    };
+  });
+  return f(x, gamma, beta) as Tensor4D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv_transpose
+
+/**
+ * TF.js's conv2dTranspose ('valid', the full output) with gradients on forward kernels: it is the
+ * input gradient of a conv, so dx is that conv (stride s) of dy, and dkernel the conv's filter
+ * gradient with the roles of input and output swapped.
+ */
+export function convTransposeTrain(tf: TF, x: Tensor4D, kernel: Tensor4D, outShape: [number, number, number, number], stride: P2): Tensor4D {
+  const g: ConvGeometry = { stride, dilation: [1, 1], pad: [0, 0], groups: 1 };
+  const f = custom(tf, ([xIn, kIn], save) => {
+    save([xIn, kIn]);
+    return {
+      value: tf.conv2dTranspose(xIn as Tensor4D, kIn as Tensor4D, outShape, stride, 'valid'),
+      gradFunc: (dy, [xs, ks]) => {
+        const d4 = dy as Tensor4D;
+        const xv = xs as Tensor4D;
+        const kv = ks as Tensor4D;
+        const dx = tf.conv2d(d4, kv, stride, 'valid');
+        // the transposed conv's kernel is [kh, kw, out, cin]: the conv "dy -> x" has that layout
+        const dk = convFilterGrad(tf, xv, d4, kv.shape, g);
+        return [dx, dk];
+      },
+    };
+  });
+  return f(x, kernel) as Tensor4D;
+}
+
+// ---------------------------------------------------------------------------------------------
+// max pool
+
+/**
+ * Max pool over the -inf-padded input, as kernels.ts runs it, with a gradient that routes dy to the
+ * first maximum of each window (TF's rule). TF.js 4.22's wasm MaxPoolGrad drops gradients beyond
+ * the first image and channel (measured: batch 2 or 2 channels lose entries), so it is not used.
+ */
+export function maxPoolTrain(tf: TF, x: Tensor4D, kernel: P2, stride: P2, pad: P2): Tensor4D {
+  const [ph, pw] = pad;
+  const [kh, kw] = kernel;
+  const g: ConvGeometry = { stride, dilation: [1, 1], pad, groups: 1 };
+  const f = custom(tf, ([xIn], save) => {
+    const xp = ph || pw ? tf.pad(xIn as Tensor4D, [[0, 0], [ph, ph], [pw, pw], [0, 0]], -Infinity) : (xIn as Tensor4D);
+    const y = tf.maxPool(xp, kernel, stride, 'valid');
+    save([xIn, y]);
+    return {
+      value: y,
+      gradFunc: (dy, [xs, ys]) => {
+        const xv = xs as Tensor4D;
+        const [n, h, w, c] = xv.shape;
+        const [, oh, ow] = ys.shape;
+        const xpad = ph || pw ? tf.pad(xv, [[0, 0], [ph, ph], [pw, pw], [0, 0]], -Infinity) : xv;
+        const hp = h + 2 * ph;
+        const wp = w + 2 * pw;
+        let taken: Tensor = tf.zerosLike(ys);
+        const parts: Tensor4D[] = [];
+        taps(tf, xpad, kh, kw, oh, ow, g).forEach((t, k) => {
+          const i = Math.floor(k / kw);
+          const j = k % kw;
+          const hit = tf.mul(tf.cast(tf.equal(t, ys), 'float32'), tf.sub(1, taken));
+          taken = tf.add(taken, hit);
+          // back to the padded input's coordinates (y * s + i, x * s + j)
+          const routed = zeroDilate(tf, tf.mul(dy, hit) as Tensor4D, stride);
+          parts.push(padOrCrop(tf, routed, [i, hp - i - routed.shape[1]], [j, wp - j - routed.shape[2]]));
+        });
+        const dxp = parts.length === 1 ? parts[0] : tf.addN(parts);
+        return ph || pw ? tf.slice(dxp, [0, ph, pw, 0], [n, h, w, c]) : dxp;
+      },
+    };
+  });
+  return f(x) as Tensor4D;
+}
