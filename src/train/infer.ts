@@ -1,0 +1,276 @@
+// Whole-image inference: any image size through a fully convolutional network, on ONNX Runtime
+// (the fast one on a CPU) or the TF.js executor. The deploy form (BN folded, branches fused) is
+// built once; each image is normalized, reflect-padded to a multiple of the network stride, run
+// (in overlapping tiles when it is large), cropped back and passed through the output activation.
+// ONNX models have fixed H and W: the graph is re-shaped for each padded size (resizeGraph) and
+// one session per size is kept, the least recently used dropped beyond `maxSessions`.
+//
+// Tiling: tiles are windows of the padded image whose corners lie on the stride grid, so each
+// tile downsamples exactly as the whole image does. Neighbouring tiles overlap by 2 x `overlap`;
+// each output pixel is taken from the tile where it lies farthest from a cut (a tile edge that is
+// not an image edge), i.e. at least `overlap` pixels inside. Where the receptive field is within
+// that margin, tiled equals untiled to rounding; a network with a global pool (LR-ASPP's attention)
+// sees only its tile's statistics, so there the two differ slightly.
+import type { Tensor4D } from '@tensorflow/tfjs';
+import type { IrGraph } from '../ir/graph.js';
+import { resizeGraph } from '../ir/resize-graph.js';
+import { networkStride } from '../ir/stride.js';
+import { deployForm } from '../passes/pipeline.js';
+import { loadTf, type TF } from '../runtime/backend.js';
+import { forward, toTensors, type TensorWeights } from '../runtime/executor.js';
+import type { WeightStore } from '../runtime/weights.js';
+import { crop, cropTo, padToMultiple } from './augment.js';
+import type { Sample } from './dataset.js';
+import { hwc, type HwcImage } from './image.js';
+import { loadSample, normalize as normalizeImage, type LoadOptions } from './load.js';
+import { imageMetrics, summarize, type ImageMetrics, type MeanStd, type Metric } from './metrics.js';
+
+export type EngineChoice = 'ort' | 'tfjs' | 'auto';
+
+export interface PredictorOptions {
+  /** TF.js for the tfjs engine; default loadTf('auto') */
+  tf?: TF;
+  /** the training form IR (at any size: it is re-shaped per image) */
+  graph: IrGraph;
+  /** every tensor of the training form, BatchNorm running statistics included */
+  weights: WeightStore;
+  /** per-channel mean and std applied to the [0, 1] image; null: the image as it is */
+  normalize: { mean: number[]; std: number[] } | null;
+  /** auto: ONNX Runtime when onnxruntime-node loads, else TF.js */
+  engine?: EngineChoice;
+  /** tile a padded image with more pixels than this (default 2048 x 2048) */
+  maxPixels?: number;
+  /** tile side before rounding down to the stride (default 1024) */
+  tile?: number;
+  /** least distance of a used output pixel from a tile cut, rounded up to the stride (default 64) */
+  overlap?: number;
+  /** ONNX Runtime intra-op threads (default: every core) */
+  threads?: number;
+  /** ONNX sessions kept, one per padded size (default 4) */
+  maxSessions?: number;
+}
+
+export interface Predictor {
+  /**
+   * Probabilities at the image's own size, one HxW plane per class (class-major: class k is
+   * `subarray(k*H*W, (k+1)*H*W)`); the image is HWC in [0, 1] with the network's channel count.
+   */
+  predict(image: HwcImage): Promise<Float32Array>;
+  engine: 'ort' | 'tfjs';
+  classes: number;
+  stride: [number, number];
+  dispose(): void;
+}
+
+export const DEFAULT_MAX_PIXELS = 2048 * 2048;
+export const DEFAULT_TILE = 1024;
+export const DEFAULT_OVERLAP = 64;
+
+export class PredictError extends Error {}
+
+/** Runs a padded image (H, W multiples of the stride) and returns NHWC logits at the same size. */
+type RunLogits = (img: HwcImage) => Promise<Float32Array>;
+
+interface Engine {
+  run: RunLogits;
+  dispose(): void;
+}
+
+export async function createPredictor(opts: PredictorOptions): Promise<Predictor> {
+  const { graph, normalize } = opts;
+  const classes = graph.output.classes;
+  const stride = networkStride(graph);
+  const { graph: deploy, weights } = deployForm(graph, { weights: opts.weights });
+  const choice = opts.engine ?? 'auto';
+  const kind: 'ort' | 'tfjs' = choice === 'auto' ? ((await ortLoads()) ? 'ort' : 'tfjs') : choice;
+  const engine = kind === 'ort' ? ortEngine(deploy, weights!, opts) : tfjsEngine(opts.tf ?? (await loadTf('auto')).tf, deploy, weights!);
+  const tile = stride.map((s) => Math.max(s, Math.floor((opts.tile ?? DEFAULT_TILE) / s) * s)) as [number, number];
+  const margin = stride.map((s) => Math.ceil((opts.overlap ?? DEFAULT_OVERLAP) / s) * s) as [number, number];
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+
+  async function predict(image: HwcImage): Promise<Float32Array> {
+    if (image.channels !== graph.input.channels)
+      throw new PredictError(`the image has ${image.channels} channels, the network takes ${graph.input.channels}`);
+    const x = normalize ? normalizeImage(image, normalize) : image;
+    const { image: padded, box } = padToMultiple(x, stride);
+    const logits = padded.height * padded.width > maxPixels ? await tiled(engine.run, padded, tile, margin, stride, classes) : await engine.run(padded);
+    const out = cropTo(hwc(padded.height, padded.width, classes, logits as Float32Array<ArrayBuffer>), box);
+    return activate(out, graph.output.activation);
+  }
+  return { predict, engine: kind, classes, stride, dispose: () => engine.dispose() };
+}
+
+let ortProbe: Promise<boolean> | undefined;
+/** Whether onnxruntime-node loads here (its native binding can be missing on some platforms). */
+export const ortLoads = () =>
+  (ortProbe ??= import('onnxruntime-node').then(
+    () => true,
+    () => false,
+  ));
+
+function ortEngine(deploy: IrGraph, weights: WeightStore, opts: PredictorOptions): Engine {
+  // imported lazily with the emitter, so a tfjs-only predictor never loads ONNX Runtime
+  const mods = Promise.all([import('../emit/onnx.js'), import('../runtime/ort.js')]);
+  const maxSessions = Math.max(1, opts.maxSessions ?? 4);
+  const models = new Map<string, Uint8Array>();
+  const ortOpts = { threads: opts.threads };
+  const release = (model: Uint8Array) => void mods.then(([, ort]) => ort.ortSession(model, ortOpts).then((s) => s.release())).catch(() => {});
+  return {
+    async run(img) {
+      const [{ emitOnnx }, { runOnnx }] = await mods;
+      const key = `${img.height}x${img.width}`;
+      let model = models.get(key);
+      if (model) models.delete(key);
+      else {
+        model = emitOnnx(resizeGraph(deploy, [img.height, img.width]), weights);
+        if (models.size >= maxSessions) {
+          const [oldest, m] = models.entries().next().value!;
+          models.delete(oldest);
+          release(m);
+        }
+      }
+      models.set(key, model); // most recently used last
+      return runOnnx(model, img.data, [1, img.height, img.width, img.channels], ortOpts);
+    },
+    dispose() {
+      for (const m of models.values()) release(m);
+      models.clear();
+    },
+  };
+}
+
+function tfjsEngine(tf: TF, deploy: IrGraph, weights: WeightStore): Engine {
+  let tensors: TensorWeights | undefined = toTensors(tf, weights);
+  // the executor reads recorded shapes (a commuted resize's target), so each size gets its graph
+  const graphs = new Map<string, IrGraph>();
+  return {
+    async run(img) {
+      if (!tensors) throw new PredictError('the predictor was disposed');
+      const key = `${img.height}x${img.width}`;
+      let g = graphs.get(key);
+      if (!g) graphs.set(key, (g = resizeGraph(deploy, [img.height, img.width])));
+      const w = tensors;
+      const y = tf.tidy(() => forward(tf, g, w, tf.tensor4d(img.data, [1, img.height, img.width, img.channels]) as Tensor4D));
+      try {
+        return (await y.data()) as Float32Array;
+      } finally {
+        y.dispose();
+      }
+    },
+    dispose() {
+      for (const t of tensors?.values() ?? []) t.dispose();
+      tensors = undefined;
+    },
+  };
+}
+
+/**
+ * The tile side along one axis: the fewest tiles of at most `tile` that cover n with the overlap,
+ * then shrunk to share n evenly (1100 px in 1024-tiles: two of 608, not two of 1024).
+ */
+export function tileSide(n: number, tile: number, margin: number, stride: number): number {
+  if (n <= tile) return n;
+  const step = tile - 2 * margin;
+  if (step < stride) return tile;
+  const k = Math.ceil((n - tile) / step) + 1;
+  return Math.min(tile, Math.ceil((n + 2 * margin * (k - 1)) / k / stride) * stride);
+}
+
+/** Tile origins along one axis: 0, step, 2 step, ... and the last flush with the end. */
+export function tileStarts(n: number, tile: number, margin: number, stride: number): number[] {
+  if (tile >= n) return [0];
+  const step = Math.max(stride, tile - 2 * margin);
+  const starts: number[] = [];
+  for (let s = 0; s + tile < n; s += step) starts.push(s);
+  starts.push(n - tile);
+  return starts;
+}
+
+/** For each coordinate, the tile (index into starts) where it lies farthest from a cut. */
+export function tileOwners(n: number, tile: number, starts: number[]): Int32Array {
+  const owner = new Int32Array(n);
+  for (let y = 0; y < n; y++) {
+    let best = -1;
+    for (let i = 0; i < starts.length; i++) {
+      const s = starts[i];
+      if (y < s || y >= s + tile) continue;
+      const d = Math.min(s === 0 ? Infinity : y - s, s + tile === n ? Infinity : s + tile - 1 - y);
+      if (best < 0 || d > best) [best, owner[y]] = [d, i];
+    }
+  }
+  return owner;
+}
+
+async function tiled(run: RunLogits, img: HwcImage, tile: [number, number], margin: [number, number], stride: [number, number], classes: number): Promise<Float32Array> {
+  const { height: h, width: w } = img;
+  const [th, tw] = [tileSide(h, tile[0], margin[0], stride[0]), tileSide(w, tile[1], margin[1], stride[1])];
+  const ys = tileStarts(h, th, margin[0], stride[0]);
+  const xs = tileStarts(w, tw, margin[1], stride[1]);
+  const rowOwner = tileOwners(h, th, ys);
+  const colOwner = tileOwners(w, tw, xs);
+  const out = new Float32Array(h * w * classes);
+  for (let i = 0; i < ys.length; i++)
+    for (let j = 0; j < xs.length; j++) {
+      const part = await run(crop(img, ys[i], xs[j], th, tw));
+      for (let y = ys[i]; y < ys[i] + th; y++) {
+        if (rowOwner[y] !== i) continue;
+        for (let x = xs[j]; x < xs[j] + tw; x++) {
+          if (colOwner[x] !== j) continue;
+          const src = ((y - ys[i]) * tw + (x - xs[j])) * classes;
+          out.set(part.subarray(src, src + classes), (y * w + x) * classes);
+        }
+      }
+    }
+  return out;
+}
+
+/** HWC logits -> class-major probabilities (sigmoid per value, softmax over classes per pixel). */
+export function activate(logits: HwcImage, activation: IrGraph['output']['activation']): Float32Array {
+  const { data, height, width, channels: c } = logits;
+  const n = height * width;
+  const out = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    if (activation === 'softmax') {
+      let max = -Infinity;
+      for (let k = 0; k < c; k++) max = Math.max(max, data[i * c + k]);
+      let sum = 0;
+      for (let k = 0; k < c; k++) sum += out[k * n + i] = Math.exp(data[i * c + k] - max);
+      for (let k = 0; k < c; k++) out[k * n + i] /= sum;
+    } else for (let k = 0; k < c; k++) out[k * n + i] = activation === 'sigmoid' ? 1 / (1 + Math.exp(-data[i * c + k])) : data[i * c + k];
+  }
+  return out;
+}
+
+/**
+ * The foreground probability per pixel: the one plane of a 1-class network; for more classes,
+ * 1 - P(class 0), class 0 being the background.
+ */
+export function foreground(probs: Float32Array, classes: number, pixels: number): Float32Array {
+  if (probs.length !== classes * pixels) throw new Error(`foreground: ${probs.length} values for ${classes} classes of ${pixels} pixels`);
+  if (classes === 1) return probs;
+  return Float32Array.from(probs.subarray(0, pixels), (p) => 1 - p);
+}
+
+export interface EvaluateResult {
+  perImage: { id: string; metrics: ImageMetrics }[];
+  summary: Record<Metric, MeanStd>;
+}
+
+export interface EvaluateOptions {
+  /** called with each image's foreground probabilities (for overlays), after its metrics */
+  onImage?: (sample: Sample, prob: Float32Array, metrics: ImageMetrics) => void | Promise<void>;
+}
+
+/** Metrics of every sample (inside its FOV where it has one) and their mean ± std. */
+export async function evaluateSplit(predictor: Predictor, samples: Sample[], loadOpts: LoadOptions, threshold = 0.5, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
+  const perImage: EvaluateResult['perImage'] = [];
+  for (const s of samples) {
+    const loaded = await loadSample(s, loadOpts);
+    const pixels = loaded.image.height * loaded.image.width;
+    const prob = foreground(await predictor.predict(loaded.image), predictor.classes, pixels);
+    const metrics = imageMetrics(prob, loaded.mask.data, loaded.fov?.data, threshold);
+    perImage.push({ id: s.id, metrics });
+    await opts.onImage?.(s, prob, metrics);
+  }
+  return { perImage, summary: summarize(perImage.map((r) => r.metrics)) };
+}

@@ -1,0 +1,74 @@
+// Prediction PNGs: the probability map (8-bit gray, round(p * 255)), the binary mask at the
+// threshold (0 / 255) and an overlay: the image in RGB with the outline of the predicted mask in
+// red and, when given, the ground truth's outline in green (yellow where the two coincide).
+// An outline pixel is a foreground pixel with a background 4-neighbour; pixels beyond the image
+// edge do not count as background, so a mask touching the border is not framed by the edge itself.
+// Pure apart from sharp's encoding: the caller writes the files.
+import sharp from 'sharp';
+import type { HwcImage } from './image.js';
+
+export const PREDICTION_COLOR = [255, 0, 0] as const;
+export const TRUTH_COLOR = [0, 255, 0] as const;
+export const BOTH_COLOR = [255, 255, 0] as const;
+
+export interface PredictionPngs {
+  prob: Buffer;
+  mask: Buffer;
+  overlay: Buffer;
+}
+
+export interface OverlayOptions {
+  /** the ground-truth mask (HxW, 1 = foreground), outlined in green */
+  truth?: HwcImage | ArrayLike<number>;
+}
+
+/** 1 on the inner boundary of a binary mask (foreground with a background 4-neighbour inside the image). */
+export function outline(mask: ArrayLike<number>, height: number, width: number): Uint8Array {
+  const out = new Uint8Array(height * width);
+  const on = (y: number, x: number) => mask[y * width + x] > 0.5;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      if (!on(y, x)) continue;
+      if ((y > 0 && !on(y - 1, x)) || (y < height - 1 && !on(y + 1, x)) || (x > 0 && !on(y, x - 1)) || (x < width - 1 && !on(y, x + 1))) out[y * width + x] = 1;
+    }
+  return out;
+}
+
+/** The image as 8-bit RGB (gray repeated in the three channels). */
+export function toRgbBytes(img: HwcImage): Uint8Array {
+  const { data, height, width, channels: c } = img;
+  if (c !== 1 && c !== 3) throw new Error(`overlay: the image has ${c} channels, expected 1 or 3`);
+  const out = new Uint8Array(height * width * 3);
+  for (let i = 0; i < height * width; i++)
+    for (let k = 0; k < 3; k++) out[3 * i + k] = Math.round(Math.min(1, Math.max(0, data[i * c + (c === 3 ? k : 0)])) * 255);
+  return out;
+}
+
+const png = (bytes: Uint8Array, height: number, width: number, channels: 1 | 3) => {
+  const s = sharp(bytes, { raw: { width, height, channels } });
+  return (channels === 1 ? s.toColourspace('b-w') : s).png().toBuffer();
+};
+
+/** The three PNGs of one prediction; `probs` is the HxW foreground probability at the image's size. */
+export async function writePredictionPngs(image: HwcImage, probs: ArrayLike<number>, threshold = 0.5, opts: OverlayOptions = {}): Promise<PredictionPngs> {
+  const { height: h, width: w } = image;
+  const n = h * w;
+  if (probs.length !== n) throw new Error(`overlay: ${probs.length} probabilities for a ${w}x${h} image`);
+  const truth = opts.truth && ('data' in opts.truth ? opts.truth.data : opts.truth);
+  if (truth && truth.length !== n) throw new Error(`overlay: the truth mask has ${truth.length} pixels, the image ${n}`);
+  const probBytes = new Uint8Array(n);
+  const maskBytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    probBytes[i] = Math.round(Math.min(1, Math.max(0, probs[i])) * 255);
+    maskBytes[i] = probs[i] >= threshold ? 255 : 0;
+  }
+  const rgb = toRgbBytes(image);
+  const predicted = outline(maskBytes, h, w);
+  const truthLine = truth ? outline(truth, h, w) : undefined;
+  for (let i = 0; i < n; i++) {
+    const color = predicted[i] && truthLine?.[i] ? BOTH_COLOR : predicted[i] ? PREDICTION_COLOR : truthLine?.[i] ? TRUTH_COLOR : undefined;
+    if (color) rgb.set(color, 3 * i);
+  }
+  const [prob, mask, overlay] = await Promise.all([png(probBytes, h, w, 1), png(maskBytes, h, w, 1), png(rgb, h, w, 3)]);
+  return { prob, mask, overlay };
+}
