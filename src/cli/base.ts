@@ -1,7 +1,7 @@
 // The base of every command: one place that turns errors into exit codes.
-// 0 ok, 1 internal error, 2 usage error, 3 spec error; never a stack trace for a user's mistake.
+// 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 6 failed export check; never a stack trace for a user's mistake.
 import { Command, type Interfaces } from '@oclif/core';
-import { EXIT, SpecFailure, UsageError, VerifyFailure } from './common.js';
+import { DataFailure, EXIT, SpecFailure, UsageError, VerifyFailure } from './common.js';
 
 // oclif's FlagOutput and ArgOutput, which its index does not export
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -32,6 +32,10 @@ export abstract class AlcliCommand extends Command {
     if (err.code === 'EEXIT') throw err;
     if (err instanceof SpecFailure) {
       process.exitCode = EXIT.spec;
+      return;
+    }
+    if (err instanceof DataFailure) {
+      process.exitCode = EXIT.data;
       return;
     }
     if (err instanceof VerifyFailure) {

@@ -7,12 +7,19 @@ import type { Compiled, CompileOptions, CompileResult } from '../compile.js';
 import type { Diagnostic } from '../spec/diagnostics.js';
 import type { SpecHost } from '../spec/load.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, verify: 6 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, data: 4, verify: 6 } as const;
 
 /** A numeric check of an export failed (already reported): exit 6, nothing left in the output. */
 export class VerifyFailure extends Error {
   constructor() {
     super('verification failed');
+  }
+}
+
+/** Errors in a dataset, already printed (each naming its file): exit 4, nothing written. */
+export class DataFailure extends Error {
+  constructor() {
+    super('data error');
   }
 }
 

@@ -56,7 +56,7 @@ export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tenso
       const act = (step.activation?.op ?? 'linear') as 'relu' | 'relu6' | 'linear';
       id = step.activation?.id ?? n.id;
       y = (step.concatParts
-        ? concatConv(ctx, step.concatParts.map((p) => ({ x: values.get(p.source)!, resize: p.resize && { size: [p.resize.shape.h, p.resize.shape.w], mode: p.resize.attrs.mode as string } })), act)
+        ? concatConv(ctx, step.concatParts.map((p) => ({ x: values.get(p.source)!, resize: p.resize && { size: resizedSize(p.resize, values.get(p.source)!), mode: p.resize.attrs.mode as string } })), act)
         : fusedConv(ctx, act)) as Tensor4D;
     } else {
       const kernel: Kernel = TFJS_KERNELS[n.op];
@@ -72,4 +72,12 @@ export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tenso
     }
   }
   return values.get(g.output.node)!;
+}
+
+/** A commuted resize's output size, from the tensor at run time (the graph may run at another size than it was compiled for). */
+function resizedSize(r: IrNode, x: Tensor4D): [number, number] {
+  const scale = r.attrs.scale;
+  if (typeof scale === 'number') return [x.shape[1] * scale, x.shape[2] * scale];
+  const size = r.attrs.size as readonly number[];
+  return [size[0], size[1]];
 }

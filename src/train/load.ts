@@ -127,3 +127,14 @@ export function normalize(img: HwcImage, stats: Pick<ChannelStats, 'mean' | 'std
   for (let i = 0; i < out.length; i++) out[i] = (img.data[i] - stats.mean[i % c]) * scale[i % c];
   return { ...img, data: out };
 }
+
+/** One image file (any format sharp reads; `page` of a multi-page file) as [0, 1] HWC with `channels` channels. */
+export async function loadImageFile(path: string, channels: number, page = 0): Promise<HwcImage> {
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await sharp(path, { page }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new DataErrors([dataError('unreadable', path, `cannot decode this image: ${(e as Error).message}`, 'give a PNG, JPEG, TIFF or GIF')]);
+  }
+  return adaptChannels(out.data, out.info.height, out.info.width, channels, path);
+}

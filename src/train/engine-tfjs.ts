@@ -1,0 +1,179 @@
+// The TF.js training engine: the executor's training mode under tf.variableGrads, the BCE + Dice
+// loss, and the optimizer written out (not tf.train.adam) so that its state is plain tensors a
+// checkpoint stores and restores exactly.
+// - Adam as torch.optim.Adam (betas 0.9/0.999, eps 1e-8, L2 weight_decay added to the gradient):
+//     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// - SGD as torch.optim.SGD with momentum: buf = momentum buf + g (buf = g at the first step); p -= lr buf.
+// - BatchNorm running statistics, PyTorch convention: running = (1 - momentum) running + momentum batch,
+//   momentum from the bn node (default 0.1); the variance averaged in is the unbiased batch variance
+//   (x n / (n - 1), n = batch x height x width), as PyTorch does, so checkpoints match the twin's.
+// Every step runs inside tf.tidy: the tensor count stays flat from step to step.
+import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
+import type { IrGraph } from '../ir/graph.js';
+import type { TF } from '../runtime/backend.js';
+import { forward } from '../runtime/executor.js';
+import { weightKey, weightSpecs, type WeightStore } from '../runtime/weights.js';
+import type { Batch, EngineOptions, TrainEngine } from './engine.js';
+import { bceDiceLoss } from './loss.js';
+
+let variableCount = 0;
+
+interface BnInfo {
+  momentum: number;
+  /** pixels per image at the graph's input size */
+  pixels: number;
+}
+
+export class TfjsEngine implements TrainEngine {
+  readonly name: string;
+  private readonly params = new Map<string, Variable>();
+  private readonly state = new Map<string, Variable>();
+  private readonly all = new Map<string, Tensor>();
+  private readonly slots = new Map<string, Variable>();
+  private readonly bn = new Map<string, BnInfo>();
+  private t = 0;
+
+  constructor(
+    private readonly tf: TF,
+    private readonly g: IrGraph,
+    weights: WeightStore,
+    private readonly opts: EngineOptions,
+  ) {
+    this.name = `tfjs-${tf.getBackend()}`;
+    for (const { node, spec } of weightSpecs(g)) {
+      const key = weightKey(node.id, spec.name);
+      const w = weights.get(key);
+      if (!w) throw new Error(`no weight '${key}'`);
+      const v = tf.variable(tf.tensor(w.data, w.shape), spec.role === 'trainable', `${key}#${++variableCount}`);
+      (spec.role === 'trainable' ? this.params : this.state).set(key, v);
+      this.all.set(key, v);
+    }
+    for (const n of g.nodes) if (n.op === 'bn') this.bn.set(n.id, { momentum: (n.attrs.momentum as number | undefined) ?? 0.1, pixels: n.shape.h * n.shape.w });
+    for (const key of this.params.keys()) for (const slot of this.slotNames(key)) this.slots.set(slot, tf.variable(tf.zerosLike(this.params.get(key)!), false));
+  }
+
+  private slotNames(key: string): string[] {
+    return this.opts.optimizer.kind === 'adam' ? [`adam/m/${key}`, `adam/v/${key}`] : [`sgd/momentum/${key}`];
+  }
+
+  private get stepKey() {
+    return `${this.opts.optimizer.kind}/step`;
+  }
+
+  async step(batch: Batch, lr: number): Promise<number> {
+    const { tf, g } = this;
+    const [n, h, w] = batch.shape;
+    // BN batches: n images at this size; the IR's shapes are at the graph's input size
+    const scale = (h * w) / (g.input.size[0] * g.input.size[1]);
+    const stats: [string, Tensor, Tensor][] = [];
+    const loss = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, batch.shape);
+      const y = tf.tensor4d(batch.y, [n, h, w, 1]);
+      const f = () => {
+        const logits = forward(tf, g, this.all, x as Tensor4D, {
+          training: true,
+          onBatchStats: (id, mean, variance) => stats.push([id, tf.keep(mean), tf.keep(variance)]),
+        });
+        return bceDiceLoss(tf, logits, y, this.opts.loss);
+      };
+      const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
+      this.t += 1;
+      this.update(grads, lr);
+      for (const [id, mean, variance] of stats) {
+        const info = this.bn.get(id)!;
+        const count = Math.max(2, Math.round(n * info.pixels * scale));
+        const m = info.momentum;
+        const rm = this.state.get(weightKey(id, 'mean'))!;
+        const rv = this.state.get(weightKey(id, 'variance'))!;
+        rm.assign(tf.add(tf.mul(rm, 1 - m), tf.mul(mean, m)));
+        rv.assign(tf.add(tf.mul(rv, 1 - m), tf.mul(variance, (m * count) / (count - 1))));
+      }
+      return value as Scalar;
+    });
+    for (const [, mean, variance] of stats) tf.dispose([mean, variance]);
+    const value = (await loss.data())[0];
+    loss.dispose();
+    return value;
+  }
+
+  /** One optimizer update from the gradients (inside the step's tidy). */
+  private update(grads: Record<string, Tensor>, lr: number): void {
+    const { tf, t } = this;
+    const o = this.opts.optimizer;
+    const wd = o.weightDecay ?? 0;
+    for (const [key, p] of this.params) {
+      let gr = grads[p.name];
+      if (!gr) continue;
+      if (wd) gr = tf.add(gr, tf.mul(p, wd));
+      if (o.kind === 'adam') {
+        const [b1, b2] = o.betas ?? [0.9, 0.999];
+        const eps = o.eps ?? 1e-8;
+        const m = this.slots.get(`adam/m/${key}`)!;
+        const v = this.slots.get(`adam/v/${key}`)!;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(gr, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(gr), 1 - b2)));
+        const stepSize = lr / (1 - b1 ** t);
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
+        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+      } else {
+        const mu = o.momentum ?? 0.9;
+        const buf = this.slots.get(`sgd/momentum/${key}`)!;
+        buf.assign(t === 1 ? gr : tf.add(tf.mul(buf, mu), gr));
+        p.assign(tf.sub(p, tf.mul(buf, lr)));
+      }
+    }
+  }
+
+  private readonly graphs = new Map<string, IrGraph>();
+
+  /** The graph at an input size: the training graph, or one compiled at that size (cached). */
+  private graphAt(h: number, w: number): IrGraph {
+    const [gh, gw] = this.g.input.size;
+    if ((h === gh && w === gw) || !this.opts.graphAt) return this.g;
+    const key = `${h}x${w}`;
+    let g = this.graphs.get(key);
+    if (!g) this.graphs.set(key, (g = this.opts.graphAt([h, w])));
+    return g;
+  }
+
+  async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {
+    const { tf } = this;
+    const out = tf.tidy(() => forward(tf, this.graphAt(shape[1], shape[2]), this.all, tf.tensor4d(x, shape), { training: false }));
+    const data = (await out.data()) as Float32Array;
+    out.dispose();
+    return data;
+  }
+
+  weights(): WeightStore {
+    return new Map([...this.all].map(([k, v]) => [k, { shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) }]));
+  }
+
+  optimizerState(): WeightStore {
+    const out: WeightStore = new Map([...this.slots].map(([k, v]) => [k, { shape: [...v.shape], data: Float32Array.from(v.dataSync() as Float32Array) }]));
+    out.set(this.stepKey, { shape: [1], data: Float32Array.of(this.t) });
+    return out;
+  }
+
+  load(weights: WeightStore, optimizerState?: WeightStore): void {
+    const { tf } = this;
+    const put = (v: Variable, key: string, t: { shape: number[]; data: Float32Array } | undefined, what: string) => {
+      if (!t) throw new Error(`${what} has no '${key}'`);
+      if (t.shape.join('x') !== v.shape.join('x')) throw new Error(`${what}: '${key}' is ${t.shape.join('x')}, the graph needs ${v.shape.join('x')}`);
+      tf.tidy(() => v.assign(tf.tensor(t.data, t.shape)));
+    };
+    for (const [k, v] of this.all) put(v as Variable, k, weights.get(k), 'the weights');
+    if (!optimizerState) return;
+    for (const [k, v] of this.slots) put(v, k, optimizerState.get(k), 'the optimizer state');
+    const step = optimizerState.get(this.stepKey);
+    if (!step) throw new Error(`the optimizer state has no '${this.stepKey}' (saved by another optimizer?)`);
+    this.t = step.data[0];
+  }
+
+  dispose(): void {
+    this.tf.dispose([...this.all.values(), ...this.slots.values()]);
+    this.all.clear();
+    this.params.clear();
+    this.state.clear();
+    this.slots.clear();
+  }
+}

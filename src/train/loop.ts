@@ -1,0 +1,261 @@
+// The training loop, engine-agnostic (DESIGN.md, Runtime): data, schedule, validation, checkpoints and
+// metrics; the engine only steps. Every random choice is a pure function of (seed, epoch, index):
+// the order of an epoch's samples from (seed, epoch), each sample's augmentation from (seed, epoch,
+// index in the train split). With checkpoints at epoch boundaries (weights, BN statistics, optimizer
+// state, step count), a resumed run takes exactly the steps the uninterrupted run would have.
+import { rng } from '../runtime/weights.js';
+import { applyDraw, cropTo, drawAugment, padToMultiple, sampleSeed, type AugmentOptions } from './augment.js';
+import type { Sample } from './dataset.js';
+import type { Batch, OptimizerOptions, TrainEngine } from './engine.js';
+import { DataErrors, type DataError } from './errors.js';
+import type { HwcImage } from './image.js';
+import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
+import { DEFAULT_LOSS, bceDiceValue, type LossWeights } from './loss.js';
+import { imageMetrics, summarize } from './metrics.js';
+import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
+
+/** train: from the spec, with the paper's defaults. */
+export interface TrainSettings {
+  epochs: number;
+  batch: number;
+  crop: [number, number];
+  lr: number;
+  lrDecay: number;
+  optimizer: OptimizerOptions;
+  loss: LossWeights;
+  augment: { dihedral: boolean; translate: number };
+  earlyStop?: number;
+  seed: number;
+  threshold: number;
+}
+
+export function trainSettings(train: Record<string, unknown> | undefined): TrainSettings {
+  const t = (train ?? {}) as {
+    epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; optimizer?: 'adam' | 'sgd'; weight_decay?: number;
+    loss?: Partial<LossWeights>; augment?: { dihedral?: boolean; translate?: number }; early_stop?: number; seed?: number; threshold?: number;
+  };
+  const crop = t.crop ?? 256;
+  return {
+    epochs: t.epochs ?? 150,
+    batch: t.batch ?? 4,
+    crop: typeof crop === 'number' ? [crop, crop] : [crop[0], crop[1]],
+    lr: t.lr ?? 5e-3,
+    lrDecay: t.lr_decay ?? 0.95,
+    optimizer: { kind: t.optimizer ?? 'adam', weightDecay: t.weight_decay ?? 0 },
+    loss: { ...DEFAULT_LOSS, ...(t.loss ?? {}) },
+    augment: { dihedral: t.augment?.dihedral ?? true, translate: t.augment?.translate ?? 0.1 },
+    earlyStop: t.early_stop,
+    seed: t.seed ?? 0,
+    threshold: t.threshold ?? 0.5,
+  };
+}
+
+/** The learning rate of epoch e (0-based): lr x decay^e. */
+export const lrAt = (s: TrainSettings, epoch: number) => s.lr * s.lrDecay ** epoch;
+
+/** The order of an epoch's train samples: a seeded Fisher-Yates shuffle, a pure function of (seed, epoch). */
+export function epochOrder(seed: number, epoch: number, n: number): number[] {
+  const r = rng(sampleSeed(seed ^ 0x5bd1e995, epoch, 0x7fffffff));
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r.uniform() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+export interface TrainingData {
+  train: LoadedSample[];
+  val: LoadedSample[];
+  normalize: Normalization;
+}
+
+export type NormalizeSpec = 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined;
+
+/** Loads the train and val splits into memory (small datasets), normalized; data errors are thrown as DataErrors. */
+export async function loadTrainingData(samples: Sample[], opts: { channels: number; invertMask?: boolean; normalize: NormalizeSpec | Normalization }): Promise<TrainingData> {
+  const load = { channels: opts.channels, invertMask: opts.invertMask };
+  let norm: Normalization;
+  const n = opts.normalize;
+  if (n === 'none' || n === null) norm = null;
+  else if (n === undefined || n === 'dataset') {
+    const s = await datasetStats(samples, load);
+    norm = { mean: s.mean, std: s.std, from: 'dataset' };
+  } else {
+    const pick = (v: number[]) => (v.length === 1 ? new Array(opts.channels).fill(v[0]) : v);
+    norm = { mean: pick(n.mean), std: pick(n.std), from: 'from' in n ? n.from : 'spec' };
+    if (norm.mean.length !== opts.channels || norm.std.length !== opts.channels)
+      throw new Error(`input.normalize has ${n.mean.length} means and ${n.std.length} stds for ${opts.channels} channels`);
+  }
+  const errors: DataError[] = [];
+  const loadAll = async (split: string) => {
+    const out: LoadedSample[] = [];
+    for (const s of samples.filter((x) => x.split === split)) {
+      try {
+        const l = await loadSample(s, load);
+        out.push(norm ? { ...l, image: normalize(l.image, norm) } : l);
+      } catch (e) {
+        if (e instanceof DataErrors) errors.push(...e.errors);
+        else throw e;
+      }
+    }
+    return out;
+  };
+  const train = await loadAll('train');
+  const val = await loadAll('val');
+  if (errors.length) throw new DataErrors(errors);
+  return { train, val, normalize: norm };
+}
+
+/** One step's batch: the samples at `indices` of the train split, each with its own seeded augmentation. */
+export function makeBatch(data: LoadedSample[], indices: number[], s: TrainSettings, epoch: number): Batch {
+  const [h, w] = s.crop;
+  const c = data[0].image.channels;
+  const x = new Float32Array(indices.length * h * w * c);
+  const y = new Float32Array(indices.length * h * w);
+  const opts: AugmentOptions = { crop: s.crop, dihedral: s.augment.dihedral, translate: s.augment.translate };
+  indices.forEach((i, b) => {
+    const { image, mask } = data[i];
+    const d = drawAugment(image.height, image.width, opts, rng(sampleSeed(s.seed, epoch, i)).uniform);
+    x.set(applyDraw(image, d, opts).data, b * h * w * c);
+    y.set(applyDraw(mask, d, opts).data, b * h * w);
+  });
+  return { x, y, shape: [indices.length, h, w, c] };
+}
+
+export interface ValResult {
+  loss: number;
+  iou: number;
+  dice: number;
+  accuracy: number;
+  images: number;
+}
+
+/** Whole validation images, one at a time: reflect-padded to the stride, inference mode, cropped back; metrics inside the FOV. */
+export async function validate(engine: TrainEngine, val: LoadedSample[], stride: [number, number], s: TrainSettings): Promise<ValResult> {
+  const per = [];
+  let loss = 0;
+  for (const v of val) {
+    const { image, box } = padToMultiple(v.image, stride);
+    const logits = await engine.infer(image.data, [1, image.height, image.width, image.channels]);
+    const out: HwcImage = cropTo({ data: logits, height: image.height, width: image.width, channels: 1 }, box);
+    loss += bceDiceValue(out.data, v.mask.data, s.loss);
+    const prob = Float32Array.from(out.data, (z) => 1 / (1 + Math.exp(-z)));
+    per.push(imageMetrics(prob, v.mask.data, v.fov?.data, s.threshold));
+  }
+  const m = summarize(per);
+  return { loss: loss / val.length, iou: m.iou.mean, dice: m.dice.mean, accuracy: m.accuracy.mean, images: val.length };
+}
+
+export interface StepProgress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  /** mean loss of the epoch so far */
+  loss: number;
+  imagesPerS: number;
+}
+
+export interface EpochReport {
+  row: MetricsRow;
+  best: boolean;
+  state: CheckpointState;
+}
+
+export interface LoopOptions {
+  engine: TrainEngine;
+  data: TrainingData;
+  settings: TrainSettings;
+  stride: [number, number];
+  run: RunDir;
+  /** from a checkpoint: continue after it */
+  resume?: CheckpointState;
+  onStep?: (p: StepProgress) => void;
+  onEpoch?: (e: EpochReport) => void;
+  /** stop after this many epochs of this call (tests: a run cut short) */
+  stopAfter?: number;
+}
+
+export interface LoopResult {
+  epochs: number;
+  steps: number;
+  best: { epoch: number; val_iou: number };
+  stopped: 'done' | 'early_stop' | 'stopAfter';
+  last?: MetricsRow;
+}
+
+export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
+  const { engine, data, settings: s, run } = o;
+  if (!data.train.length) throw new Error('the train split is empty');
+  if (!data.val.length) throw new Error('the val split is empty');
+  let st: CheckpointState = o.resume ?? { epoch: 0, step: 0, lr: s.lr, best_val_iou: -Infinity, best_epoch: 0, epochs_without_improvement: 0, saved: '' };
+  const rows = run.readMetrics().filter((r) => r.epoch <= st.epoch);
+  let stopped: LoopResult['stopped'] = 'done';
+  let ran = 0;
+  // a run that stopped early stays stopped when resumed
+  if (s.earlyStop !== undefined && st.epochs_without_improvement >= s.earlyStop) stopped = 'early_stop';
+  for (let epoch = st.epoch; epoch < s.epochs && stopped === 'done'; epoch++) {
+    if (o.stopAfter !== undefined && ran >= o.stopAfter) {
+      stopped = 'stopAfter';
+      break;
+    }
+    const lr = lrAt(s, epoch);
+    const order = epochOrder(s.seed, epoch, data.train.length);
+    const steps = Math.ceil(order.length / s.batch);
+    const t0 = performance.now();
+    let sum = 0;
+    for (let k = 0; k < steps; k++) {
+      const batch = makeBatch(data.train, order.slice(k * s.batch, (k + 1) * s.batch), s, epoch);
+      sum += (await engine.step(batch, lr)) * batch.shape[0];
+      st = { ...st, step: st.step + 1 };
+      const seen = Math.min((k + 1) * s.batch, order.length);
+      o.onStep?.({ epoch: epoch + 1, epochs: s.epochs, step: k + 1, steps, loss: sum / seen, imagesPerS: (seen * 1000) / (performance.now() - t0) });
+    }
+    const trainMs = performance.now() - t0;
+    const v = await validate(engine, data.val, o.stride, s);
+    const seconds = (performance.now() - t0) / 1000;
+    const best = v.iou > st.best_val_iou;
+    st = {
+      ...st,
+      epoch: epoch + 1,
+      lr,
+      best_val_iou: best ? v.iou : st.best_val_iou,
+      best_epoch: best ? epoch + 1 : st.best_epoch,
+      epochs_without_improvement: best ? 0 : st.epochs_without_improvement + 1,
+      val: { loss: v.loss, iou: v.iou, dice: v.dice, accuracy: v.accuracy },
+      saved: new Date().toISOString(),
+    };
+    const row: MetricsRow = {
+      epoch: epoch + 1,
+      lr,
+      train_loss: sum / order.length,
+      val_loss: v.loss,
+      val_iou: v.iou,
+      val_dice: v.dice,
+      val_accuracy: v.accuracy,
+      seconds,
+      images_per_s: (order.length * 1000) / trainMs,
+    };
+    rows.push(row);
+    // order: metrics, then best, then last. A kill in between leaves last at the previous epoch;
+    // the resumed run repeats this epoch exactly and rewrites the same files.
+    run.writeMetrics(rows);
+    run.event('epoch', { ...row });
+    const ckpt = { weights: engine.weights(), optimizer: engine.optimizerState(), state: st };
+    if (best) {
+      run.writeCheckpoint('best', ckpt);
+      run.event('best', { epoch: epoch + 1, val_iou: v.iou });
+    }
+    run.writeCheckpoint('last', ckpt);
+    run.event('checkpoint', { name: 'last', epoch: epoch + 1, step: st.step });
+    ran++;
+    o.onEpoch?.({ row, best, state: st });
+    if (s.earlyStop !== undefined && st.epochs_without_improvement >= s.earlyStop && epoch + 1 < s.epochs) {
+      run.event('early_stop', { epoch: epoch + 1, best_epoch: st.best_epoch, best_val_iou: st.best_val_iou, patience: s.earlyStop });
+      stopped = 'early_stop';
+      break;
+    }
+  }
+  return { epochs: st.epoch, steps: st.step, best: { epoch: st.best_epoch, val_iou: st.best_val_iou }, stopped, last: rows.at(-1) };
+}

@@ -1,0 +1,211 @@
+// The run directory (DESIGN.md, Artifacts), written through a small host so tests can use a temp dir:
+//   spec.resolved.yaml     the standalone resolved spec (overrides applied, modules inlined)
+//   run.json               spec source, data, normalization, channels, seed, backend, start time, options
+//   checkpoints/last/      after every epoch  } weights.json + weights.bin (TF.js weights manifest),
+//   checkpoints/best/      best val IoU       } optimizer.json + optimizer.bin, state.json
+//   metrics.csv            one row per epoch
+//   events.jsonl           one JSON object per event: start, resume, epoch, checkpoint, best, early_stop, end
+// A checkpoint is written into checkpoints/.NAME.tmp, then NAME moves to .NAME.old, .tmp to NAME and
+// .old goes. A kill at any moment leaves a loadable checkpoint: reading (recoverCheckpoint) finishes
+// or undoes an interrupted swap first. state.json is written last, so a folder holding it is whole.
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { decodeWeights, encodeWeights, type WeightsManifestEntry } from '../runtime/checkpoint.js';
+import type { WeightStore } from '../runtime/weights.js';
+
+/** File operations on paths relative to the run directory. */
+export interface RunHost {
+  read(path: string): Uint8Array | undefined;
+  /** creates the parent folders */
+  write(path: string, data: Uint8Array | string): void;
+  append(path: string, text: string): void;
+  exists(path: string): boolean;
+  /** names in a folder; [] when it does not exist */
+  list(path: string): string[];
+  rename(from: string, to: string): void;
+  /** recursive; no error when absent */
+  remove(path: string): void;
+}
+
+export function fsRunHost(root: string): RunHost {
+  const at = (p: string) => join(root, p);
+  return {
+    read: (p) => (existsSync(at(p)) ? new Uint8Array(readFileSync(at(p))) : undefined),
+    write(p, data) {
+      mkdirSync(dirname(at(p)), { recursive: true });
+      writeFileSync(at(p), data);
+    },
+    append(p, text) {
+      mkdirSync(dirname(at(p)), { recursive: true });
+      appendFileSync(at(p), text);
+    },
+    exists: (p) => existsSync(at(p)),
+    list: (p) => (existsSync(at(p)) ? readdirSync(at(p)) : []),
+    rename: (a, b) => renameSync(at(a), at(b)),
+    remove: (p) => rmSync(at(p), { recursive: true, force: true }),
+  };
+}
+
+export type Normalization = { mean: number[]; std: number[]; from: 'dataset' | 'spec' } | null;
+
+export interface RunInfo {
+  alcli: string;
+  /** the spec as given on the command line, and its absolute path */
+  spec: { source: string; path: string };
+  data: { dir: string; invert_mask: boolean; split_from: string; split_seed: number; counts: Record<string, number> };
+  /** (x - mean) / std per channel on [0, 1] images; null: none */
+  normalize: Normalization;
+  input_channels: number;
+  /** train.crop as compiled (the training graph's input size) */
+  crop: [number, number];
+  seed: number;
+  backend: string;
+  engine: string;
+  started: string;
+  /** the command line's settings: --set overrides */
+  options: { set: string[] };
+}
+
+export interface CheckpointState {
+  /** epochs completed (1 after the first) */
+  epoch: number;
+  /** optimizer steps taken */
+  step: number;
+  /** the learning rate of the last completed epoch */
+  lr: number;
+  best_val_iou: number;
+  best_epoch: number;
+  epochs_without_improvement: number;
+  /** validation metrics of this epoch */
+  val?: Record<string, number>;
+  saved: string;
+}
+
+export interface Checkpoint {
+  weights: WeightStore;
+  optimizer: WeightStore;
+  state: CheckpointState;
+}
+
+export const METRICS_COLUMNS = ['epoch', 'lr', 'train_loss', 'val_loss', 'val_iou', 'val_dice', 'val_accuracy', 'seconds', 'images_per_s'] as const;
+export type MetricsRow = Record<(typeof METRICS_COLUMNS)[number], number>;
+
+export type CheckpointName = 'last' | 'best';
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+export class RunDir {
+  constructor(readonly host: RunHost) {}
+
+  /** true when the folder has anything in it */
+  nonEmpty(): boolean {
+    return this.host.list('.').length > 0;
+  }
+
+  writeSpec(yaml: string): void {
+    this.host.write('spec.resolved.yaml', yaml);
+  }
+
+  writeInfo(info: RunInfo): void {
+    this.writeAtomic('run.json', `${JSON.stringify(info, null, 2)}\n`);
+  }
+
+  readInfo(): RunInfo | undefined {
+    const b = this.host.read('run.json');
+    return b && (JSON.parse(text(b)) as RunInfo);
+  }
+
+  event(type: string, fields: Record<string, unknown> = {}): void {
+    this.host.append('events.jsonl', `${JSON.stringify({ event: type, time: new Date().toISOString(), ...fields })}\n`);
+  }
+
+  readEvents(): Record<string, unknown>[] {
+    const b = this.host.read('events.jsonl');
+    if (!b) return [];
+    // a kill mid-append can leave a partial last line: skip what does not parse
+    return text(b)
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
+  }
+
+  writeMetrics(rows: MetricsRow[]): void {
+    const fmt = (v: number) => (Number.isInteger(v) ? String(v) : Number.isNaN(v) ? 'nan' : v.toPrecision(6));
+    const body = rows.map((r) => METRICS_COLUMNS.map((c) => fmt(r[c])).join(',')).join('\n');
+    this.writeAtomic('metrics.csv', `${METRICS_COLUMNS.join(',')}\n${body}${rows.length ? '\n' : ''}`);
+  }
+
+  readMetrics(): MetricsRow[] {
+    const b = this.host.read('metrics.csv');
+    if (!b) return [];
+    const [head, ...lines] = text(b).trim().split('\n');
+    const cols = head.split(',');
+    return lines.filter(Boolean).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v === 'nan' ? NaN : Number(v)])) as MetricsRow);
+  }
+
+  /** A small file replaced whole: write a temp file, then rename over. */
+  private writeAtomic(path: string, data: string | Uint8Array): void {
+    this.host.write(`${path}.tmp`, data);
+    this.host.rename(`${path}.tmp`, path);
+  }
+
+  writeCheckpoint(name: CheckpointName, ckpt: Checkpoint): void {
+    const dir = `checkpoints/${name}`;
+    const tmp = `checkpoints/.${name}.tmp`;
+    const old = `checkpoints/.${name}.old`;
+    this.recoverCheckpoint(name);
+    this.host.remove(tmp);
+    for (const [stem, store] of [['weights', ckpt.weights], ['optimizer', ckpt.optimizer]] as const) {
+      const { manifest, weightData } = encodeWeights(store);
+      manifest[0].paths = [`${stem}.bin`];
+      this.host.write(`${tmp}/${stem}.bin`, weightData);
+      this.host.write(`${tmp}/${stem}.json`, `${JSON.stringify(manifest)}\n`);
+    }
+    this.host.write(`${tmp}/state.json`, `${JSON.stringify(ckpt.state, null, 2)}\n`);
+    if (this.host.exists(dir)) this.host.rename(dir, old);
+    this.host.rename(tmp, dir);
+    this.host.remove(old);
+  }
+
+  /**
+   * Finishes or undoes a checkpoint swap cut short by a kill. Write order: .tmp whole (state.json
+   * last) -> NAME to .old -> .tmp to NAME -> .old removed. So: NAME present means it is whole
+   * (leftovers go); NAME missing means the kill came between the renames, when .tmp was already
+   * whole, so it becomes NAME (or .old does, if .tmp somehow lacks its state.json).
+   */
+  recoverCheckpoint(name: CheckpointName): void {
+    const dir = `checkpoints/${name}`;
+    const tmp = `checkpoints/.${name}.tmp`;
+    const old = `checkpoints/.${name}.old`;
+    const whole = (d: string) => this.host.exists(`${d}/state.json`);
+    if (!this.host.exists(dir)) {
+      if (whole(tmp)) this.host.rename(tmp, dir);
+      else if (whole(old)) this.host.rename(old, dir);
+    }
+    this.host.remove(old);
+    if (this.host.exists(dir)) this.host.remove(tmp);
+  }
+
+  hasCheckpoint(name: CheckpointName): boolean {
+    this.recoverCheckpoint(name);
+    return this.host.exists(`checkpoints/${name}/state.json`);
+  }
+
+  readCheckpoint(name: CheckpointName): Checkpoint {
+    this.recoverCheckpoint(name);
+    const dir = `checkpoints/${name}`;
+    const need = (p: string) => {
+      const b = this.host.read(`${dir}/${p}`);
+      if (!b) throw new Error(`${dir}/${p} is missing`);
+      return b;
+    };
+    const store = (stem: string) => decodeWeights(JSON.parse(text(need(`${stem}.json`))) as WeightsManifestEntry[], (p) => need(p));
+    return { weights: store('weights'), optimizer: store('optimizer'), state: JSON.parse(text(need('state.json'))) as CheckpointState };
+  }
+}

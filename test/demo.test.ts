@@ -1,0 +1,67 @@
+// The user's door after training: `alcli demo` end to end on its own synthetic data, then
+// `alcli evaluate` and `alcli predict` on the run it made, and their error exits.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'alcli-demo-test-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+const alcli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+const noStack = (s: string) => assert.not.ok(s.includes('    at '), s);
+
+test('demo: generates data, trains, evaluates and writes an overlay per test image', () => {
+  const r = alcli(['demo', '--out', 'demo', '--epochs', '1', '--images', '10', '--size', '64']);
+  assert.is(r.status, 0, r.stderr);
+  for (const f of ['metrics.csv', 'events.jsonl', 'run.json', 'spec.resolved.yaml']) assert.ok(readdirSync(join(scratch, 'demo/run')).includes(f), f);
+  const overlays = readdirSync(join(scratch, 'demo/overlays'));
+  // 10 images split 5:2:3
+  assert.is(overlays.filter((f) => f.endsWith('.overlay.png')).length, 3);
+  assert.is(overlays.length, 9);
+  assert.match(r.stdout, 'overlays: demo/overlays/');
+  assert.match(r.stdout, /accuracy\s+0\.\d{4} ± 0\.\d{4}/);
+});
+
+test('evaluate --json: every metric as mean, std and count over the split', () => {
+  const r = alcli(['evaluate', 'demo/run', '--split', 'test', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(Object.keys(out.summary).sort(), ['accuracy', 'auc', 'dice', 'iou', 'sensitivity', 'specificity']);
+  assert.is(out.images, 3);
+  assert.is(out.perImage.length, 3);
+  assert.ok(out.summary.accuracy.mean >= 0 && out.summary.accuracy.mean <= 1);
+});
+
+test('predict: probability, mask and overlay at the image size, for any size', async () => {
+  const img = join(scratch, 'odd.png');
+  writeFileSync(img, await sharp({ create: { width: 77, height: 45, channels: 3, background: { r: 90, g: 120, b: 40 } } }).png().toBuffer());
+  const r = alcli(['predict', 'demo/run', img, '--out', 'pred', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  for (const f of ['prob', 'mask', 'overlay'] as const) {
+    const meta = await sharp(readFileSync(join(scratch, out.images[0][f]))).metadata();
+    assert.equal([meta.width, meta.height], [77, 45], f);
+  }
+});
+
+const failures: [string, string[], number, RegExp][] = [
+  ['evaluate of a folder that is no run', ['evaluate', '.'], 2, /is not a training run \(no run\.json\)/],
+  ['predict of an unreadable image', ['predict', 'demo/run', 'missing.png', '--out', 'p2'], 4, /missing\.png/],
+  ['demo into a non-empty folder', ['demo', '--out', 'demo'], 2, /not empty; use --force/],
+  ['demo with a size AL-Net cannot take', ['demo', '--out', 'x', '--size', '100'], 2, /multiple of 32, e\.g\. 128/],
+];
+for (const [name, args, code, message] of failures) {
+  test(`${name}: exit ${code}, the reason, no stack trace`, () => {
+    const r = alcli(args);
+    assert.is(r.status, code, r.stderr);
+    assert.match(r.stderr, message);
+    noStack(r.stderr);
+  });
+}
+
+test.run();
