@@ -49,6 +49,17 @@ test('predict: probability, mask and overlay at the image size, for any size', a
   }
 });
 
+test('export of a trained run: its weights, normalization and validation metrics, every check passing', () => {
+  const r = alcli(['export', 'demo/run', '-o', 'exp', '--size', '64x64', '--format', 'onnx,ts', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.ok(out.verify.checks.every((c: { pass: boolean }) => c.pass));
+  const card = readFileSync(join(scratch, 'exp/MODEL_CARD.md'), 'utf8');
+  assert.match(card, 'Trained in `demo/run`');
+  assert.match(card, /then \(x - \[0\.\d{4}, 0\.\d{4}, 0\.\d{4}\]\)/);
+  assert.match(readFileSync(join(scratch, 'exp/model.ts'), 'utf8'), /export const NORMALIZE: Normalization \| null = \{ mean: \[0\.\d+/);
+});
+
 const failures: [string, string[], number, RegExp][] = [
   ['evaluate of a folder that is no run', ['evaluate', '.'], 2, /is not a training run \(no run\.json\)/],
   ['predict of an unreadable image', ['predict', 'demo/run', 'missing.png', '--out', 'p2'], 4, /missing\.png/],

@@ -1,7 +1,11 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
+import type { Compiled } from '../compile.js';
+import type { ModelCardInput } from '../render/model-card.js';
+import type { WeightStore } from '../runtime/weights.js';
 import { AlcliCommand } from './base.js';
+import { openRun } from './runs.js';
 import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
 
 const FORMATS = ['tfjs', 'onnx', 'ts', 'triton'] as const;
@@ -11,10 +15,11 @@ export default class Export extends AlcliCommand {
   static override description =
     'Folds BatchNorm and fuses RepVGG branches, then writes each artifact, reloads it from disk, runs it with its own runtime on seeded inputs and compares it with the training-form graph (verify.json). A failed check exits 6 and leaves nothing in DIR. From a spec, the weights are random (seeded), with BatchNorm statistics calibrated so the check is meaningful.';
   static override examples = [
+    '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-export',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet-export',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/small --size 128x128 --format onnx,triton --json',
   ];
-  static override args = { source: Args.string({ description: 'spec file (a trained run directory once `alcli train` exists)', required: true }) };
+  static override args = { source: Args.string({ description: 'a trained run directory (alcli train --out), or a spec file (seeded random weights)', required: true }) };
   static override flags = {
     size: specFlags.size,
     'max-params': specFlags['max-params'],
@@ -35,17 +40,32 @@ export default class Export extends AlcliCommand {
     const tolerance = Number(flags.tolerance);
     if (!(tolerance >= 0)) throw new UsageError(`--tolerance '${flags.tolerance}': expected a number >= 0, e.g. 1e-4`);
     checkTarget(flags.output, flags.force);
-    if (existsSync(args.source) && statSync(args.source).isDirectory())
-      throw new UsageError(`'${args.source}' is a directory: exporting a trained run needs \`alcli train\`, which is not built yet; export a spec file`);
-    const c = await compileOrFail(args.source, compileOptions(flags), flags.json);
     const log = (line: string) => flags.json || process.stderr.write(`${line}\n`);
     const [{ loadTf }, lib, { modelCard }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../render/model-card.js')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
     if (notice) log(notice);
-    log(`export ${args.source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${flags.seed})`);
     const batch = 2;
-    const weights = await lib.exportWeightsFromSpec(tf, c, flags.seed, batch);
-    const opts = { formats, opset: flags.opset, seed: flags.seed, batch, verifyEach: flags['verify-each'], normalize: null, threshold: 0.5, tolerance };
+    // a run directory brings its trained weights (BN statistics included), normalization and metrics
+    const fromRun = existsSync(args.source) && statSync(args.source).isDirectory();
+    let c: Compiled;
+    let weights: WeightStore;
+    let normalize: { mean: number[]; std: number[] } | null = null;
+    let source: ModelCardInput['source'];
+    if (fromRun) {
+      const opened = await openRun(args.source, 'best', flags.json, compileOptions(flags));
+      c = opened.compiled;
+      weights = opened.checkpoint.weights;
+      normalize = opened.info.normalize && { mean: opened.info.normalize.mean, std: opened.info.normalize.std };
+      source = { kind: 'run', dir: args.source, data: opened.info.data.dir, epoch: opened.checkpoint.state.epoch, metrics: opened.checkpoint.state.val };
+      log(`export ${args.source} (best checkpoint, epoch ${opened.checkpoint.state.epoch}): ${c.graph.input.size.join('x')}, backend ${backend}`);
+    } else {
+      c = await compileOrFail(args.source, compileOptions(flags), flags.json);
+      weights = await lib.exportWeightsFromSpec(tf, c, flags.seed, batch);
+      source = { kind: 'spec', seed: flags.seed };
+      log(`export ${args.source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${flags.seed})`);
+    }
+    const threshold = typeof c.resolved.train?.threshold === 'number' ? c.resolved.train.threshold : 0.5;
+    const opts = { formats, opset: flags.opset, seed: flags.seed, batch, verifyEach: flags['verify-each'], normalize, threshold, tolerance };
     const build = await lib.buildExport(tf, c, weights, opts);
     const tmp = tempSibling(flags.output);
     let done = false;
@@ -69,8 +89,7 @@ export default class Export extends AlcliCommand {
         process.stderr.write(`alcli export: ${failed.length} check(s) failed (${failed.map((f) => f.stage).join(', ')}); nothing was written to ${flags.output}\n`);
         throw new VerifyFailure();
       }
-      const source = { kind: 'spec' as const, seed: flags.seed };
-      writeFileSync(join(tmp, 'MODEL_CARD.md'), modelCard({ compiled: c, source, formats, verify: checks, tolerance, threshold: opts.threshold }));
+      writeFileSync(join(tmp, 'MODEL_CARD.md'), modelCard({ compiled: c, source, formats, verify: checks, tolerance, threshold: opts.threshold, normalize }));
       replaceDir(tmp, flags.output);
       done = true;
       const files = listFiles(flags.output);

@@ -5,7 +5,9 @@ import { formatCount } from './format.js';
 export interface ModelCardInput {
   compiled: Compiled;
   /** where the weights came from */
-  source: { kind: 'spec'; seed: number } | { kind: 'run'; dir: string; data?: string; metrics?: Record<string, number> };
+  source: { kind: 'spec'; seed: number } | { kind: 'run'; dir: string; data?: string; epoch?: number; metrics?: Record<string, number> };
+  /** what the exported model expects applied to [0, 1] pixels (the TypeScript module applies it) */
+  normalize: { mean: number[]; std: number[] } | null;
   formats: string[];
   verify: { stage: string; maxAbs: number; maxRef: number; pass: boolean }[];
   tolerance: number;
@@ -16,13 +18,10 @@ export function modelCard(m: ModelCardInput): string {
   const c = m.compiled;
   const doc = c.resolved;
   const [h, w] = c.graph.input.size;
-  const norm = doc.input?.normalize;
-  const normText =
-    norm === undefined || norm === 'dataset'
-      ? 'per-channel mean/std of the training set (recorded in the run; for a spec export: none applied)'
-      : norm === 'none'
-        ? 'none: raw pixel values scaled to [0, 1]'
-        : `subtract mean ${JSON.stringify(norm.mean)}, divide by std ${JSON.stringify(norm.std)} (pixel values scaled to [0, 1])`;
+  const round = (xs: number[]) => `[${xs.map((x) => x.toFixed(4)).join(', ')}]`;
+  const normText = m.normalize
+    ? `pixels scaled to [0, 1], then (x - ${round(m.normalize.mean)}) / ${round(m.normalize.std)} per channel (model.ts applies it)`
+    : 'pixels scaled to [0, 1], nothing else';
   const lines = [
     `# ${c.graph.name}`,
     '',
@@ -52,7 +51,7 @@ export function modelCard(m: ModelCardInput): string {
     '',
     m.source.kind === 'spec'
       ? `Random (seed ${m.source.seed}), BatchNorm statistics calibrated on random images: this export is for checking the toolchain, not for use.`
-      : `Trained in \`${m.source.dir}\`${m.source.data ? ` on ${m.source.data}` : ''}.${m.source.metrics ? ` Test metrics: ${Object.entries(m.source.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}.` : ''}`,
+      : `Trained in \`${m.source.dir}\`${m.source.data ? ` on ${m.source.data}` : ''}; the best checkpoint${m.source.epoch ? ` (epoch ${m.source.epoch})` : ''}.${m.source.metrics ? ` Validation: ${Object.entries(m.source.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; \`alcli evaluate ${m.source.dir} --split test\` gives the test metrics.` : ''}`,
     '',
     '## Verification',
     '',
