@@ -2,7 +2,7 @@
 // onnx.checker (python3-onnx) as an independent judge; the Triton repository against a golden file
 // (regenerate it with UPDATE_GOLDEN=1 node --import tsx test/onnx.test.ts).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -19,7 +19,7 @@ import { loadTf } from '../src/runtime/backend.js';
 import { runOnnx } from '../src/runtime/ort.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm } from '../src/runtime/verify.js';
 import { initWeights, randomizeBatchNorm, rng, type WeightStore } from '../src/runtime/weights.js';
-import { fsHost, memHost } from './helpers.js';
+import { fsHost, matchGolden, memHost } from './helpers.js';
 
 const { tf } = await loadTf('wasm');
 /** models for the onnx.checker test at the end: name -> bytes */
@@ -250,8 +250,7 @@ test(`triton: alnet repository (config golden: ${GOLDEN})`, () => {
   assert.equal([...repo.keys()].sort(), ['alnet/1/model.onnx', 'alnet/config.pbtxt']);
   assert.ok(repo.get('alnet/1/model.onnx') === onnx);
   const config = repo.get('alnet/config.pbtxt') as string;
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, config);
-  assert.fixture(config, readFileSync(GOLDEN, 'utf8'));
+  matchGolden(GOLDEN, config);
   // max_batch_size > 0: Triton's dims leave out the batch, which the model has as its symbolic N
   const m = decodeModel(onnx);
   const dim0 = (m.graph.input[0] as unknown as { type: { tensor_type: { shape: { dim: { dim_param?: string }[] } } } }).type.tensor_type.shape.dim[0];

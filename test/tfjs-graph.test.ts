@@ -3,7 +3,7 @@
 // another; every network in architectures/ does too in its deploy form; every TF op emitted is one
 // tfjs-converter can run; and a tiny spec's topology is pinned by a golden file
 // (regenerate: UPDATE_GOLDEN=1 node --import tsx test/tfjs-graph.test.ts).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,7 +20,7 @@ import { loadTf, type TF } from '../src/runtime/backend.js';
 import { graphModelHandler, loadGraphModelFromFiles } from '../src/runtime/tfjs-graph-io.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm, type Comparison } from '../src/runtime/verify.js';
 import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/runtime/weights.js';
-import { fsHost, memHost } from './helpers.js';
+import { fsHost, matchGolden, memHost } from './helpers.js';
 
 let tf: TF;
 test.before(async () => {
@@ -226,12 +226,7 @@ test('golden: a tiny spec’s model.json (topology, manifest, signature)', () =>
   const { modelJson } = emitTfjsGraphModel(g, initWeights(g, 0));
   const text = `${JSON.stringify(modelJson, null, 1)}\n`;
   const path = 'test/golden/tfjs-graph-tiny.json';
-  if (process.env.UPDATE_GOLDEN) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
-  }
-  assert.ok(existsSync(path), `no golden file ${path}: run with UPDATE_GOLDEN=1`);
-  assert.fixture(text, readFileSync(path, 'utf8'));
+  matchGolden(path, text);
 });
 
 test.run();

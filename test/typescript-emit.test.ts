@@ -3,8 +3,8 @@
 // logits through the activation, with the image normalized and padded to the stride by reflection.
 // A tiny spec's emitted source is pinned by a golden file
 // (regenerate: UPDATE_GOLDEN=1 node --import tsx test/typescript-emit.test.ts).
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { GraphModel, Tensor, Tensor3D, Tensor4D, io } from '@tensorflow/tfjs';
 import ts from 'typescript';
@@ -18,7 +18,7 @@ import { loadTf, type TF } from '../src/runtime/backend.js';
 import { graphModelFileHandler } from '../src/runtime/tfjs-graph-io.js';
 import { compareOutputs, runForm } from '../src/runtime/verify.js';
 import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/runtime/weights.js';
-import { memHost } from './helpers.js';
+import { matchGolden, memHost } from './helpers.js';
 
 interface EmittedModule {
   MODEL_INFO: { stride: readonly [number, number]; classes: number };
@@ -174,12 +174,7 @@ test('normalize must give one mean and one positive std per input channel', () =
 test('golden: the module emitted for a tiny spec', () => {
   const source = emitTypeScriptModule(tiny([16, 16]), { normalize: NORMALIZE, threshold: 0.4, generatedBy: 'alcli test' });
   const path = 'test/golden/typescript-tiny.ts.golden';
-  if (process.env.UPDATE_GOLDEN) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, source);
-  }
-  assert.ok(existsSync(path), `no golden file ${path}: run with UPDATE_GOLDEN=1`);
-  assert.fixture(source, readFileSync(path, 'utf8'));
+  matchGolden(path, source);
 });
 
 test.run();

@@ -1,16 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileOrFail, jsonFlag, packagePath, printJson, specFlags, UsageError } from './common.js';
+import { checkOutputDir, compileOptions, compileOrFail, jsonFlag, packagePath, printJson, specFlags, UsageError } from './common.js';
 
 const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'] as const;
 
-function checkTarget(dir: string, force: boolean): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' exists and is not a directory`);
-  if (!force && readdirSync(dir).length > 0) throw new UsageError(`'${dir}' is not empty; use --force to overwrite the compiled files in it`);
-}
 
 /**
  * Writes every file into a temporary sibling directory first, so a failure or a kill never
@@ -54,7 +49,7 @@ export default class Compile extends AlcliCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Compile);
     const opts = compileOptions(flags);
-    checkTarget(flags.output, flags.force);
+    checkOutputDir(flags.output, flags.force, 'use --force to overwrite the compiled files in it');
     const c = await compileOrFail(args.spec, opts, flags.json);
     const [{ resolvedSpecYaml }, { graphJson }, { summaryData, summaryText }, { Ajv2020 }] = await Promise.all([
       import('../render/resolved-spec.js'),

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { packagePath, UsageError } from './common.js';
+import { checkOutputDir, packagePath, UsageError } from './common.js';
 import Evaluate from './evaluate.js';
 import Predict from './predict.js';
 import Train from './train.js';
@@ -25,10 +25,8 @@ export default class Demo extends AlcliCommand {
   async run(): Promise<void> {
     const { flags } = await this.parse(Demo);
     if (flags.size % 32) throw new UsageError(`--size ${flags.size}: AL-Net needs a multiple of 32, e.g. ${Math.ceil(flags.size / 32) * 32}`);
-    if (existsSync(flags.out) && readdirSync(flags.out).length) {
-      if (!flags.force) throw new UsageError(`'${flags.out}' is not empty; use --force to replace it, or --out another folder`);
-      rmSync(flags.out, { recursive: true, force: true });
-    }
+    checkOutputDir(flags.out, flags.force, 'use --force to replace it, or --out another folder');
+    rmSync(flags.out, { recursive: true, force: true });
     const data = join(flags.out, 'data');
     const run = join(flags.out, 'run');
     const overlays = join(flags.out, 'overlays');

@@ -6,7 +6,7 @@ import type { ModelCardInput } from '../render/model-card.js';
 import type { WeightStore } from '../runtime/weights.js';
 import { AlcliCommand } from './base.js';
 import { openRun } from './runs.js';
-import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
+import { checkOutputDir, compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
 
 const FORMATS = ['tfjs', 'onnx', 'ts', 'triton'] as const;
 
@@ -39,7 +39,7 @@ export default class Export extends AlcliCommand {
     const formats = parseFormats(flags.format);
     const tolerance = Number(flags.tolerance);
     if (!(tolerance >= 0)) throw new UsageError(`--tolerance '${flags.tolerance}': expected a number >= 0, e.g. 1e-4`);
-    checkTarget(flags.output, flags.force);
+    checkOutputDir(flags.output, flags.force);
     const log = (line: string) => flags.json || process.stderr.write(`${line}\n`);
     const [{ loadTf }, lib, { modelCard }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../render/model-card.js')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
@@ -108,11 +108,6 @@ function parseFormats(text: string): (typeof FORMATS)[number][] {
   return [...new Set(out)] as (typeof FORMATS)[number][];
 }
 
-function checkTarget(dir: string, force: boolean): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' exists and is not a directory`);
-  if (!force && readdirSync(dir).length > 0) throw new UsageError(`'${dir}' is not empty; use --force to replace it`);
-}
 
 const tempSibling = (dir: string) => {
   const abs = resolve(dir);

@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOrFail, DataFailure, jsonFlag, printJson, specFlags, UsageError } from './common.js';
+import { checkOutputDir, compileOrFail, DataFailure, jsonFlag, printJson, specFlags, UsageError } from './common.js';
 import type { Compiled } from '../compile.js';
 import type { DataError } from '../train/errors.js';
 
@@ -72,7 +72,7 @@ export default class Train extends AlcliCommand {
       invertMask = info.data.invert_mask;
     } else {
       runPath = flags.out!;
-      checkTarget(runPath, flags.force);
+      checkOutputDir(runPath, flags.force, `use --resume ${runPath} to continue a run there, or --force to replace it`);
       specPath = args.spec!;
       sets = flags.set ?? [];
       dataDir = flags.data!;
@@ -173,11 +173,6 @@ function countSplits(samples: { split: string }[]): Record<string, number> {
   return out;
 }
 
-function checkTarget(dir: string, force: boolean): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' exists and is not a directory`);
-  if (!force && readdirSync(dir).length > 0) throw new UsageError(`'${dir}' is not empty; use --resume ${dir} to continue a run there, or --force to replace it`);
-}
 
 type Reporter = {
   step: (p: import('../train/loop.js').StepProgress) => void;
