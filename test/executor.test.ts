@@ -7,7 +7,7 @@ import { compile } from '../src/compile.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
 import { initWeights, weightKey, type WeightStore } from '../src/runtime/weights.js';
 import { randomInput, runForm } from '../src/runtime/verify.js';
-import { memHost } from './helpers.js';
+import { fsHost, memHost } from './helpers.js';
 
 const graphOf = (input: string, graph: string, classes = 1) => {
   const r = compile('t.yaml', memHost({ 't.yaml': `alcli: 1\ninput: ${input}\noutput: {classes: ${classes}}\ngraph:\n${graph}\n` }));
@@ -111,6 +111,16 @@ test('BatchNorm in inference mode uses the running statistics and eps from the I
   set(w, 'b:mean', [1, -1]);
   set(w, 'b:variance', [0.75, 3.75]);
   close(await runForm(tfs[0].tf, g, w, Float32Array.from([2, 1]), [1, 1, 1, 2]), [2 * (2 - 1) / 1, 1 + 2 / 2]);
+});
+
+test('a graph compiled at one size runs at another the stride divides, as if compiled there', async () => {
+  const at = (n: number) => compile('architectures/alnet.yaml', fsHost, { size: [n, n] }).compiled!.graph;
+  const small = at(64);
+  const w = initWeights(small, 1);
+  const shape: [number, number, number, number] = [1, 96, 96, 3];
+  const x = randomInput(shape, 2);
+  // alnet's head commutes a x16 resize past its 1x1 conv: its size must come from the tensor
+  close(await runForm(tfs[0].tf, small, w, x, shape), await runForm(tfs[0].tf, at(96), w, x, shape), 1e-5);
 });
 
 test.run();

@@ -112,14 +112,7 @@ export default class Train extends AlcliCommand {
     if (!resuming && existsSync(runPath)) rmSync(runPath, { recursive: true, force: true });
     mkdirSync(runPath, { recursive: true });
     const run = new RunDir(fsRunHost(runPath));
-    const { compile } = await import('../compile.js');
-    const { fsHost } = await import('./common.js');
-    const graphAt = (size: [number, number]) => {
-      const r = compile(specPath, fsHost, { overrides: sets, maxParams, size });
-      if (!r.compiled) throw new Error(`the spec does not compile at ${size.join('x')}: ${r.diagnostics.map((d) => d.message).join('; ')}`);
-      return r.compiled.graph;
-    };
-    const engine = new TfjsEngine(tf, c.graph, initWeights(c.graph, settings.seed), { optimizer: settings.optimizer, loss: settings.loss, graphAt });
+    const engine = new TfjsEngine(tf, c.graph, initWeights(c.graph, settings.seed), { optimizer: settings.optimizer, loss: settings.loss });
     let resumeState;
     if (resuming) {
       const ck = run.readCheckpoint('last');

@@ -124,21 +124,9 @@ export class TfjsEngine implements TrainEngine {
     }
   }
 
-  private readonly graphs = new Map<string, IrGraph>();
-
-  /** The graph at an input size: the training graph, or one compiled at that size (cached). */
-  private graphAt(h: number, w: number): IrGraph {
-    const [gh, gw] = this.g.input.size;
-    if ((h === gh && w === gw) || !this.opts.graphAt) return this.g;
-    const key = `${h}x${w}`;
-    let g = this.graphs.get(key);
-    if (!g) this.graphs.set(key, (g = this.opts.graphAt([h, w])));
-    return g;
-  }
-
   async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {
     const { tf } = this;
-    const out = tf.tidy(() => forward(tf, this.graphAt(shape[1], shape[2]), this.all, tf.tensor4d(x, shape), { training: false }));
+    const out = tf.tidy(() => forward(tf, this.g, this.all, tf.tensor4d(x, shape), { training: false }));
     const data = (await out.data()) as Float32Array;
     out.dispose();
     return data;

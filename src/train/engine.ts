@@ -5,7 +5,6 @@
 //   weights():        every tensor the graph owns, `NODE:NAME` (trainable + BN running mean/variance)
 //   optimizerState(): `adam/m/NODE:NAME`, `adam/v/NODE:NAME` and `adam/step` (a [1] tensor), or
 //                     `sgd/momentum/NODE:NAME` and `sgd/step` for SGD
-import type { IrGraph } from '../ir/graph.js';
 import type { WeightStore } from '../runtime/weights.js';
 import type { LossWeights } from './loss.js';
 
@@ -33,11 +32,6 @@ export interface OptimizerOptions {
 export interface EngineOptions {
   optimizer: OptimizerOptions;
   loss: LossWeights;
-  /**
-   * The graph compiled at another input size (the same node ids and weights), for inference on
-   * whole images of other sizes: the executor's inference plan takes some sizes from the IR.
-   */
-  graphAt?: (size: [number, number]) => IrGraph;
 }
 
 export interface TrainEngine {
