@@ -336,4 +336,16 @@ test('bench --mode infer --json: every engine timed, with images/s and GFLOP/s',
   assert.ok(res.ratios.deploy_vs_train_executor > 0);
 });
 
+test('bench EXPORT_DIR --json: the exported ONNX and graph model timed at their size', () => {
+  const out = join(tempDir(), 'exp');
+  expectExit(alcli(['export', ALNET, '-o', out, '--size', '64x64', '--format', 'onnx,tfjs']), 0);
+  const r = alcli(['bench', out, '--runs', '1', '--warmup', '0', '--json']);
+  expectExit(r, 0);
+  const res = JSON.parse(r.stdout);
+  assert.equal(res.size, [64, 64]);
+  assert.equal(res.timings.map((t: { engine: string }) => t.engine.split(' (')[0]), ['ONNX Runtime', 'TF.js graph model']);
+  assert.ok(res.timings.every((t: { median_ms: number }) => t.median_ms > 0));
+  expectExit(alcli(['bench', tempDir()]), 2, /neither model\.onnx nor tfjs\/model\.json/);
+});
+
 test.run();

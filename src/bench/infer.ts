@@ -110,3 +110,50 @@ export async function benchOnnxFile(bytes: Uint8Array, shapeNchw: [number, numbe
   await session.release();
   return m;
 }
+
+export interface ExportTiming {
+  engine: string;
+  median_ms: number;
+  min_ms: number;
+  max_ms: number;
+  runs: number;
+  images_per_s: number;
+}
+
+/**
+ * Times the artifacts of an export directory as a user would run them: model.onnx in ONNX
+ * Runtime and tfjs/model.json through tf.loadGraphModel. `read` gives a file's bytes by path
+ * relative to the export, or undefined when it is not there.
+ */
+export async function benchExport(tf: TF, backend: string, read: (path: string) => Uint8Array | undefined, o: InferBenchOptions): Promise<{ size: [number, number]; channels: number; timings: ExportTiming[] }> {
+  const onnx = read('model.onnx');
+  const modelJson = read('tfjs/model.json');
+  if (!onnx && !modelJson) throw new Error('neither model.onnx nor tfjs/model.json is there');
+  let dims: [number, number, number] | undefined;
+  if (onnx) {
+    const { decodeModel } = await import('../emit/onnx-proto.js');
+    const input = decodeModel(onnx).graph.input[0] as unknown as { type: { tensor_type: { shape: { dim: { dim_value?: number | string }[] } } } };
+    const [, c, h, w] = input.type.tensor_type.shape.dim.map((d) => Number(d.dim_value));
+    dims = [h, w, c];
+  } else {
+    const meta = (JSON.parse(new TextDecoder().decode(modelJson)) as { userDefinedMetadata?: { alcli?: { input: { channels: number; size: [number, number] } } } }).userDefinedMetadata?.alcli;
+    if (!meta) throw new Error('tfjs/model.json has no alcli metadata (it was not exported by alcli) and there is no model.onnx to read the size from');
+    dims = [meta.input.size[0], meta.input.size[1], meta.input.channels];
+  }
+  const [h, w, c] = dims;
+  const timing = (engine: string, m: { median: number; min: number; max: number }): ExportTiming => ({ engine, median_ms: m.median, min_ms: m.min, max_ms: m.max, runs: o.runs, images_per_s: (o.batch * 1000) / m.median });
+  const timings: ExportTiming[] = [];
+  if (onnx) timings.push(timing(`ONNX Runtime (${o.threads} thread${o.threads === 1 ? '' : 's'}), model.onnx`, await benchOnnxFile(onnx, [o.batch, c, h, w], o)));
+  if (modelJson) {
+    const model = await tf.loadGraphModel(graphModelHandler((p) => read(`tfjs/${p}`)!));
+    const x = tf.tensor4d(randomInput([o.batch, h, w, c], 0), [o.batch, h, w, c]);
+    timings.push(timing(`TF.js graph model (${backend}), tfjs/model.json`, await measure(async () => {
+      const y = model.execute(x) as Tensor;
+      await y.data();
+      y.dispose();
+    }, o.warmup, o.runs)));
+    x.dispose();
+    model.dispose();
+  }
+  return { size: [h, w], channels: c, timings };
+}

@@ -1,6 +1,8 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags } from './common.js';
+import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError } from './common.js';
 
 export default class Bench extends AlcliCommand {
   static override summary = 'Time inference of a spec on every engine: TF.js executor (both forms), TF.js graph model, ONNX Runtime';
@@ -10,7 +12,7 @@ export default class Bench extends AlcliCommand {
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --mode infer --size 512',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --size 256 --batch 4 --runs 20 --json',
   ];
-  static override args = { spec: Args.string({ description: 'spec file', required: true }) };
+  static override args = { spec: Args.string({ description: 'spec file, or an `alcli export` directory', required: true }) };
   static override flags = {
     size: specFlags.size,
     ...jsonFlag,
@@ -24,6 +26,7 @@ export default class Bench extends AlcliCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Bench);
+    if (existsSync(args.spec) && statSync(args.spec).isDirectory()) return this.benchExportDir(args.spec, flags);
     const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
     const [{ loadTf }, { exportWeightsFromSpec }, { benchInfer }, { cpus }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../bench/infer.js'), import('node:os')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
@@ -40,5 +43,17 @@ export default class Bench extends AlcliCommand {
     if (flags.json) return printJson(result);
     const rows = timings.map((t) => `${`${t.engine}, ${t.form}`.padEnd(44)} ${t.median_ms.toFixed(1).padStart(9)} ms  ${t.images_per_s.toFixed(2).padStart(8)} img/s  ${t.gflop_per_s.toFixed(1).padStart(7)} GFLOP/s`);
     process.stdout.write(`${rows.join('\n')}\ndeploy form ${ratios.deploy_vs_train_executor.toFixed(2)}x faster than the training form (executor); graph model at ${ratios.graph_model_vs_executor_deploy.toFixed(2)}x the executor's deploy time\n`);
+  }
+
+  /** An export directory: its ONNX in ONNX Runtime and its graph model in TF.js, at the size it was exported for. */
+  private async benchExportDir(dir: string, flags: { json: boolean; batch: number; runs: number; warmup: number; threads: number; backend: string; mode: string }): Promise<void> {
+    const [{ loadTf }, { benchExport }] = await Promise.all([import('../runtime/backend.js'), import('../bench/infer.js')]);
+    const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
+    if (notice && !flags.json) process.stderr.write(`${notice}\n`);
+    const read = (p: string) => (existsSync(join(dir, p)) ? new Uint8Array(readFileSync(join(dir, p))) : undefined);
+    if (!read('model.onnx') && !read('tfjs/model.json')) throw new UsageError(`'${dir}' holds neither model.onnx nor tfjs/model.json: give a spec or an \`alcli export\` directory`);
+    const r = await benchExport(tf, backend, read, flags);
+    if (flags.json) return printJson({ export: dir, mode: flags.mode, size: r.size, batch: flags.batch, backend, timings: r.timings });
+    process.stdout.write(`${r.timings.map((t) => `${t.engine.padEnd(52)} ${t.median_ms.toFixed(1).padStart(9)} ms  ${t.images_per_s.toFixed(2).padStart(8)} img/s`).join('\n')}\n`);
   }
 }
