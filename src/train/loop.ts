@@ -4,6 +4,7 @@
 // index in the train split). With checkpoints at epoch boundaries (weights, BN statistics, optimizer
 // state, step count), a resumed run takes exactly the steps the uninterrupted run would have.
 import { rng } from '../runtime/weights.js';
+import { activate } from './infer.js';
 import { applyDraw, cropTo, drawAugment, padToMultiple, sampleSeed, type AugmentOptions } from './augment.js';
 import type { Sample } from './dataset.js';
 import type { Batch, OptimizerOptions, TrainEngine } from './engine.js';
@@ -140,8 +141,7 @@ export async function validate(engine: TrainEngine, val: LoadedSample[], stride:
     const logits = await engine.infer(image.data, [1, image.height, image.width, image.channels]);
     const out: HwcImage = cropTo({ data: logits, height: image.height, width: image.width, channels: 1 }, box);
     loss += bceDiceValue(out.data, v.mask.data, s.loss);
-    const prob = Float32Array.from(out.data, (z) => 1 / (1 + Math.exp(-z)));
-    per.push(imageMetrics(prob, v.mask.data, v.fov?.data, s.threshold));
+    per.push(imageMetrics(activate(out, 'sigmoid'), v.mask.data, v.fov?.data, s.threshold));
   }
   const m = summarize(per);
   return { loss: loss / val.length, iou: m.iou.mean, dice: m.dice.mean, accuracy: m.accuracy.mean, images: val.length };
