@@ -215,6 +215,13 @@ const cases: Case[] = [
     1,
     { stock: false, imports: 'imports: [lib/adecoder.yaml]\n' },
   ],
+  [
+    "AL-Net's head (concat of a x4 upsample into a 1x1 conv: the conv runs before the resize)",
+    IN(3, 8),
+    '  a: {op: conv, in: input, out: 3, kernel: 3, stride: 4}\n  u: {op: resize, in: a, scale: 4}\n  c: {op: concat, in: [input, u]}\n  h: {op: conv, out: 2, kernel: 1, bias: true}',
+    2,
+    { stock: false },
+  ],
   ['Lite R-ASPP (global pool, hsigmoid gate, mul)', IN(4, 4), '  l: {op: lraspp, in: input, out: 3}', 3, { imports: 'imports: [lib/lraspp.yaml]\n' }],
 ];
 
@@ -315,6 +322,28 @@ test('training-mode forward values are unchanged by the custom kernels', async (
   }
   const scale = maxAbs(stock);
   for (let i = 0; i < ours.length; i++) assert.ok(Math.abs(ours[i] - stock[i]) <= 1e-5 * Math.max(1, scale), `at ${i}: ${ours[i]} vs ${stock[i]}`);
+});
+
+test('inputGrad: false leaves every weight gradient as it was, and holds no tensor past the step', async () => {
+  const g = graphOf(IN(3, 8), '  s: {op: repvgg_stage, in: input, out: 4, depth: 2}\n  u: {op: resize, scale: 2}\n  head: {op: conv, out: 1, kernel: 1, bias: true}', 1, '', 'imports: [lib/repvgg.yaml]\n');
+  const p = problem(wasm, g, 2, 13);
+  const grads = (inputGrad: boolean) => {
+    const out: Float32Array[] = [];
+    wasm.tidy(() => {
+      const consts = new Map<string, Tensor>([...p.store].filter(([k]) => !p.trainable.includes(k)).map(([k, t]) => [k, wasm.tensor(t.data, t.shape)]));
+      const ws = p.trainable.map((k) => wasm.tensor(p.store.get(k)!.data, p.store.get(k)!.shape));
+      const x = wasm.tensor4d(p.x, p.shape);
+      const r = wasm.tensor4d(p.r, p.outShape);
+      const f = (...ts: Tensor[]) => wasm.sum(wasm.mul(forward(wasm, g, new Map([...consts, ...p.trainable.map((k, i) => [k, ts[i]] as const)]), x, { training: true, dropout: false, inputGrad }), r));
+      for (const gr of wasm.grads(f)(ws)) out.push(Float32Array.from(gr.dataSync()));
+    });
+    return out;
+  };
+  const before = wasm.memory().numTensors;
+  const skipped = grads(false);
+  assert.is(wasm.memory().numTensors, before, 'tensors left after a step');
+  const d = relativeDiff(skipped, grads(true));
+  assert.ok(d.worst < 1e-6, `${d.worst} at ${d.where}`);
 });
 
 test.run();

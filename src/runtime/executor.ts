@@ -1,10 +1,12 @@
 // The forward executor: IR + weights -> TF.js computation, NHWC. Inference mode uses BatchNorm's
 // running statistics; training mode uses batch statistics (the training loop updates the averages).
+// Both follow the execution plan (inference-plan.ts): some neighbouring nodes run as one call.
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import { INPUT_ID, type IrGraph, type IrNode } from '../ir/graph.js';
 import type { TF } from './backend.js';
+import { releaseHeld } from './gradients.js';
 import { concatConv, fusedConv, TFJS_KERNELS, type Kernel } from './kernels.js';
-import { inferencePlan, planReads } from './inference-plan.js';
+import { executionPlan, planReads } from './inference-plan.js';
 import type { WeightStore } from './weights.js';
 
 export type TensorWeights = Map<string, Tensor>;
@@ -18,6 +20,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** drop units in dropout nodes (default: in training mode) */
   dropout?: boolean;
+  /** training mode: compute the gradient w.r.t. the input (default true; training on data needs none) */
+  inputGrad?: boolean;
   /** training mode: called with each BatchNorm's batch statistics */
   onBatchStats?: (node: string, mean: Tensor, variance: Tensor) => void;
 }
@@ -29,11 +33,12 @@ export interface ForwardOptions {
  */
 export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tensor4D, opts: ForwardOptions = {}): Tensor4D {
   const training = opts.training ?? false;
-  const plan = training ? undefined : inferencePlan(g);
+  if (training) releaseHeld();
+  const plan = executionPlan(g, training ? 'training' : 'inference');
   const values = new Map<string, Tensor4D>([[INPUT_ID, input]]);
   const readsLeft = new Map<string, number>();
-  const run = g.nodes.filter((n) => !plan?.skipped.has(n.id));
-  const readsOf = (n: IrNode) => (plan ? planReads(plan, n) : n.inputs);
+  const run = g.nodes.filter((n) => !plan.skipped.has(n.id));
+  const readsOf = (n: IrNode) => planReads(plan, n);
   for (const n of run) for (const i of readsOf(n)) readsLeft.set(i, (readsLeft.get(i) ?? 0) + 1);
   for (const n of run) {
     const w: Record<string, Tensor> = {};
@@ -47,9 +52,10 @@ export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tenso
       w,
       like,
       training: n.op === 'dropout' ? (opts.dropout ?? training) : training,
+      inputGrad: opts.inputGrad !== false || n.inputs[0] !== INPUT_ID,
       batchStats: opts.onBatchStats && ((m: Tensor, v: Tensor) => opts.onBatchStats!(n.id, m, v)),
     };
-    const step = plan?.convs.get(n.id);
+    const step = plan.convs.get(n.id);
     let id = n.id;
     let y: Tensor4D;
     if (step) {

@@ -4,7 +4,8 @@
 //   upsample gets a wrong gradient without any error. Ours is the exact transpose of the half-pixel
 //   interpolation: for an integer factor f, per axis a stride-f depthwise conv with a fixed 3f-tap
 //   kernel over the symmetric-mirror-padded gradient (the mirror folds the clamped border taps back
-//   in); for any other ratio, the transposed interpolation matrix as a matMul.
+//   in), for f = 2 the same as two average pools; for any other ratio, the transposed
+//   interpolation matrix as a matMul.
 // - conv: the wasm backend has no Conv2DBackpropFilter kernel and a slow Conv2DBackpropInput
 //   (~10x its forward conv). The input gradient is a forward conv with the flipped, transposed
 //   kernel (strides: over the zero-dilated gradient); the filter gradient is one forward conv with
@@ -37,15 +38,52 @@ export interface ConvGeometry {
   dilation: P2;
   pad: P2;
   groups: number;
+  /** false where x is the data (the network's input image): its gradient is returned as zeros, not computed */
+  inputGrad?: boolean;
 }
 
 type GradFn = (xs: Tensor[], save: (ts: Tensor[]) => void) => { value: Tensor; gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[] };
+
+/** Handles held for gradients that may never run (a node off the loss's path): freed on the next training forward. */
+const held = new Set<Tensor>();
+export function releaseHeld(): void {
+  for (const t of held) t.dispose();
+  held.clear();
+}
+
 /**
  * tf.customGrad over tensor inputs. What the gradient reads must come through `save`: TF.js runs
  * the forward in its own tidy, so a tensor merely captured by the closure is gone by backprop.
+ * TF.js's own save copies every saved tensor (an Identity kernel, ~110 ms per AL-Net step on
+ * wasm); this one holds a reshape, which shares the data, and frees it once the gradient has run.
  */
-const custom = (tf: TF, fn: GradFn) =>
-  tf.customGrad(((...args: unknown[]) => fn(args.slice(0, -1) as Tensor[], args[args.length - 1] as (ts: Tensor[]) => void)) as unknown as Parameters<TF['customGrad']>[0]) as (...xs: Tensor[]) => Tensor;
+const custom = (tf: TF, fn: GradFn) => {
+  const op = (...xs: Tensor[]) => {
+    const tapeOn = (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+    let saved: Tensor[] = [];
+    const save = (ts: Tensor[]) => {
+      if (!tapeOn) return; // no backward will read them
+      saved = ts.map((t) => tf.keep(tf.reshape(t, t.shape)));
+      for (const t of saved) held.add(t);
+    };
+    const inner = tf.customGrad(((...args: unknown[]) => {
+      const { value, gradFunc } = fn(args.slice(0, -1) as Tensor[], save);
+      return {
+        value,
+        gradFunc: (dy: Tensor) => {
+          const grads = gradFunc(dy, saved);
+          for (const t of saved) {
+            t.dispose();
+            held.delete(t);
+          }
+          return grads;
+        },
+      };
+    }) as unknown as Parameters<TF['customGrad']>[0]) as (...ts: Tensor[]) => Tensor;
+    return inner(...xs);
+  };
+  return op;
+};
 
 const outLen = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 
@@ -81,13 +119,48 @@ function zeroDilate(tf: TF, x: Tensor4D, [sh, sw]: P2): Tensor4D {
 /** The plain forward conv (groups 1, or depthwise when `depthwise`), as kernels.ts runs it. */
 function convForward(tf: TF, x: Tensor4D, kernel: Tensor4D, g: ConvGeometry, depthwise: boolean): Tensor4D {
   const { stride: s, dilation: d, pad: [ph, pw] } = g;
-  const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
   const dense = d[0] > 1 || d[1] > 1;
+  // the conv pads while reading: no separate pass over the input
+  if (!depthwise && !dense) return tf.conv2d(x, kernel, s, ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'NHWC', d);
+  const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
   let y: Tensor4D = depthwise
     ? tf.depthwiseConv2d(padded, tf.reshape(kernel, [kernel.shape[0], kernel.shape[1], kernel.shape[3], 1]) as Tensor4D, dense ? 1 : s, 'valid', 'NHWC', d)
     : tf.conv2d(padded, kernel, dense ? 1 : s, 'valid', 'NHWC', d);
   if (dense && (s[0] > 1 || s[1] > 1)) y = tf.stridedSlice(y, [0, 0, 0, 0], y.shape, [1, s[0], s[1], 1]) as Tensor4D;
   return y;
+}
+
+/**
+ * The kernel rotated by 180 degrees in (kh, kw). Flipping both axes reverses the flattened kh*kw
+ * axis, done as a [k, k] anti-diagonal permutation matMul: wasm's Reverse kernel takes ~17 ms on a
+ * 3x3x128x640 kernel, the matMul ~1 ms.
+ */
+export function flipSpatial(tf: TF, kernel: Tensor4D): Tensor4D {
+  const [kh, kw, ci, co] = kernel.shape;
+  const k = kh * kw;
+  if (k === 1) return kernel;
+  const perm = new Float32Array(k * k);
+  for (let i = 0; i < k; i++) perm[i * k + (k - 1 - i)] = 1;
+  return tf.reshape(tf.matMul(tf.tensor2d(perm, [k, k]), tf.reshape(kernel, [k, ci * co]) as Tensor2D), [kh, kw, ci, co]) as Tensor4D;
+}
+
+/**
+ * Per-channel sums of an NHWC tensor over N, H, W, as x[M, C]^T x ones[M, 1]. On wasm, Sum over
+ * the leading axes takes ~8.5 ms on [65536, 32] and ones[1, M] x x ~7.5 ms (XNNPACK packs x as the
+ * right operand anew each time); this transposed-first GEMV ~0.2 ms.
+ */
+export function channelSums(tf: TF, x: Tensor): Tensor1D {
+  const c = x.shape[x.shape.length - 1];
+  const m = x.size / c;
+  return tf.reshape(tf.matMul(tf.reshape(x, [m, c]) as Tensor2D, tf.ones([m, 1]), true, false), [c]) as Tensor1D;
+}
+
+/** Batch mean and biased variance over N, H, W (two passes, as tf.moments, on channelSums). */
+export function batchMoments(tf: TF, x: Tensor4D): { mean: Tensor1D; variance: Tensor1D } {
+  const m = x.size / x.shape[3];
+  const mean = tf.div(channelSums(tf, x), m) as Tensor1D;
+  const variance = tf.div(channelSums(tf, tf.square(tf.sub(x, mean))), m) as Tensor1D;
+  return { mean, variance };
 }
 
 /** dL/dx of the conv: a stride-1 forward conv of the (zero-dilated, padded) dy with the flipped kernel. */
@@ -108,7 +181,7 @@ function convInputGrad(tf: TF, dy: Tensor4D, xShape: number[], kernel: Tensor4D,
   const lo: P2 = [ext[0] - ph, ext[1] - pw];
   const hi: P2 = [h + ext[0] - lo[0] - dd.shape[1], w + ext[1] - lo[1] - dd.shape[2]];
   const padded = padOrCrop(tf, dd, [lo[0], hi[0]], [lo[1], hi[1]]);
-  const flipped = tf.reverse(kernel, [0, 1]) as Tensor4D;
+  const flipped = flipSpatial(tf, kernel);
   if (depthwise) return tf.depthwiseConv2d(padded, tf.reshape(flipped, [kh, kw, c, 1]) as Tensor4D, 1, 'valid', 'NHWC', d);
   return tf.conv2d(padded, tf.transpose(flipped, [0, 1, 3, 2]) as Tensor4D, 1, 'valid', 'NHWC', d);
 }
@@ -139,21 +212,27 @@ function taps(tf: TF, xp: Tensor4D, kh: number, kw: number, oh: number, ow: numb
 function convFilterGrad(tf: TF, dy: Tensor4D, x: Tensor4D, kernelShape: number[], g: ConvGeometry): Tensor4D {
   const [kh, kw, ci, co] = kernelShape;
   const { stride: s, dilation: d, pad: [ph, pw] } = g;
-  const [n, oh, ow] = dy.shape;
-  const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
-  if (kh === 1 && kw === 1 && s[0] === 1 && s[1] === 1 && xp.shape[1] === oh && xp.shape[2] === ow) {
-    const xt = tf.transpose(tf.reshape(xp, [n * oh * ow, ci])) as Tensor2D;
+  const [n, h, w] = x.shape;
+  const [, oh, ow] = dy.shape;
+  const strided = s[0] > 1 || s[1] > 1;
+  if (kh === 1 && kw === 1 && ph === 0 && pw === 0) {
+    // a 1x1 max pool with the conv's stride reads exactly the pixels the conv reads (no slow
+    // strided slice), then [C, M] x [M, O]
+    const xs = strided ? tf.maxPool(x, 1, s, 'valid') : x;
+    const xt = tf.transpose(tf.reshape(xs, [n * oh * ow, ci])) as Tensor2D;
     return tf.reshape(tf.matMul(xt, tf.reshape(dy, [n * oh * ow, co]) as Tensor2D), [1, 1, ci, co]) as Tensor4D;
   }
-  const stridedDilated = (s[0] > 1 || s[1] > 1) && (d[0] > 1 || d[1] > 1);
+  const stridedDilated = strided && (d[0] > 1 || d[1] > 1);
   if (!stridedDilated && GRAD_OPTIONS.filterGrad === 'swapped') {
-    // rows past the last window (the floor in the output size) take no part: crop them
+    // rows past the last window (the floor in the output size) take no part: pad less at the
+    // bottom and right instead of cropping afterwards (a slice of a 3-channel image is slow on wasm)
     const need = [(kh - 1) * d[0] + (oh - 1) * s[0] + 1, (kw - 1) * d[1] + (ow - 1) * s[1] + 1];
-    const xc = need[0] === xp.shape[1] && need[1] === xp.shape[2] ? xp : tf.slice(xp, [0, 0, 0, 0], [n, need[0], need[1], ci]);
+    const xc = padOrCrop(tf, x, [ph, need[0] - h - ph], [pw, need[1] - w - pw]);
     const xt = tf.transpose(xc, [3, 1, 2, 0]) as Tensor4D;
     const dyt = tf.transpose(dy, [1, 2, 0, 3]) as Tensor4D;
     return tf.transpose(tf.conv2d(xt, dyt, d, 'valid', 'NHWC', s), [1, 2, 0, 3]) as Tensor4D;
   }
+  const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
   return im2colFilterGrad(tf, dy, xp, kernelShape, g);
 }
 
@@ -181,7 +260,7 @@ function depthwiseFilterGrad(tf: TF, dy: Tensor4D, x: Tensor4D, kernelShape: num
   const [ph, pw] = g.pad;
   const [, oh, ow] = dy.shape;
   const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
-  const sums = taps(tf, xp, kh, kw, oh, ow, g).map((t) => tf.sum(tf.mul(t, dy), [0, 1, 2]));
+  const sums = taps(tf, xp, kh, kw, oh, ow, g).map((t) => channelSums(tf, tf.mul(t, dy)));
   return tf.reshape(tf.stack(sums), [kh, kw, 1, co]) as Tensor4D;
 }
 
@@ -205,7 +284,7 @@ export function convTrain(tf: TF, x: Tensor4D, kernel: Tensor4D, g: ConvGeometry
         const d4 = dy as Tensor4D;
         const xv = xs as Tensor4D;
         const kv = ks as Tensor4D;
-        const dx = convInputGrad(tf, d4, xv.shape, kv, g, depthwise);
+        const dx = g.inputGrad === false ? tf.zerosLike(xv) : convInputGrad(tf, d4, xv.shape, kv, g, depthwise);
         const dk = depthwise ? depthwiseFilterGrad(tf, d4, xv, kv.shape, g) : convFilterGrad(tf, d4, xv, kv.shape, g);
         return [dx, dk];
       },
@@ -263,6 +342,15 @@ function resizeAxisGrad(tf: TF, dy: Tensor4D, axis: 1 | 2, inLen: number, mode: 
     const shape = axis === 1 ? [n, inLen, f, w, c] : [n, h, inLen, f, c];
     return tf.sum(tf.reshape(dy, shape), axis + 1) as Tensor4D;
   }
+  if (f === 2) {
+    // input l takes 3/4 of outputs 2l and 2l+1 and 1/4 of 2l-1 and 2l+2: the mean of a 4-window
+    // over the mirror-padded dy plus the mean of a 2-window, each a stride-2 average pool (5x
+    // faster on wasm than the 6-tap depthwise conv below)
+    const pads: Pad4 = [[0, 0], [0, 0], [0, 0], [0, 0]];
+    pads[axis] = [1, 1];
+    const [k4, k2, st]: [number, number][] = axis === 1 ? [[4, 1], [2, 1], [2, 1]] : [[1, 4], [1, 2], [1, 2]];
+    return tf.add(tf.avgPool(tf.mirrorPad(dy, pads, 'symmetric'), k4, st, 'valid'), tf.avgPool(dy, k2, st, 'valid')) as Tensor4D;
+  }
   if (Number.isInteger(f)) {
     const pads: Pad4 = [[0, 0], [0, 0], [0, 0], [0, 0]];
     pads[axis] = [f, f];
@@ -292,6 +380,19 @@ export function resizeTrain(tf: TF, x: Tensor4D, size: P2, mode: 'bilinear' | 'n
 }
 
 // ---------------------------------------------------------------------------------------------
+// add
+
+/**
+ * addN whose gradient hands dy to every input as a reshape (which shares dy's data): TF.js's own
+ * AddN gradient clones dy once per input, three full copies per RepVGG block.
+ */
+export function addTrain(tf: TF, xs: Tensor[]): Tensor {
+  if (xs.length === 1) return xs[0];
+  const f = custom(tf, (ins) => ({ value: tf.addN(ins), gradFunc: (dy) => ins.map(() => tf.reshape(dy, dy.shape)) }));
+  return f(...xs);
+}
+
+// ---------------------------------------------------------------------------------------------
 // batch norm
 
 /**
@@ -315,8 +416,8 @@ export function batchNormTrain(tf: TF, x: Tensor4D, gamma: Tensor, beta: Tensor,
         const rs = tf.rsqrt(tf.add(vv, eps));
         const av = tf.mul(gv, rs);
         const xc = tf.sub(xv, mv);
-        const dbeta = tf.sum(dy, [0, 1, 2]);
-        const sdx = tf.sum(tf.mul(dy, xc), [0, 1, 2]);
+        const dbeta = channelSums(tf, dy);
+        const sdx = channelSums(tf, tf.mul(dy, xc));
         const dgamma = tf.mul(sdx, rs);
         // dx = dy * a + xc * b + c
         const b = tf.mul(tf.neg(av), tf.mul(tf.square(rs), tf.div(sdx, m)));

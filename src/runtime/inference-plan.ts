@@ -1,10 +1,14 @@
-// How the executor runs a graph in inference mode: the IR stays as it is (the ONNX and TF.js
-// graph emitters see every node), but a few neighbouring nodes run as one TF.js call.
-//  - conv -> relu/relu6: one fused kernel (bias and clamp applied while writing the output);
+// How the executor runs a graph: the IR stays as it is (the ONNX and TF.js graph emitters see
+// every node), but a few neighbouring nodes run as one TF.js call.
+//  - conv -> relu/relu6: one fused kernel (bias and clamp applied while writing the output;
+//    inference only: TF.js's fused conv has no wasm gradient);
 //  - conv(concat(...)): one conv per part, summed, so the concat is never built;
 //  - a part that is a `resize` (by scale or size) of a 1x1 conv's input: the conv runs first, at
 //    the low resolution, and only its output is resized (both are linear per pixel).
 // Each rewrite needs the intermediate value to have no other reader and not to be the output.
+// Training runs the concat and resize rewrites too: they are exact, and they spare the backward
+// pass wasm's slow SplitV (~65 ms on 4x128x128x160) and AL-Net's x16 resize gradient of 128
+// channels (~170 ms), which becomes a 1-channel one.
 import { consumers, type IrGraph, type IrNode } from '../ir/graph.js';
 
 export interface ConvStep {
@@ -21,10 +25,12 @@ export interface InferencePlan {
   convs: Map<string, ConvStep>;
 }
 
-const plans = new WeakMap<IrGraph, InferencePlan>();
+const plans = { inference: new WeakMap<IrGraph, InferencePlan>(), training: new WeakMap<IrGraph, InferencePlan>() };
 
-export function inferencePlan(g: IrGraph): InferencePlan {
-  const cached = plans.get(g);
+export const inferencePlan = (g: IrGraph) => executionPlan(g, 'inference');
+
+export function executionPlan(g: IrGraph, mode: 'inference' | 'training'): InferencePlan {
+  const cached = plans[mode].get(g);
   if (cached) return cached;
   const readers = consumers(g);
   const byId = new Map(g.nodes.map((n) => [n.id, n]));
@@ -38,7 +44,7 @@ export function inferencePlan(g: IrGraph): InferencePlan {
     if (conv.op !== 'conv') continue;
     const step: ConvStep = { conv };
     const next = soleReader(conv.id);
-    if (next && (next.op === 'relu' || next.op === 'relu6')) {
+    if (mode === 'inference' && next && (next.op === 'relu' || next.op === 'relu6')) {
       step.activation = next;
       skipped.add(next.id);
     }
@@ -58,7 +64,7 @@ export function inferencePlan(g: IrGraph): InferencePlan {
     if (step.activation || step.concatParts) convs.set(conv.id, step);
   }
   const plan = { skipped, convs };
-  plans.set(g, plan);
+  plans[mode].set(g, plan);
   return plan;
 }
 

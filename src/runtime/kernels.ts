@@ -4,7 +4,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Attrs } from '../ir/graph.js';
 import { padOf, type OpKind } from '../ir/ops.js';
 import type { TF } from './backend.js';
-import { batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, resizeTrain } from './gradients.js';
+import { addTrain, batchMoments, batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, resizeTrain } from './gradients.js';
 
 export interface KernelContext {
   tf: TF;
@@ -15,6 +15,8 @@ export interface KernelContext {
   /** the shape of the `like` node, for resize */
   like?: readonly number[];
   training: boolean;
+  /** training mode: false where the first input is the data, whose gradient nobody reads */
+  inputGrad?: boolean;
   /** BatchNorm in training mode reports the batch statistics it used here */
   batchStats?: (mean: Tensor, variance: Tensor) => void;
 }
@@ -58,17 +60,15 @@ export function fusedConv(k: KernelContext, activation: 'relu' | 'relu6' | 'line
  * and only its (narrower) output is resized.
  */
 export function concatConv(k: KernelContext, parts: { x: Tensor4D; resize?: { size: [number, number]; mode: string } }[], activation: 'relu' | 'relu6' | 'linear'): Tensor {
-  const { tf, attrs } = k;
+  const { tf } = k;
   const kernel = k.w.kernel as Tensor4D;
-  const [ph, pw] = padOf(attrs);
   let at = 0;
   const ys = parts.map(({ x, resize: r }) => {
     const c = x.shape[3];
     const slice = tf.slice(kernel, [0, 0, at, 0], [kernel.shape[0], kernel.shape[1], c, kernel.shape[3]]);
     at += c;
-    const y = tf.conv2d(x, slice, pair(attrs.stride), padArg(ph, pw), 'NHWC', pair(attrs.dilation));
-    if (!r) return y;
-    return r.mode === 'nearest' ? tf.image.resizeNearestNeighbor(y, r.size, false, true) : tf.image.resizeBilinear(y, r.size, false, true);
+    const y = conv({ ...k, inputs: [x], w: { kernel: slice } });
+    return r ? resizeTo(k, y as Tensor4D, r.size, r.mode) : y;
   });
   let y: Tensor = ys.length === 1 ? ys[0] : tf.addN(ys);
   if (k.w.bias) y = tf.add(y, k.w.bias);
@@ -83,14 +83,18 @@ function conv(k: KernelContext): Tensor {
   const [ph, pw] = padOf(attrs);
   if (k.training && GRAD_OPTIONS.custom) {
     // hand-written gradients that run on the wasm backend (gradients.ts)
-    const y = convTrain(tf, x, k.w.kernel as Tensor4D, { stride: s, dilation: d, pad: [ph, pw], groups: attrs.groups as number });
+    const y = convTrain(tf, x, k.w.kernel as Tensor4D, { stride: s, dilation: d, pad: [ph, pw], groups: attrs.groups as number, inputGrad: k.inputGrad });
     return k.w.bias ? tf.add(y, k.w.bias) : y;
   }
-  const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
   const groups = attrs.groups as number;
   const kernel = k.w.kernel as Tensor4D;
   // TF.js refuses stride and dilation both > 1: convolve densely, then subsample
   const dense = d[0] > 1 || d[1] > 1;
+  if (groups === 1 && !dense) {
+    const y = tf.conv2d(x, kernel, s, padArg(ph, pw), 'NHWC', d);
+    return k.w.bias ? tf.add(y, k.w.bias) : y;
+  }
+  const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
   const run = (inp: Tensor4D, ker: Tensor4D) => tf.conv2d(inp, ker, dense ? 1 : s, 'valid', 'NHWC', d);
   let y: Tensor4D;
   if (groups === 1) y = run(padded, kernel);
@@ -129,7 +133,7 @@ function batchNorm(k: KernelContext): Tensor {
   const [x] = k.inputs;
   const eps = k.attrs.eps as number;
   if (!k.training) return tf.batchNorm(x, w.mean, w.variance, w.beta, w.gamma, eps);
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const { mean, variance } = GRAD_OPTIONS.custom ? batchMoments(tf, x) : tf.moments(x, [0, 1, 2]);
   k.batchStats?.(mean, variance);
   // closed-form gradient; the moments reach it only by closure, so autodiff never walks them
   if (!GRAD_OPTIONS.custom) return tf.batchNorm(x, mean, variance, w.beta, w.gamma, eps);
@@ -147,14 +151,18 @@ function pool(k: KernelContext, kind: 'max' | 'avg'): Tensor {
 }
 
 function resize(k: KernelContext): Tensor {
-  const { tf, attrs } = k;
+  const { attrs } = k;
   const [x] = k.inputs;
   const [, h, w] = x.shape;
   const size: [number, number] =
     attrs.scale !== undefined ? [h * (attrs.scale as number), w * (attrs.scale as number)] : attrs.size !== undefined ? [pair(attrs.size)[0], pair(attrs.size)[1]] : [k.like![1], k.like![2]];
+  return resizeTo(k, x, size, attrs.mode as string);
+}
+
+function resizeTo({ tf, training }: KernelContext, x: Tensor4D, size: [number, number], mode: string): Tensor4D {
   // TF.js's own resize gradient ignores halfPixelCenters: train through the exact transpose
-  if (k.training && GRAD_OPTIONS.custom) return resizeTrain(tf, x, size, attrs.mode === 'nearest' ? 'nearest' : 'bilinear');
-  return attrs.mode === 'nearest' ? tf.image.resizeNearestNeighbor(x, size, false, true) : tf.image.resizeBilinear(x, size, false, true);
+  if (training && GRAD_OPTIONS.custom) return resizeTrain(tf, x, size, mode === 'nearest' ? 'nearest' : 'bilinear');
+  return mode === 'nearest' ? tf.image.resizeNearestNeighbor(x, size, false, true) : tf.image.resizeBilinear(x, size, false, true);
 }
 
 export const TFJS_KERNELS = {
@@ -166,7 +174,7 @@ export const TFJS_KERNELS = {
   sigmoid: ({ tf, inputs }) => tf.sigmoid(inputs[0]),
   // MobileNetV3's relu6(x + 3) / 6, not tf.hardSigmoid-style 0.2x + 0.5
   hsigmoid: ({ tf, inputs }) => tf.mul(tf.relu6(tf.add(inputs[0], 3)), 1 / 6),
-  add: ({ tf, inputs }) => tf.addN(inputs),
+  add: ({ tf, inputs, training }) => (training && GRAD_OPTIONS.custom ? addTrain(tf, inputs) : tf.addN(inputs)),
   mul: ({ tf, inputs }) => tf.mul(inputs[0], inputs[1]),
   concat: ({ tf, inputs }) => tf.concat(inputs, 3),
   resize,

@@ -72,6 +72,7 @@ export class TfjsEngine implements TrainEngine {
       const f = () => {
         const logits = forward(tf, g, this.all, x as Tensor4D, {
           training: true,
+          inputGrad: false,
           onBatchStats: (id, mean, variance) => stats.push([id, tf.keep(mean), tf.keep(variance)]),
         });
         return bceDiceLoss(tf, logits, y, this.opts.loss);
