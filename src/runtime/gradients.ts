@@ -145,21 +145,19 @@ export function flipSpatial(tf: TF, kernel: Tensor4D): Tensor4D {
 }
 
 /**
- * Per-channel sums of an NHWC tensor over N, H, W, as x[M, C]^T x ones[M, 1]. On wasm, Sum over
- * the leading axes takes ~8.5 ms on [65536, 32] and ones[1, M] x x ~7.5 ms (XNNPACK packs x as the
- * right operand anew each time); this transposed-first GEMV ~0.2 ms.
+ * Per-channel means of an NHWC tensor over N, H, W, as one average pool over the whole
+ * [1, N*H, W, C] view (XNNPACK's global average pooling). On wasm, Mean over the leading axes takes
+ * ~10 ms on 4x128x128x32 and a transposed-first GEMV against ones ~2 ms; this pool ~0.2 ms.
  */
-export function channelSums(tf: TF, x: Tensor): Tensor1D {
-  const c = x.shape[x.shape.length - 1];
-  const m = x.size / c;
-  return tf.reshape(tf.matMul(tf.reshape(x, [m, c]) as Tensor2D, tf.ones([m, 1]), true, false), [c]) as Tensor1D;
+export function channelMeans(tf: TF, x: Tensor4D): Tensor1D {
+  const [n, h, w, c] = x.shape;
+  return tf.reshape(tf.avgPool(tf.reshape(x, [1, n * h, w, c]) as Tensor4D, [n * h, w], 1, 'valid'), [c]) as Tensor1D;
 }
 
-/** Batch mean and biased variance over N, H, W (two passes, as tf.moments, on channelSums). */
+/** Batch mean and biased variance over N, H, W (two passes, as tf.moments). */
 export function batchMoments(tf: TF, x: Tensor4D): { mean: Tensor1D; variance: Tensor1D } {
-  const m = x.size / x.shape[3];
-  const mean = tf.div(channelSums(tf, x), m) as Tensor1D;
-  const variance = tf.div(channelSums(tf, tf.square(tf.sub(x, mean))), m) as Tensor1D;
+  const mean = channelMeans(tf, x);
+  const variance = channelMeans(tf, tf.square(tf.sub(x, mean)) as Tensor4D);
   return { mean, variance };
 }
 
@@ -180,8 +178,12 @@ function convInputGrad(tf: TF, dy: Tensor4D, xShape: number[], kernel: Tensor4D,
   const ext = [d[0] * (kh - 1), d[1] * (kw - 1)];
   const lo: P2 = [ext[0] - ph, ext[1] - pw];
   const hi: P2 = [h + ext[0] - lo[0] - dd.shape[1], w + ext[1] - lo[1] - dd.shape[2]];
-  const padded = padOrCrop(tf, dd, [lo[0], hi[0]], [lo[1], hi[1]]);
   const flipped = flipSpatial(tf, kernel);
+  if (!depthwise && Math.min(...lo, ...hi) >= 0) {
+    // the conv pads while reading: no separate pass over dy
+    return tf.conv2d(dd, tf.transpose(flipped, [0, 1, 3, 2]) as Tensor4D, 1, [[0, 0], [lo[0], hi[0]], [lo[1], hi[1]], [0, 0]], 'NHWC', d);
+  }
+  const padded = padOrCrop(tf, dd, [lo[0], hi[0]], [lo[1], hi[1]]);
   if (depthwise) return tf.depthwiseConv2d(padded, tf.reshape(flipped, [kh, kw, c, 1]) as Tensor4D, 1, 'valid', 'NHWC', d);
   return tf.conv2d(padded, tf.transpose(flipped, [0, 1, 3, 2]) as Tensor4D, 1, 'valid', 'NHWC', d);
 }
@@ -227,9 +229,14 @@ function convFilterGrad(tf: TF, dy: Tensor4D, x: Tensor4D, kernelShape: number[]
     // rows past the last window (the floor in the output size) take no part: pad less at the
     // bottom and right instead of cropping afterwards (a slice of a 3-channel image is slow on wasm)
     const need = [(kh - 1) * d[0] + (oh - 1) * s[0] + 1, (kw - 1) * d[1] + (ow - 1) * s[1] + 1];
-    const xc = padOrCrop(tf, x, [ph, need[0] - h - ph], [pw, need[1] - w - pw]);
-    const xt = tf.transpose(xc, [3, 1, 2, 0]) as Tensor4D;
+    const hi: P2 = [need[0] - h - ph, need[1] - w - pw];
     const dyt = tf.transpose(dy, [1, 2, 0, 3]) as Tensor4D;
+    if (Math.min(...hi) >= 0) {
+      // the conv pads while reading: no separate pass over x
+      const xt = tf.transpose(x, [3, 1, 2, 0]) as Tensor4D;
+      return tf.transpose(tf.conv2d(xt, dyt, d, [[0, 0], [ph, hi[0]], [pw, hi[1]], [0, 0]], 'NHWC', s), [1, 2, 0, 3]) as Tensor4D;
+    }
+    const xt = tf.transpose(padOrCrop(tf, x, [ph, hi[0]], [pw, hi[1]]), [3, 1, 2, 0]) as Tensor4D;
     return tf.transpose(tf.conv2d(xt, dyt, d, 'valid', 'NHWC', s), [1, 2, 0, 3]) as Tensor4D;
   }
   const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
@@ -260,7 +267,7 @@ function depthwiseFilterGrad(tf: TF, dy: Tensor4D, x: Tensor4D, kernelShape: num
   const [ph, pw] = g.pad;
   const [, oh, ow] = dy.shape;
   const xp = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
-  const sums = taps(tf, xp, kh, kw, oh, ow, g).map((t) => channelSums(tf, tf.mul(t, dy)));
+  const sums = taps(tf, xp, kh, kw, oh, ow, g).map((t) => tf.mul(channelMeans(tf, tf.mul(t, dy) as Tensor4D), oh * ow * dy.shape[0]));
   return tf.reshape(tf.stack(sums), [kh, kw, 1, co]) as Tensor4D;
 }
 
@@ -393,37 +400,49 @@ export function addTrain(tf: TF, xs: Tensor[]): Tensor {
 }
 
 // ---------------------------------------------------------------------------------------------
+// relu, relu6
+
+/** relu / relu6 with TF.js's own gradient rule, but holding x instead of copying it (see `custom`). */
+export function reluTrain(tf: TF, x: Tensor, six: boolean): Tensor {
+  const f = custom(tf, ([xIn], save) => {
+    save([xIn]);
+    return {
+      value: six ? tf.relu6(xIn) : tf.relu(xIn),
+      gradFunc: (dy, [xv]) => tf.mul(dy, six ? tf.mul(tf.cast(tf.lessEqual(xv, 6), 'float32'), tf.step(xv)) : tf.step(xv)),
+    };
+  });
+  return f(x);
+}
+
+// ---------------------------------------------------------------------------------------------
 // batch norm
 
 /**
  * BatchNorm on the given batch statistics (mean and biased variance over N, H, W, computed by the
  * caller from x) with the closed-form gradient that accounts for their dependence on x:
  *   xc = x - mean, a = gamma / sqrt(var + eps), dbeta = sum dy, dgamma = sum(dy * xc) * rstd,
- *   dx = a * (dy - dbeta / M - xc * rstd^2 * sum(dy * xc) / M)
+ *   dx = a * (dy - mean(dy) - xc * rstd^2 * mean(dy * xc))
  * The statistics enter only through this closure, so TF.js never differentiates the moments.
  */
 export function batchNormTrain(tf: TF, x: Tensor4D, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number): Tensor4D {
   const m = x.shape[0] * x.shape[1] * x.shape[2];
   const f = custom(tf, ([xIn, gIn, bIn], save) => {
     save([xIn, gIn, mean, variance]);
-    const rstd = tf.rsqrt(tf.add(variance, eps)) as Tensor1D;
-    const a = tf.mul(gIn, rstd);
-    // y = x * a + (beta - mean * a): two passes over the activation
-    const value = tf.add(tf.mul(xIn, a), tf.sub(bIn, tf.mul(mean, a))) as Tensor4D;
     return {
-      value,
+      // TF.js's fused kernel: one pass over the activation
+      value: tf.batchNorm(xIn as Tensor4D, mean, variance, bIn, gIn, eps),
       gradFunc: (dy, [xv, gv, mv, vv]) => {
+        const d4 = dy as Tensor4D;
         const rs = tf.rsqrt(tf.add(vv, eps));
         const av = tf.mul(gv, rs);
         const xc = tf.sub(xv, mv);
-        const dbeta = channelSums(tf, dy);
-        const sdx = channelSums(tf, tf.mul(dy, xc));
-        const dgamma = tf.mul(sdx, rs);
+        const meanDy = channelMeans(tf, d4);
+        const meanDyXc = channelMeans(tf, tf.mul(d4, xc) as Tensor4D);
         // dx = dy * a + xc * b + c
-        const b = tf.mul(tf.neg(av), tf.mul(tf.square(rs), tf.div(sdx, m)));
-        const c = tf.mul(tf.neg(av), tf.div(dbeta, m));
-        const dx = tf.add(tf.add(tf.mul(dy, av), tf.mul(xc, b)), c);
-        return [dx, dgamma, dbeta];
+        const b = tf.mul(tf.neg(av), tf.mul(tf.square(rs), meanDyXc));
+        const c = tf.mul(tf.neg(av), meanDy);
+        const dx = tf.add(tf.add(tf.mul(d4, av), tf.mul(xc, b)), c);
+        return [dx, tf.mul(tf.mul(meanDyXc, rs), m), tf.mul(meanDy, m)];
       },
     };
   });

@@ -4,7 +4,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Attrs } from '../ir/graph.js';
 import { padOf, type OpKind } from '../ir/ops.js';
 import type { TF } from './backend.js';
-import { addTrain, batchMoments, batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, resizeTrain } from './gradients.js';
+import { addTrain, batchMoments, batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, reluTrain, resizeTrain } from './gradients.js';
 
 export interface KernelContext {
   tf: TF;
@@ -169,8 +169,8 @@ export const TFJS_KERNELS = {
   conv,
   conv_transpose: convTranspose,
   bn: batchNorm,
-  relu: ({ tf, inputs }) => tf.relu(inputs[0]),
-  relu6: ({ tf, inputs }) => tf.relu6(inputs[0]),
+  relu: ({ tf, inputs, training }) => (training && GRAD_OPTIONS.custom ? reluTrain(tf, inputs[0], false) : tf.relu(inputs[0])),
+  relu6: ({ tf, inputs, training }) => (training && GRAD_OPTIONS.custom ? reluTrain(tf, inputs[0], true) : tf.relu6(inputs[0])),
   sigmoid: ({ tf, inputs }) => tf.sigmoid(inputs[0]),
   // MobileNetV3's relu6(x + 3) / 6, not tf.hardSigmoid-style 0.2x + 0.5
   hsigmoid: ({ tf, inputs }) => tf.mul(tf.relu6(tf.add(inputs[0], 3)), 1 / 6),
