@@ -418,15 +418,18 @@ export function reluTrain(tf: TF, x: Tensor, six: boolean): Tensor {
 // batch norm
 
 /**
- * BatchNorm on the given batch statistics (mean and biased variance over N, H, W, computed by the
- * caller from x) with the closed-form gradient that accounts for their dependence on x:
+ * BatchNorm on the batch statistics (mean and biased variance over N, H, W; `onStats` sees them)
+ * with the closed-form gradient that accounts for their dependence on x:
  *   xc = x - mean, a = gamma / sqrt(var + eps), dbeta = sum dy, dgamma = sum(dy * xc) * rstd,
  *   dx = a * (dy - mean(dy) - xc * rstd^2 * mean(dy * xc))
  * The statistics enter only through this closure, so TF.js never differentiates the moments.
  */
-export function batchNormTrain(tf: TF, x: Tensor4D, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, eps: number): Tensor4D {
+export function batchNormTrain(tf: TF, x: Tensor4D, gamma: Tensor, beta: Tensor, eps: number, onStats?: (mean: Tensor, variance: Tensor) => void): Tensor4D {
   const m = x.shape[0] * x.shape[1] * x.shape[2];
   const f = custom(tf, ([xIn, gIn, bIn], save) => {
+    // inside the custom op the tape is off: the moments' kernels save nothing for a backward
+    const { mean, variance } = batchMoments(tf, xIn as Tensor4D);
+    onStats?.(mean, variance);
     save([xIn, gIn, mean, variance]);
     return {
       // TF.js's fused kernel: one pass over the activation

@@ -4,7 +4,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Attrs } from '../ir/graph.js';
 import { padOf, type OpKind } from '../ir/ops.js';
 import type { TF } from './backend.js';
-import { addTrain, batchMoments, batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, reluTrain, resizeTrain } from './gradients.js';
+import { addTrain, batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, reluTrain, resizeTrain } from './gradients.js';
 
 export interface KernelContext {
   tf: TF;
@@ -133,11 +133,11 @@ function batchNorm(k: KernelContext): Tensor {
   const [x] = k.inputs;
   const eps = k.attrs.eps as number;
   if (!k.training) return tf.batchNorm(x, w.mean, w.variance, w.beta, w.gamma, eps);
-  const { mean, variance } = GRAD_OPTIONS.custom ? batchMoments(tf, x) : tf.moments(x, [0, 1, 2]);
+  // closed-form gradient; the moments stay inside the custom op, so autodiff never walks them
+  if (GRAD_OPTIONS.custom) return batchNormTrain(tf, x, w.gamma, w.beta, eps, k.batchStats);
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
   k.batchStats?.(mean, variance);
-  // closed-form gradient; the moments reach it only by closure, so autodiff never walks them
-  if (!GRAD_OPTIONS.custom) return tf.batchNorm(x, mean, variance, w.beta, w.gamma, eps);
-  return batchNormTrain(tf, x, w.gamma, w.beta, mean, variance, eps);
+  return tf.batchNorm(x, mean, variance, w.beta, w.gamma, eps);
 }
 
 function pool(k: KernelContext, kind: 'max' | 'avg'): Tensor {
