@@ -22,9 +22,9 @@ export const ONNX_OUTPUT = 'logits';
 
 export class OnnxEmitError extends Error {}
 
-type NamedNode = OnnxNode & { name?: string };
+export type NamedNode = OnnxNode & { name?: string };
 
-interface Initializer {
+export interface Initializer {
   name: string;
   dims: number[];
   data_type: number;
@@ -136,21 +136,21 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
   };
 }
 
-function valueInfo(name: string, c: number, h: number, w: number) {
+export function valueInfo(name: string, c: number, h: number, w: number) {
   return {
     name,
     type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: c }, { dim_value: h }, { dim_value: w }] } } },
   };
 }
 
-function attributeProto(name: string, a: OnnxAttr) {
+export function attributeProto(name: string, a: OnnxAttr) {
   return { name, ...a, ...('s' in a ? { s: new TextEncoder().encode(a.s) } : {}) };
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** TensorProto raw_data is little-endian whatever the host. */
-function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Array {
+export function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Array {
   if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const out = new DataView(new ArrayBuffer(data.byteLength));
   data.forEach((v: number | bigint, i: number) => (typeof v === 'bigint' ? out.setBigInt64(i * 8, v, true) : out.setFloat32(i * 4, v, true)));
@@ -162,7 +162,7 @@ function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Array {
  * kept as they are where they can be; a node that happens to be called `input` or `logits` (but is
  * not the output) gets a suffix, and so does any other clash.
  */
-class Names {
+export class Names {
   private used = new Set<string>();
   constructor(reserved: string[]) {
     for (const r of reserved) this.used.add(r);

@@ -1,0 +1,226 @@
+// The whole training step as one ONNX model (pure: IR in, ModelProto bytes out): the forward in
+// training mode (BatchNorm on batch statistics), the BCE + Dice loss, the reverse-mode gradient of
+// every node (onnx-grad.ts, in reverse topological order, gradients of values read twice summed),
+// and the optimizer update. ONNX Runtime runs the step with every op multi-threaded and no hand-off.
+//   inputs:  x [N, C, H, W], y [N, 1, H, W], the optimizer's scalars (Adam: step_size = lr / (1 -
+//            b1^t) and bias_correction2 = sqrt(1 - b2^t); SGD: lr), then every weight, slot and
+//            running statistic under its checkpoint key (conv kernels in ONNX's OIHW layout)
+//   outputs: loss, then `next/KEY` for each of those tensors (and `grad/KEY` when asked, for tests)
+// Adam and SGD follow src/train/engine-tfjs.ts (PyTorch's conventions), so checkpoints move freely
+// between the two engines.
+import { INPUT_ID, type IrGraph, type Shape } from '../ir/graph.js';
+import { weightKey, weightSpecs } from '../runtime/weights.js';
+import type { OptimizerOptions } from '../train/engine.js';
+import type { LossWeights } from '../train/loss.js';
+import { DICE_SMOOTH } from '../train/loss.js';
+import { OnnxBuilder } from './onnx-builder.js';
+import { bnTrainForward, ONNX_GRAD, OnnxGradError, type GradRule } from './onnx-grad.js';
+import { int, ONNX_LOWERING, type LowerContext } from './onnx-ops.js';
+import { DataType, encodeModel } from './onnx-proto.js';
+import { attributeProto, DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx.js';
+
+export const TRAIN_X = 'x';
+export const TRAIN_Y = 'y';
+export const TRAIN_LOSS = 'loss';
+export const STEP_SIZE = 'step_size';
+export const BIAS_CORRECTION2 = 'bias_correction2';
+export const LEARNING_RATE = 'lr';
+export { OnnxGradError };
+
+/** conv / conv_transpose kernels: TF [kh, kw, a, b] -> ONNX [b, a, kh, kw] */
+const TF_TO_ONNX_KERNEL = [3, 2, 0, 1];
+
+/** One tensor the step reads and writes back: a weight, an optimizer slot, a running statistic. */
+export interface StepTensor {
+  /** the checkpoint key (`NODE:NAME`, `adam/m/NODE:NAME`...): also the model input's name */
+  key: string;
+  /** the model output holding its next value */
+  next: string;
+  tfShape: number[];
+  /** TF -> ONNX axis permutation, where the layouts differ */
+  perm?: number[];
+}
+
+export interface TrainModel {
+  bytes: Uint8Array;
+  tensors: StepTensor[];
+  /** trainable key -> its gradient's output name (only with `gradients: true`) */
+  gradients: Map<string, string>;
+  /** the scalar inputs the optimizer reads */
+  scalars: string[];
+}
+
+export interface TrainModelOptions {
+  loss: LossWeights;
+  optimizer: OptimizerOptions;
+  /** also output every trainable weight's gradient as `grad/KEY` */
+  gradients?: boolean;
+}
+
+const slotNames = (o: OptimizerOptions, key: string) => (o.kind === 'adam' ? [`adam/m/${key}`, `adam/v/${key}`] : [`sgd/momentum/${key}`]);
+
+export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
+  const o = opts.optimizer;
+  const specs = weightSpecs(g).map(({ node, spec }) => ({ node, spec, key: weightKey(node.id, spec.name) }));
+  const tensors: StepTensor[] = [];
+  for (const { node, spec, key } of specs) {
+    const perm = spec.name === 'kernel' && (node.op === 'conv' || node.op === 'conv_transpose') ? TF_TO_ONNX_KERNEL : undefined;
+    tensors.push({ key, next: `next/${key}`, tfShape: [...spec.shape], perm });
+    if (spec.role === 'trainable') for (const slot of slotNames(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
+  }
+  const scalars = o.kind === 'adam' ? [STEP_SIZE, BIAS_CORRECTION2] : [LEARNING_RATE];
+  const gradOut = (key: string) => `grad/${key}`;
+  const b = new OnnxBuilder([TRAIN_X, TRAIN_Y, TRAIN_LOSS, ...scalars, ...tensors.flatMap((t) => [t.key, t.next]), ...specs.map((s) => gradOut(s.key))]);
+
+  const batch = b.op('Cast', [b.op('Shape', [TRAIN_X], { start: int(0), end: int(1) })], { to: int(DataType.FLOAT) }, 'batch');
+  const shapes = new Map<string, Shape>([[INPUT_ID, { c: g.input.channels, h: g.input.size[0], w: g.input.size[1] }]]);
+  for (const n of g.nodes) shapes.set(n.id, n.shape);
+
+  // forward, training mode
+  const value = new Map<string, string>([[INPUT_ID, TRAIN_X]]);
+  const saved = new Map<string, Record<string, string>>();
+  for (const node of g.nodes) {
+    const inputs = node.inputs.map((i) => value.get(i)!);
+    if (node.op === 'bn') {
+      const w = (name: string) => weightKey(node.id, name);
+      const f = bnTrainForward(b, inputs[0], w('gamma'), w('beta'), node.shape.c, node.attrs.eps as number);
+      saved.set(node.id, f.saved);
+      // running averages as PyTorch keeps them: the unbiased batch variance, n = N * H * W
+      const m = (node.attrs.momentum as number | undefined) ?? 0.1;
+      const count = b.mul(batch, b.scalar(node.shape.h * node.shape.w));
+      const unbias = b.div(count, b.sub(count, b.scalar(1)));
+      const ema = (key: string, stat: string) => b.opTo(`next/${key}`, 'Add', [b.mul(key, b.scalar(1 - m)), b.mul(b.reshape(stat, [-1]), b.scalar(m))]);
+      ema(w('mean'), f.mean);
+      ema(w('variance'), b.mul(f.variance, unbias));
+      value.set(node.id, f.y);
+      continue;
+    }
+    if (node.op === 'dropout' && (node.attrs.rate as number) > 0) throw new OnnxGradError(`dropout '${node.id}' (rate ${String(node.attrs.rate)}) is not in the ONNX training graph yet: train with --engine tfjs`);
+    const output = b.names.fresh(node.id);
+    const ctx: LowerContext = {
+      node,
+      inputs,
+      output,
+      weight: (name) => weightKey(node.id, name),
+      scalar: (v) => b.scalar(v),
+      scales: (f) => b.tensor(`scales_${f}`, [4], Float32Array.of(1, 1, f, f)),
+      sizes: (s) => b.op('Concat', [b.op('Shape', [TRAIN_X], { start: int(0), end: int(1) }), b.i64([s.c, s.h, s.w])], { axis: int(0) }, 'sizes'),
+    };
+    const lowered = ONNX_LOWERING[node.op](ctx);
+    if (!Array.isArray(lowered)) {
+      value.set(node.id, lowered.alias);
+      continue;
+    }
+    b.nodes.push(...lowered);
+    value.set(node.id, output);
+  }
+
+  // loss and its gradient w.r.t. the logits
+  const z = value.get(g.output.node)!;
+  const out = shapes.get(g.output.node)!;
+  const dLogits = lossAndGradient(b, z, out, batch, opts.loss);
+
+  // backward
+  const grads = new Map<string, string[]>([[g.output.node, [dLogits]]]);
+  const weightGrads = new Map<string, string>();
+  const needsGrad = (id: string) => id !== INPUT_ID;
+  for (const node of [...g.nodes].reverse()) {
+    const pending = grads.get(node.id);
+    if (!pending) continue;
+    const dy = pending.length === 1 ? pending[0] : b.op('Sum', pending, undefined, 'dsum');
+    const rule: GradRule = ONNX_GRAD[node.op];
+    const r = rule({
+      b,
+      node,
+      inputs: node.inputs.map((i) => value.get(i)!),
+      inShapes: node.inputs.map((i) => shapes.get(i)!),
+      output: value.get(node.id)!,
+      outShape: node.shape,
+      dy,
+      needs: node.inputs.map(needsGrad),
+      weight: (name) => weightKey(node.id, name),
+      saved: saved.get(node.id) ?? {},
+      batch,
+    });
+    node.inputs.forEach((id, k) => {
+      const gk = r.inputs[k];
+      if (gk && needsGrad(id)) grads.set(id, [...(grads.get(id) ?? []), gk]);
+    });
+    for (const [name, gw] of Object.entries(r.weights ?? {})) weightGrads.set(weightKey(node.id, name), gw);
+  }
+
+  // optimizer
+  const gradients = new Map<string, string>();
+  for (const { spec, key } of specs) {
+    if (spec.role !== 'trainable') continue;
+    let gr = weightGrads.get(key);
+    if (!gr) throw new OnnxGradError(`no gradient reached '${key}': is its node on the path to the output?`);
+    if (opts.gradients) gradients.set(key, b.opTo(gradOut(key), 'Identity', [gr]));
+    if (o.weightDecay) gr = b.add(gr, b.mul(key, b.scalar(o.weightDecay)));
+    if (o.kind === 'adam') {
+      const [b1, b2] = o.betas ?? [0.9, 0.999];
+      const [mKey, vKey] = slotNames(o, key);
+      const m = b.opTo(`next/${mKey}`, 'Add', [b.mul(mKey, b.scalar(b1)), b.mul(gr, b.scalar(1 - b1))]);
+      const v = b.opTo(`next/${vKey}`, 'Add', [b.mul(vKey, b.scalar(b2)), b.mul(b.mul(gr, gr), b.scalar(1 - b2))]);
+      const denom = b.add(b.div(b.op('Sqrt', [v]), BIAS_CORRECTION2), b.scalar(o.eps ?? 1e-8));
+      b.opTo(`next/${key}`, 'Sub', [key, b.mul(b.div(m, denom), STEP_SIZE)]);
+    } else {
+      const [bufKey] = slotNames(o, key);
+      const buf = b.opTo(`next/${bufKey}`, 'Add', [b.mul(bufKey, b.scalar(o.momentum ?? 0.9)), gr]);
+      b.opTo(`next/${key}`, 'Sub', [key, b.mul(buf, LEARNING_RATE)]);
+    }
+  }
+
+  const onnxShape = (t: StepTensor) => (t.perm ? t.perm.map((p) => t.tfShape[p]) : t.tfShape);
+  const info = (name: string, dims: (number | string)[]) => ({
+    name,
+    type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d })) } } },
+  });
+  const [h, w] = g.input.size;
+  const model = {
+    ir_version: DEFAULT_IR_VERSION,
+    producer_name: 'alcli',
+    graph: {
+      name: `${g.name}_train`,
+      doc_string: `${g.name}: one training step (forward, BCE + Dice loss, backward, ${o.kind}) at ${h}x${w}`,
+      node: b.nodes.map((n, i) => ({ op_type: n.op_type, name: `${n.output[0]}#${i}`, input: n.input, output: n.output, attribute: Object.entries(n.attrs ?? {}).map(([name, a]) => attributeProto(name, a)) })),
+      initializer: b.initializers,
+      input: [info(TRAIN_X, ['N', g.input.channels, h, w]), info(TRAIN_Y, ['N', out.c, out.h, out.w]), ...scalars.map((s) => info(s, [])), ...tensors.map((t) => info(t.key, onnxShape(t)))],
+      output: [info(TRAIN_LOSS, []), ...tensors.map((t) => info(t.next, onnxShape(t))), ...[...gradients].map(([key, name]) => info(name, onnxShape(tensors.find((t) => t.key === key)!)))],
+    },
+    opset_import: [{ domain: '', version: DEFAULT_OPSET }],
+    metadata_props: [{ key: 'layout', value: 'NCHW' }],
+  };
+  return { bytes: encodeModel(model), tensors, gradients, scalars };
+}
+
+/**
+ * loss = wb * mean(max(z, 0) - z y + log(1 + exp(-|z|))) + wd * mean_n(1 - (2 I + s) / (P + Y + s)),
+ * I = sum p y, P = sum p, Y = sum y per image, p = sigmoid(z), s = DICE_SMOOTH (src/train/loss.ts).
+ * dL/dz = wb (p - y) / count + wd / N * -(2 y S - (2 I + s)) / S^2 * p (1 - p),  S = P + Y + s.
+ */
+function lossAndGradient(b: OnnxBuilder, z: string, out: Shape, batch: string, w: LossWeights): string {
+  const y = TRAIN_Y;
+  const p = b.op('Sigmoid', [z]);
+  const parts: string[] = [];
+  const dz: string[] = [];
+  if (w.bce) {
+    const elem = b.add(b.sub(b.op('Relu', [z]), b.mul(z, y)), b.op('Softplus', [b.op('Neg', [b.op('Abs', [z])])]));
+    parts.push(b.mul(b.mean(elem, [0, 1, 2, 3], false), b.scalar(w.bce)));
+    const count = b.mul(batch, b.scalar(out.c * out.h * out.w));
+    dz.push(b.div(b.mul(b.sub(p, y), b.scalar(w.bce)), count));
+  }
+  if (w.dice) {
+    const axes = [1, 2, 3];
+    const twoIs = b.add(b.mul(b.sum(b.mul(p, y), axes), b.scalar(2)), b.scalar(DICE_SMOOTH));
+    const s = b.add(b.add(b.sum(p, axes), b.sum(y, axes)), b.scalar(DICE_SMOOTH));
+    const dice = b.sub(b.scalar(1), b.div(twoIs, s));
+    parts.push(b.mul(b.mean(dice, [0, 1, 2, 3], false), b.scalar(w.dice)));
+    const dDiceDp = b.div(b.sub(twoIs, b.mul(b.mul(y, b.scalar(2)), s)), b.mul(s, s));
+    const scale = b.div(b.scalar(w.dice), batch);
+    dz.push(b.mul(b.mul(dDiceDp, b.mul(p, b.sub(b.scalar(1), p))), scale));
+  }
+  if (!parts.length) throw new OnnxGradError('the loss has no terms: give train.loss a bce or dice weight');
+  b.opTo(TRAIN_LOSS, parts.length === 1 ? 'Identity' : 'Add', parts);
+  return dz.length === 1 ? dz[0] : b.add(dz[0], dz[1]);
+}

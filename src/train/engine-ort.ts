@@ -1,0 +1,145 @@
+// The ONNX Runtime training engine: the compiled training step (src/emit/onnx-train.ts) run by
+// onnxruntime-node with one intra-op thread per core. Weights, optimizer slots and BatchNorm
+// statistics stay ONNX Runtime tensors from step to step (each step's outputs are the next step's
+// inputs); they are converted to the TF layout only for checkpoints, which are therefore the same
+// files the TF.js engine writes. One model per batch size H x W (the graph's shapes are static in
+// H and W; N is symbolic). Validation runs the inference ONNX model (src/emit/onnx.ts) of the
+// current weights.
+import { cpus } from 'node:os';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { emitOnnx } from '../emit/onnx.js';
+import { BIAS_CORRECTION2, LEARNING_RATE, STEP_SIZE, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from '../emit/onnx-train.js';
+import type { IrGraph } from '../ir/graph.js';
+import { resizeGraph } from '../ir/resize-graph.js';
+import { nhwcToNchw, permute } from '../runtime/layout.js';
+import { runOnnx } from '../runtime/ort.js';
+import type { WeightStore } from '../runtime/weights.js';
+import type { Batch, EngineOptions, TrainEngine } from './engine.js';
+
+type Ort = typeof import('onnxruntime-node');
+
+const inverse = (perm: readonly number[]) => perm.map((_, i) => perm.indexOf(i));
+
+export class OrtEngine implements TrainEngine {
+  readonly name = 'ort';
+  private readonly models = new Map<string, { model: TrainModel; session: Promise<InferenceSession> }>();
+  /** every step tensor by key, ONNX layout */
+  private state = new Map<string, OrtTensor>();
+  private layout: StepTensor[];
+  private t = 0;
+  private inference?: { step: number; weights: WeightStore; bytes: Map<string, Uint8Array> };
+
+  private constructor(
+    private readonly ort: Ort,
+    private readonly g: IrGraph,
+    private readonly opts: EngineOptions,
+    private readonly threads: number,
+  ) {
+    // the layout of the tensors does not depend on the size: take it from the spec's own
+    this.layout = this.modelFor(g.input.size[0], g.input.size[1]).model.tensors;
+  }
+
+  static async create(g: IrGraph, weights: WeightStore, opts: EngineOptions, threads = cpus().length): Promise<OrtEngine> {
+    const e = new OrtEngine(await import('onnxruntime-node'), g, opts, threads);
+    e.load(weights);
+    return e;
+  }
+
+  private modelFor(h: number, w: number) {
+    const key = `${h}x${w}`;
+    let m = this.models.get(key);
+    if (!m) {
+      const model = trainingModel(resizeGraph(this.g, [h, w]), this.opts);
+      const session = this.ort.InferenceSession.create(model.bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      this.models.set(key, (m = { model, session }));
+    }
+    return m;
+  }
+
+  async step(batch: Batch, lr: number): Promise<number> {
+    const { Tensor } = this.ort;
+    const [n, h, w, c] = batch.shape;
+    const session = await this.modelFor(h, w).session;
+    this.t += 1;
+    const o = this.opts.optimizer;
+    const scalar = (v: number) => new Tensor('float32', Float32Array.of(v), []);
+    const [b1, b2] = o.betas ?? [0.9, 0.999];
+    const feeds: Record<string, OrtTensor> = {
+      [TRAIN_X]: new Tensor('float32', nhwcToNchw(batch.x, batch.shape), [n, c, h, w]),
+      // y is [n, h, w, 1]: NHWC and NCHW agree for one channel
+      [TRAIN_Y]: new Tensor('float32', batch.y, [n, 1, h, w]),
+      ...(o.kind === 'adam' ? { [STEP_SIZE]: scalar(lr / (1 - b1 ** this.t)), [BIAS_CORRECTION2]: scalar(Math.sqrt(1 - b2 ** this.t)) } : { [LEARNING_RATE]: scalar(lr) }),
+    };
+    for (const [k, v] of this.state) feeds[k] = v;
+    const out = await session.run(feeds);
+    for (const t of this.layout) this.state.set(t.key, out[t.next]);
+    this.inference = undefined;
+    return (out[TRAIN_LOSS].data as Float32Array)[0];
+  }
+
+  async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {
+    // the inference model of the current weights, one per size, rebuilt after each step
+    if (this.inference?.step !== this.t) this.inference = { step: this.t, weights: this.weights(), bytes: new Map() };
+    const [, h, w] = shape;
+    const key = `${h}x${w}`;
+    let bytes = this.inference.bytes.get(key);
+    if (!bytes) this.inference.bytes.set(key, (bytes = emitOnnx(resizeGraph(this.g, [h, w]), this.inference.weights)));
+    return runOnnx(bytes, x, shape, { threads: this.threads });
+  }
+
+  private read(prefix: (k: string) => boolean): WeightStore {
+    const out: WeightStore = new Map();
+    for (const t of this.layout) {
+      if (!prefix(t.key)) continue;
+      const v = this.state.get(t.key)!;
+      const data = v.data as Float32Array;
+      out.set(t.key, { shape: [...t.tfShape], data: t.perm ? permute(data, v.dims as number[], inverse(t.perm)) : Float32Array.from(data) });
+    }
+    return out;
+  }
+
+  weights(): WeightStore {
+    return this.read((k) => !isSlot(k));
+  }
+
+  optimizerState(): WeightStore {
+    const out = this.read(isSlot);
+    out.set(`${this.opts.optimizer.kind}/step`, { shape: [1], data: Float32Array.of(this.t) });
+    return out;
+  }
+
+  load(weights: WeightStore, optimizerState?: WeightStore): void {
+    const { Tensor } = this.ort;
+    const next = new Map<string, OrtTensor>();
+    for (const t of this.layout) {
+      const slot = isSlot(t.key);
+      if (slot && !optimizerState) {
+        // a fresh optimizer: zero slots
+        const size = t.tfShape.reduce((a, d) => a * d, 1);
+        next.set(t.key, new Tensor('float32', new Float32Array(size), t.perm ? t.perm.map((p) => t.tfShape[p]) : t.tfShape));
+        continue;
+      }
+      const what = slot ? 'the optimizer state' : 'the weights';
+      const src = (slot ? optimizerState! : weights).get(t.key);
+      if (!src) throw new Error(`${what} has no '${t.key}'`);
+      if (src.shape.join('x') !== t.tfShape.join('x')) throw new Error(`${what}: '${t.key}' is ${src.shape.join('x')}, the graph needs ${t.tfShape.join('x')}`);
+      next.set(t.key, new Tensor('float32', t.perm ? permute(src.data, src.shape, t.perm) : Float32Array.from(src.data), t.perm ? t.perm.map((p) => t.tfShape[p]) : t.tfShape));
+    }
+    if (optimizerState) {
+      const step = optimizerState.get(`${this.opts.optimizer.kind}/step`);
+      if (!step) throw new Error(`the optimizer state has no '${this.opts.optimizer.kind}/step' (saved by another optimizer?)`);
+      this.t = step.data[0];
+    } else this.t = 0;
+    this.state = next;
+    this.inference = undefined;
+  }
+
+  dispose(): void {
+    this.state.clear();
+    for (const m of this.models.values()) void m.session.then((s) => s.release()).catch(() => undefined);
+    this.models.clear();
+  }
+}
+
+const isSlot = (key: string) => /^(adam|sgd)\//.test(key);
+
