@@ -309,6 +309,25 @@ test('cli: --resume continues a run whose last checkpoint is at epoch 1 to the s
   assert.is(new RunDir(fsRunHost(cut)).readMetrics().length, 2);
 });
 
+test('cli: --engine: auto trains on ort, tfjs on TF.js, a run resumes on the other engine, ort refuses ops it lacks', () => {
+  const auto = tempDir();
+  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', auto, '--backend', 'wasm', '--set', 'train.epochs=1']), 0, /engine ort/);
+  assert.is(new RunDir(fsRunHost(auto)).readInfo()!.engine, 'ort');
+  // a 2-epoch run cut back to epoch 1 on TF.js, finished on ort
+  const cut = tempDir();
+  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', cut, '--engine', 'tfjs', '--backend', 'wasm']), 0, /engine tfjs-wasm/);
+  const one = tempDir();
+  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', one, '--engine', 'tfjs', '--backend', 'wasm', '--set', 'train.epochs=1']), 0);
+  new RunDir(fsRunHost(cut)).writeCheckpoint('last', new RunDir(fsRunHost(one)).readCheckpoint('last'));
+  expectExit(alcli(['train', '--resume', cut, '--engine', 'ort']), 0, /resume .*after epoch 1\/2.*engine ort/);
+  assert.is(new RunDir(fsRunHost(cut)).readMetrics().length, 2);
+  const pooled = join(scratch, 'pooled.yaml');
+  writeFileSync(pooled, TINY.replace('  c2: {op: conv, out: 8, kernel: 3, stride: 2}', '  c2: {op: maxpool, kernel: 2}'));
+  const out = tempDir();
+  expectExit(alcli(['train', pooled, '--data', dataDir, '--out', out, '--engine', 'ort']), 2, /maxpool .*--engine tfjs/);
+  assert.not.ok(existsSync(out));
+});
+
 test('cli: a data error exits 4, names the file, and writes nothing', () => {
   const bad = tempDir();
   mkdirSync(join(bad, 'images'), { recursive: true });

@@ -18,6 +18,7 @@ export default class Demo extends AlcliCommand {
     images: Flags.integer({ summary: 'synthetic images (split 5:2:3 into train, val, test)', default: 40, min: 10 }),
     size: Flags.integer({ summary: 'image size (a multiple of 32)', default: 160, min: 64 }),
     seed: Flags.integer({ summary: 'seed of the data and the training', default: 0 }),
+    engine: Flags.string({ summary: 'training engine (see alcli train --help)', options: ['auto', 'ort', 'tfjs'], default: 'auto' }),
     backend: Flags.string({ summary: 'TF.js backend', options: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' }),
     force: Flags.boolean({ summary: 'replace a non-empty OUT' }),
   };
@@ -46,7 +47,7 @@ export default class Demo extends AlcliCommand {
     const crop = Math.min(128, flags.size);
     const spec = packagePath('architectures', 'alnet.yaml');
     await step(`2/4 alcli train architectures/alnet.yaml --data ${data} --out ${run} (${flags.epochs} epochs, ${crop}x${crop} crops)`, () =>
-      Train.run([spec, '--data', data, '--out', run, '--set', `train.epochs=${flags.epochs}`, '--set', `train.crop=${crop}`, '--set', `train.seed=${flags.seed}`, '--backend', flags.backend], this.config),
+      Train.run([spec, '--data', data, '--out', run, '--set', `train.epochs=${flags.epochs}`, '--set', `train.crop=${crop}`, '--set', `train.seed=${flags.seed}`, '--engine', flags.engine, '--backend', flags.backend], this.config),
     );
     await step(`3/4 alcli evaluate ${run} --split test`, () => Evaluate.run([run, '--split', 'test'], this.config));
     const { scanDataset } = await import('../train/dataset.js');

@@ -7,9 +7,10 @@ import type { Compiled } from '../compile.js';
 import type { DataError } from '../train/errors.js';
 
 export default class Train extends AlcliCommand {
-  static override summary = 'Train a spec on a dataset (TF.js engine), or resume a run';
+  static override summary = 'Train a spec on a dataset (ONNX Runtime or TF.js engine), or resume a run';
   static override description = [
     'Trains with the spec\'s train settings (BCE + Dice, Adam, lr x lr_decay per epoch, seeded dihedral + translate augmentation on random crops of train.crop), validates on whole val images every epoch, and keeps checkpoints/last and checkpoints/best (by val IoU) in RUN, written atomically: a run killed at any moment continues exactly with --resume.',
+    'Engines (--engine): ort runs the whole step (forward, loss, backward, Adam) compiled into one ONNX model in ONNX Runtime on every core; tfjs runs the TF.js executor with hand-written gradients (native TensorFlow when installed, else wasm). auto takes native TF.js when it loads, else ort, else TF.js wasm (for ops the ONNX training graph lacks). Checkpoints are the same for both: a run may resume on the other engine.',
     'RUN holds spec.resolved.yaml, run.json, checkpoints/, metrics.csv and events.jsonl. A dataset is a folder with images/ and masks/ (optional fov/, split.json) or train/ val/ test/ folders; every data error names its file and exits 4 before anything is written.',
   ].join('\n\n');
   static override examples = [
@@ -23,7 +24,8 @@ export default class Train extends AlcliCommand {
     resume: Flags.string({ summary: 'continue the run in RUN from checkpoints/last (same spec, data and options)', helpValue: 'RUN' }),
     set: specFlags.set,
     'max-params': specFlags['max-params'],
-    backend: Flags.string({ summary: 'TF.js backend (auto: tensorflow when installed, else wasm)', options: ['auto', 'tensorflow', 'wasm', 'cpu'] }),
+    engine: Flags.string({ summary: 'training engine (auto: native TF.js when installed, else ort where the spec\'s ops allow, else TF.js wasm); a resumed run keeps its own unless given', options: ['auto', 'ort', 'tfjs'] }),
+    backend: Flags.string({ summary: 'TF.js backend for --engine tfjs (auto: tensorflow when installed, else wasm)', options: ['auto', 'tensorflow', 'wasm', 'cpu'] }),
     'invert-mask': Flags.boolean({ summary: 'masks mark the foreground with 0 (black) instead of 255' }),
     force: Flags.boolean({ summary: 'replace a non-empty RUN' }),
     ...jsonFlag,
@@ -36,6 +38,7 @@ export default class Train extends AlcliCommand {
     const resuming = flags.resume !== undefined;
     if (resuming) {
       const extra = [args.spec && 'SPEC', flags.data && '--data', flags.out && '--out', flags.set?.length && '--set', flags.force && '--force', flags['invert-mask'] && '--invert-mask'].filter(Boolean);
+      // --engine and --backend may change: the checkpoints are the same for every engine
       if (extra.length) throw new UsageError(`--resume takes the spec, data and options from the run; drop ${extra.join(', ')}`);
     } else {
       if (!args.spec) throw new UsageError('missing SPEC (or --resume RUN)');
@@ -102,24 +105,27 @@ export default class Train extends AlcliCommand {
       throw e;
     }
 
-    const { loadTf } = await import('../runtime/backend.js');
-    const { tf, backend, notice } = await loadTf((flags.backend ?? (info?.backend === 'wasm' || info?.backend === 'cpu' || info?.backend === 'tensorflow' ? info.backend : 'auto')) as 'auto');
-    if (notice) log(notice);
-    const { TfjsEngine } = await import('../train/engine-tfjs.js');
+    const { chooseEngine } = await import('../train/engines.js');
     const { initWeights } = await import('../runtime/weights.js');
+    const choice = (flags.engine ?? (info ? (info.engine === 'ort' ? 'ort' : 'tfjs') : 'auto')) as 'auto' | 'ort' | 'tfjs';
+    const savedBackend = info?.backend === 'wasm' || info?.backend === 'cpu' || info?.backend === 'tensorflow' ? info.backend : 'auto';
+    const chosen = await chooseEngine(choice, c.graph, (flags.backend ?? savedBackend) as 'auto');
+    if ('error' in chosen) throw new UsageError(chosen.error);
+    for (const n of chosen.notices) log(n);
+    const backend = chosen.backend;
 
-    // nothing is written before here: the spec, the data and the backend are all good
+    // nothing is written before here: the spec, the data and the engine are all good
     if (!resuming && existsSync(runPath)) rmSync(runPath, { recursive: true, force: true });
     mkdirSync(runPath, { recursive: true });
     const run = new RunDir(fsRunHost(runPath));
-    const engine = new TfjsEngine(tf, c.graph, initWeights(c.graph, settings.seed), { optimizer: settings.optimizer, loss: settings.loss });
+    const engine = await chosen.create(initWeights(c.graph, settings.seed), { optimizer: settings.optimizer, loss: settings.loss });
     let resumeState;
     if (resuming) {
       const ck = run.readCheckpoint('last');
       engine.load(ck.weights, ck.optimizer);
       resumeState = ck.state;
       run.event('resume', { epoch: ck.state.epoch, step: ck.state.step, backend, engine: engine.name });
-      log(`resume ${runPath}: after epoch ${ck.state.epoch}/${settings.epochs} (step ${ck.state.step}), backend ${backend}`);
+      log(`resume ${runPath}: after epoch ${ck.state.epoch}/${settings.epochs} (step ${ck.state.step}), engine ${engine.name}`);
     } else {
       const { resolvedSpecYaml } = await import('../render/resolved-spec.js');
       const { readFileSync } = await import('node:fs');
@@ -140,7 +146,7 @@ export default class Train extends AlcliCommand {
       run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
       run.writeInfo(info);
       run.event('start', { spec: specPath, data: info.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
-      log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epochs, batch ${settings.batch}, crop ${ch}x${cw}, backend ${backend} -> ${runPath}/`);
+      log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epochs, batch ${settings.batch}, crop ${ch}x${cw}, engine ${engine.name} -> ${runPath}/`);
     }
 
     const progress = json ? undefined : await progressReporter(settings.epochs);
