@@ -3,20 +3,25 @@ import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError } from './common.js';
+import type { Compiled } from '../compile.js';
 
 export default class Bench extends AlcliCommand {
-  static override summary = 'Time inference of a spec on every engine: TF.js executor (both forms), TF.js graph model, ONNX Runtime';
-  static override description =
-    'Seeded random weights (BatchNorm calibrated), one batch, warm-up runs, then the median of --runs. Reports ms per batch, images/s and GFLOP/s for each engine, and the deploy/training speed-up. Training throughput (--mode train) comes with `alcli train`.';
+  static override summary = 'Time inference (every engine) or a training step (one engine) of a spec';
+  static override description = [
+    '--mode infer: seeded random weights (BatchNorm calibrated), one batch on the TF.js executor (both forms), the TF.js graph model and ONNX Runtime; ms per batch, images/s, GFLOP/s, and the deploy/training speed-up.',
+    '--mode train: optimizer steps of `alcli train` (Adam, BCE + Dice) on a seeded batch with the engine of --engine (auto, ort or tfjs, as alcli train picks); ms per step, images/s and GFLOP/s (a step counted as 3 forward passes). `npm run bench` adds the PyTorch twin beside it when python3-torch is installed.',
+  ].join('\n\n');
   static override examples = [
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --mode infer --size 512',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --size 256 --batch 4 --runs 20 --json',
+    '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --mode train --engine ort --size 256 --batch 4 --json',
   ];
   static override args = { spec: Args.string({ description: 'spec file, or an `alcli export` directory', required: true }) };
   static override flags = {
     size: specFlags.size,
     ...jsonFlag,
-    mode: Flags.string({ summary: 'what to time', options: ['infer'], default: 'infer' }),
+    mode: Flags.string({ summary: 'what to time', options: ['infer', 'train'], default: 'infer' }),
+    engine: Flags.string({ summary: '--mode train: the training engine (as alcli train --engine)', options: ['auto', 'ort', 'tfjs'], default: 'auto' }),
     batch: Flags.integer({ summary: 'images per batch', default: 1, min: 1 }),
     runs: Flags.integer({ summary: 'timed runs (the median is reported)', default: 10, min: 1 }),
     warmup: Flags.integer({ summary: 'untimed runs first', default: 3, min: 0 }),
@@ -28,6 +33,7 @@ export default class Bench extends AlcliCommand {
     const { args, flags } = await this.parse(Bench);
     if (existsSync(args.spec) && statSync(args.spec).isDirectory()) return this.benchExportDir(args.spec, flags);
     const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
+    if (flags.mode === 'train') return this.benchTrainStep(args.spec, c, flags);
     const [{ loadTf }, { exportWeightsFromSpec }, { benchInfer }, { cpus }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../bench/infer.js'), import('node:os')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
     if (notice && !flags.json) process.stderr.write(`${notice}\n`);
@@ -43,6 +49,24 @@ export default class Bench extends AlcliCommand {
     if (flags.json) return printJson(result);
     const rows = timings.map((t) => `${`${t.engine}, ${t.form}`.padEnd(44)} ${t.median_ms.toFixed(1).padStart(9)} ms  ${t.images_per_s.toFixed(2).padStart(8)} img/s  ${t.gflop_per_s.toFixed(1).padStart(7)} GFLOP/s`);
     process.stdout.write(`${rows.join('\n')}\ndeploy form ${ratios.deploy_vs_train_executor.toFixed(2)}x faster than the training form (executor); graph model at ${ratios.graph_model_vs_executor_deploy.toFixed(2)}x the executor's deploy time\n`);
+  }
+
+  /** --mode train: the optimizer step of one engine. */
+  private async benchTrainStep(spec: string, c: Compiled, flags: { json: boolean; batch: number; runs: number; warmup: number; backend: string; engine: string }): Promise<void> {
+    const [{ chooseEngine }, { initWeights }, { benchTrain }, { trainSettings }, { cpus }] = await Promise.all([import('../train/engines.js'), import('../runtime/weights.js'), import('../bench/train.js'), import('../train/loop.js'), import('node:os')]);
+    const chosen = await chooseEngine(flags.engine as 'auto', c.graph, flags.backend as 'auto');
+    if ('error' in chosen) throw new UsageError(chosen.error);
+    if (!flags.json) for (const n of chosen.notices) process.stderr.write(`${n}\n`);
+    const s = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
+    const engine = await chosen.create(initWeights(c.graph, 0), { optimizer: s.optimizer, loss: s.loss });
+    if (!flags.json) process.stderr.write(`timing a training step of ${spec} at ${c.graph.input.size.join('x')}, batch ${flags.batch}, engine ${engine.name}: ${flags.warmup} warm-up + ${flags.runs} steps\n`);
+    try {
+      const t = await benchTrain(engine, c.graph, flags);
+      if (flags.json) return printJson({ spec, mode: 'train', machine: `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}`, ...t });
+      process.stdout.write(`${t.engine}: ${t.median_ms.toFixed(0)} ms per step (min ${t.min_ms.toFixed(0)}, max ${t.max_ms.toFixed(0)}), ${t.images_per_s.toFixed(2)} images/s, ${t.gflop_per_s.toFixed(1)} GFLOP/s\n`);
+    } finally {
+      engine.dispose();
+    }
   }
 
   /** An export directory: its ONNX in ONNX Runtime and its graph model in TF.js, at the size it was exported for. */

@@ -82,22 +82,50 @@ function convGrad(ctx: GradContext): GradResult {
       dx = b.op('ConvTranspose', [dy, kernel], { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints([ph, pw, ph, pw]), output_padding: ints(outPad) }, 'dx');
     }
   }
-  // filter gradient: cols [N, kh*kw*C, P] (tap-major) x dy^T [N, P, O], summed over the batch
-  const taps: string[] = [];
-  const xp = ph || pw ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph, pw])]) : x;
-  for (let i = 0; i < k[0]; i++)
-    for (let j = 0; j < k[1]; j++) {
-      const begin = [i * d[0], j * d[1]];
-      const whole = begin[0] === 0 && begin[1] === 0 && s[0] === 1 && s[1] === 1 && h + 2 * ph === oh && w + 2 * pw === ow;
-      taps.push(whole ? xp : b.op('Slice', [xp, b.i64(begin), b.i64([begin[0] + (oh - 1) * s[0] + 1, begin[1] + (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap'));
-    }
-  const kc = k[0] * k[1] * c;
-  const cols = b.reshape(taps.length === 1 ? taps[0] : b.op('Concat', taps, { axis: int(1) }), [0, kc, oh * ow]);
-  const dyT = b.transpose(b.reshape(dy, [0, o, oh * ow]), [0, 2, 1]);
-  const dwT = b.sum(b.op('MatMul', [cols, dyT]), [0], false); // [kh*kw*C, O]
+  const dwT = filterGradient(ctx, x, [c, h, w], [o, oh, ow], k, s, d, [ph, pw]); // [kh*kw*C, O]
   const weights: Record<string, string> = { kernel: b.transpose(b.reshape(dwT, [k[0], k[1], c, o]), [3, 2, 0, 1]) };
   if (a.bias) weights.bias = b.sum(dy, NCHW_SPATIAL, false);
   return { inputs: [dx], weights };
+}
+
+/**
+ * dL/dkernel as [kh*kw*C, O] (tap-major): per tap, the shifted input [N, C, P] times dy^T [N, P, O],
+ * summed over the batch. Stride 1: on the padded grid flattened, every tap is one contiguous
+ * slice of the input at offset i*d*Wp + j*d (dy padded with zeros to the grid, so positions
+ * outside the output add nothing); no im2col matrix is built (its Concat alone took ~140 ms of
+ * an AL-Net step at 256x256). Strided: a strided slice per tap.
+ */
+function filterGradient(ctx: GradContext, x: string, [c, h, w]: number[], [o, oh, ow]: number[], k: [number, number], s: [number, number], d: [number, number], [ph, pw]: [number, number]): string {
+  const { b, dy } = ctx;
+  const hp = h + 2 * ph;
+  const wp = w + 2 * pw;
+  const parts: string[] = [];
+  if (s[0] === 1 && s[1] === 1) {
+    const grid = hp * wp;
+    const reach = (k[0] - 1) * d[0] * wp + (k[1] - 1) * d[1];
+    // one Pad: the conv's padding plus enough zero rows below for the largest offset
+    const extraRows = Math.ceil(reach / wp);
+    const xf = b.reshape(ph || pw || extraRows ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph + extraRows, pw])]) : x, [0, c, (hp + extraRows) * wp]);
+    const dyGrid = hp === oh && wp === ow ? dy : b.op('Pad', [dy, b.i64([0, 0, 0, 0, 0, 0, hp - oh, wp - ow])]);
+    const dyT = b.transpose(b.reshape(dyGrid, [0, o, grid]), [0, 2, 1]);
+    for (let i = 0; i < k[0]; i++)
+      for (let j = 0; j < k[1]; j++) {
+        const off = i * d[0] * wp + j * d[1];
+        const tap = off === 0 && !extraRows ? xf : b.op('Slice', [xf, b.i64([off]), b.i64([off + grid]), b.i64([2])], undefined, 'tap');
+        parts.push(b.op('MatMul', [tap, dyT]));
+      }
+  } else {
+    const xp = ph || pw ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph, pw])]) : x;
+    const dyT = b.transpose(b.reshape(dy, [0, o, oh * ow]), [0, 2, 1]);
+    for (let i = 0; i < k[0]; i++)
+      for (let j = 0; j < k[1]; j++) {
+        const begin = [i * d[0], j * d[1]];
+        const tap = b.op('Slice', [xp, b.i64(begin), b.i64([begin[0] + (oh - 1) * s[0] + 1, begin[1] + (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap');
+        parts.push(b.op('MatMul', [b.reshape(tap, [0, c, oh * ow]), dyT]));
+      }
+  }
+  // [N, kh*kw*C, O], summed over the batch
+  return b.sum(parts.length === 1 ? parts[0] : b.op('Concat', parts, { axis: int(1) }), [0], false);
 }
 
 /**
