@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeModel } from '../src/emit/onnx-proto.js';
 import { OP_KINDS } from '../src/ir/ops.js';
 import type { GraphJson } from '../src/render/graph-json.js';
 
@@ -208,6 +209,23 @@ test('compile: writes the four files; graph.json matches its schema', () => {
   assert.equal(graph.nodes[0].origin[0], { file: ALNET, line: 19, col: 3, endLine: 19, endCol: 5 });
   assert.is(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).deploy.params, DEPLOY_PARAMS);
   assert.match(readFileSync(join(out, 'summary.txt'), 'utf8'), /training\s+3,716,577/);
+});
+
+test('compile --emit train-onnx: the training step as one ONNX model at train.crop; an op it lacks exits 2', () => {
+  const out = join(scratch, 'train-onnx');
+  const r = alcli(['compile', ALNET, '-o', out, '--emit', 'train-onnx', '--set', 'train.crop=64', '--json']);
+  expectExit(r, 0);
+  assert.ok(JSON.parse(r.stdout).files.some((f: string) => f.endsWith('train.onnx')));
+  const model = decodeModel(new Uint8Array(readFileSync(join(out, 'train.onnx'))));
+  const x = model.graph.input.find((i) => i.name === 'x')!;
+  assert.equal(x.type.tensor_type.shape.dim.map((d) => d.dim_value ?? d.dim_param), ['N', 3, 64, 64]);
+  const outputs = model.graph.output.map((o) => o.name);
+  assert.is(outputs[0], 'loss');
+  assert.ok(outputs.includes('next/e1/down/dense:kernel') && outputs.includes('next/adam/m/e1/down/dense:kernel') && outputs.includes('next/e1/down/dense_bn:mean'));
+  const pooled = join(scratch, 'pooled.yaml');
+  writeFileSync(pooled, 'alcli: 1\ninput: {channels: 1, size: [16, 16]}\noutput: {classes: 1}\ngraph:\n  p: {op: maxpool, in: input, kernel: 2}\n  h: {op: conv, out: 1, kernel: 1}\n  u: {op: resize, scale: 2}\n');
+  expectExit(alcli(['compile', pooled, '-o', join(scratch, 'pooled'), '--emit', 'train-onnx']), 2, /maxpool has no ONNX training gradient/);
+  assert.not.ok(existsSync(join(scratch, 'pooled')));
 });
 
 test('graph.schema.json lists exactly the ops of the registry', () => {

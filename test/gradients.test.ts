@@ -243,7 +243,7 @@ for (const [name, input, graph, classes, o = {}] of cases) {
   });
 }
 
-// the alternative paths bench/grad.ts measures (slower on wasm, kept correct)
+// the alternative paths bench/train.ts measures (slower on wasm, kept correct)
 const variants: [string, Partial<typeof GRAD_OPTIONS>][] = [
   ['im2col filter gradient', { filterGrad: 'im2col', im2colMaxFloats: 200 }],
   ['conv2dTranspose input gradient', { stridedInputGrad: 'transpose' }],

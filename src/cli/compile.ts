@@ -12,7 +12,7 @@ const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'
  * leaves a half-written output: a new DIR appears by one rename; into an existing DIR (--force)
  * each file moves by its own rename, and files alcli did not write are left alone.
  */
-function writeAtomically(dir: string, files: Record<string, string>): void {
+function writeAtomically(dir: string, files: Record<string, string | Uint8Array>): void {
   const abs = resolve(dir);
   // mkdirSync honours the umask (mkdtemp would leave the new DIR at 0700)
   const tmp = join(dirname(abs), `.${basename(abs)}.tmp-${process.pid}-${Date.now().toString(36)}`);
@@ -33,10 +33,11 @@ function writeAtomically(dir: string, files: Record<string, string>): void {
 
 export default class Compile extends AlcliCommand {
   static override summary = 'Compile a spec to its resolved spec, IR and summary';
-  static override description = `Writes DIR/${FILES.join(', DIR/')}: the spec standing alone (overrides applied, imported modules inlined), the IR of the training and deploy forms with source positions (schemas/graph.schema.json), and the summary as text and JSON.`;
+  static override description = `Writes DIR/${FILES.join(', DIR/')}: the spec standing alone (overrides applied, imported modules inlined), the IR of the training and deploy forms with source positions (schemas/graph.schema.json), and the summary as text and JSON. --emit train-onnx adds DIR/train.onnx: one training step (forward in training mode, BCE + Dice loss, backward, the optimizer update) as a single ONNX model at train.crop (or --size), the graph \`alcli train --engine ort\` runs. Its inputs are x [N, C, H, W], y [N, 1, H, W], the optimizer's scalars (Adam: step_size, bias_correction2; SGD: lr) and every weight, optimizer slot and BatchNorm statistic under its checkpoint key; its outputs are loss and next/KEY for each of those.`;
   static override examples = [
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet --size 704x608 --set train.epochs=40 --force',
+    '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet --emit train-onnx',
   ];
   static override args = { spec: Args.string({ description: 'spec file', required: true }) };
   static override flags = {
@@ -44,6 +45,7 @@ export default class Compile extends AlcliCommand {
     ...jsonFlag,
     output: Flags.string({ char: 'o', summary: 'output directory', required: true, helpValue: 'DIR' }),
     force: Flags.boolean({ summary: 'write into a non-empty DIR, replacing the compiled files there' }),
+    emit: Flags.string({ summary: 'also write: train-onnx (DIR/train.onnx, the training step as one ONNX model)', options: ['train-onnx'], multiple: true }),
   };
 
   async run(): Promise<void> {
@@ -62,20 +64,36 @@ export default class Compile extends AlcliCommand {
     const validate = new Ajv2020({ allErrors: true }).compile(JSON.parse(readFileSync(packagePath('schemas', 'graph.schema.json'), 'utf8')));
     if (!validate(graph)) throw new Error(`graph.json does not match schemas/graph.schema.json: ${validate.errors?.slice(0, 3).map((e) => `${e.instancePath} ${e.message}`).join('; ')}`);
     const summary = summaryData(c);
-    writeAtomically(flags.output, {
+    const files: Record<string, string | Uint8Array> = {
       'spec.resolved.yaml': resolvedSpecYaml(c, { size: opts.size, overrides: opts.overrides }),
       'graph.json': `${JSON.stringify(graph, null, 2)}\n`,
       'summary.txt': `${summaryText(summary)}\n`,
       'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
-    });
+    };
+    if (flags.emit?.includes('train-onnx')) files['train.onnx'] = await trainOnnx(c, opts.size !== undefined);
+    writeAtomically(flags.output, files);
     if (flags.json) {
-      printJson({ ok: true, output: flags.output, files: FILES.map((f) => join(flags.output, f)), train: summary.train, deploy: summary.deploy });
+      printJson({ ok: true, output: flags.output, files: Object.keys(files).map((f) => join(flags.output, f)), train: summary.train, deploy: summary.deploy });
       return;
     }
     const { formatCount } = await import('../render/format.js');
     process.stdout.write(
-      `compiled ${args.spec} -> ${flags.output}/ (${FILES.join(', ')})\n` +
+      `compiled ${args.spec} -> ${flags.output}/ (${Object.keys(files).join(', ')})\n` +
         `  training form ${c.graph.nodes.length} nodes, ${formatCount(c.stats.params)} params; deploy form ${c.deploy.nodes.length} nodes, ${formatCount(c.deployStats.params)} params\n`,
     );
+  }
+}
+
+/** The training step at train.crop (or the --size the graph was compiled at) as ONNX bytes. */
+async function trainOnnx(c: import('../compile.js').Compiled, sized: boolean): Promise<Uint8Array> {
+  const [{ trainingModel, OnnxGradError }, { trainSettings }, { resizeGraph, ResizeGraphError }] = await Promise.all([import('../emit/onnx-train.js'), import('../train/loop.js'), import('../ir/resize-graph.js')]);
+  const s = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
+  const [h, w] = s.crop;
+  if (!sized && (h % c.stride[0] || w % c.stride[1])) throw new UsageError(`train.crop ${h}x${w} is not a multiple of the network's stride ${c.stride.join('x')}: set another train.crop or give --size`);
+  try {
+    return trainingModel(sized ? c.graph : resizeGraph(c.graph, s.crop), { loss: s.loss, optimizer: s.optimizer }).bytes;
+  } catch (e) {
+    if (e instanceof OnnxGradError || e instanceof ResizeGraphError) throw new UsageError(e.message);
+    throw e;
   }
 }

@@ -34,6 +34,11 @@ export function decodeModel(bytes: Uint8Array): OnnxModelObject {
   return t.toObject(t.decode(bytes), { longs: Number, defaults: false, arrays: true }) as OnnxModelObject;
 }
 
+interface ValueInfo {
+  name: string;
+  type: { tensor_type: { elem_type: number; shape: { dim: { dim_value?: number; dim_param?: string }[] } } };
+}
+
 /** The parts of a decoded model that alcli reads back (tests, inspection). */
 export interface OnnxModelObject {
   ir_version: number;
@@ -44,7 +49,7 @@ export interface OnnxModelObject {
     name: string;
     node: { op_type: string; name?: string; input: string[]; output: string[]; attribute?: { name: string; type: number; i?: number; f?: number; s?: Uint8Array; ints?: number[]; floats?: number[] }[] }[];
     initializer: { name: string; dims: number[]; data_type: number; raw_data?: Uint8Array }[];
-    input: { name: string }[];
-    output: { name: string }[];
+    input: ValueInfo[];
+    output: ValueInfo[];
   };
 }

@@ -21,7 +21,7 @@ import type { TF } from './backend.js';
 type P2 = [number, number];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
-/** Choices measured by bench/grad.ts; the defaults are the faster ones on wasm. */
+/** Choices measured by bench/train.ts; the defaults are the faster ones on wasm. */
 export const GRAD_OPTIONS = {
   /** training mode uses these kernels; false falls back to TF.js's stock gradients (tests compare the two) */
   custom: true,

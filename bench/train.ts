@@ -1,9 +1,10 @@
-// Training-step micro-benchmark (not a test): alnet at 256x256, batch 4, forward + backward of a
-// BCE + Dice loss through the executor's training mode with the hand-written gradients of
-// src/runtime/gradients.ts, on the wasm backend. Prints ms per step, images/s, the forward /
+// Training-step benchmark (not a test): alnet at 256x256, batch 4. The TF.js engine (forward +
+// backward of a BCE + Dice loss through the executor's training mode with the hand-written
+// gradients of src/runtime/gradients.ts, on the wasm backend) and the ONNX Runtime engine (the
+// compiled training step of src/emit/onnx-train.ts). Prints ms per step, images/s, the forward /
 // backward split, and, where python3-torch is installed, the ratio to the PyTorch twin
 // (../shared/peers/alnet_torch.py train --hw 256 --batch 4 --threads 2) measured in the same run.
-//   node --import tsx bench/grad.ts            (BENCH_RUNS=5, BENCH_HW=256, BENCH_BATCH=4)
+//   node --import tsx bench/train.ts            (BENCH_RUNS=5, BENCH_HW=256, BENCH_BATCH=4)
 //   GRAD_STRIDED=transpose | GRAD_FILTER=im2col      try the slower alternatives
 //   BENCH_PROFILE=1                           adds a per-kernel profile of one step
 import { spawnSync } from 'node:child_process';
@@ -18,6 +19,7 @@ import { GRAD_OPTIONS } from '../src/runtime/gradients.js';
 import { randomInput } from '../src/runtime/verify.js';
 import { initWeights, weightSpecs } from '../src/runtime/weights.js';
 import { TfjsEngine } from '../src/train/engine-tfjs.js';
+import { OrtEngine } from '../src/train/engine-ort.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const HW = Number(process.env.BENCH_HW ?? 256);
@@ -70,6 +72,10 @@ const engine = new TfjsEngine(tf, g, store, { optimizer: { kind: 'adam' }, loss:
 const batch = { x: x.dataSync() as Float32Array, y: y.dataSync() as Float32Array, shape };
 const withAdam = () => engine.step(batch, 5e-3);
 
+// the ONNX Runtime engine (the compiled training step), same batch and weights
+const ortEngine = await OrtEngine.create(g, store, { optimizer: { kind: 'adam' }, loss: { bce: 1, dice: 1 } });
+const ortMs = await time(() => ortEngine.step(batch, 5e-3), RUNS);
+ortEngine.dispose();
 const stepMs = await time(step, RUNS);
 const fwdMs = await time(fwd, RUNS);
 const adamMs = await time(withAdam, RUNS);
@@ -81,6 +87,7 @@ console.log('| what | ms per step | images/s |\n|---|---:|---:|');
 console.log(`| forward only (training mode, no tape) | ${fwdMs.toFixed(0)} | ${ips(fwdMs).toFixed(2)} |`);
 console.log(`| forward + backward (variableGrads) | ${stepMs.toFixed(0)} | ${ips(stepMs).toFixed(2)} |`);
 console.log(`| training step (TfjsEngine.step: + Adam, BN statistics) | ${adamMs.toFixed(0)} | ${ips(adamMs).toFixed(2)} |`);
+console.log(`| ONNX Runtime engine step (--engine ort, ${cpus().length} threads) | ${ortMs.toFixed(0)} | ${ips(ortMs).toFixed(2)} |`);
 console.log(`\nbackward ~ ${(stepMs - fwdMs).toFixed(0)} ms (${((stepMs - fwdMs) / fwdMs).toFixed(2)}x the forward)`);
 
 if (process.env.BENCH_PROFILE) {
@@ -101,4 +108,5 @@ if (existsSync(PEER) && spawnSync(python, ['-c', 'import torch'], { stdio: 'igno
   const p = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { median_ms: number; torch?: string };
   console.log(`\nPyTorch ${p.torch ?? ''} twin, 2 threads: ${p.median_ms.toFixed(0)} ms per step, ${ips(p.median_ms).toFixed(2)} images/s (its step includes Adam)`);
   console.log(`ratio, TF.js ${backend} training step / PyTorch: ${(ips(adamMs) / ips(p.median_ms)).toFixed(3)}x (target >= 0.15x); fwd+bwd only: ${(ips(stepMs) / ips(p.median_ms)).toFixed(3)}x`);
+  console.log(`ratio, ONNX Runtime engine step / PyTorch: ${(ips(ortMs) / ips(p.median_ms)).toFixed(3)}x (target >= 0.6x)`);
 } else console.log('\nno python3-torch: no ratio to the PyTorch twin');
