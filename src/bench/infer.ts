@@ -12,15 +12,19 @@ import { randomInput } from '../runtime/verify.js';
 import { nhwcToNchw } from '../runtime/layout.js';
 import type { WeightStore } from '../runtime/weights.js';
 
-export interface Timing {
-  engine: string;
-  form: 'train' | 'deploy';
+/** Medians and spread of a timed run, and the throughput they make. */
+export interface Measured {
   median_ms: number;
   min_ms: number;
   max_ms: number;
   runs: number;
   images_per_s: number;
   gflop_per_s: number;
+}
+
+export interface Timing extends Measured {
+  engine: string;
+  form: 'train' | 'deploy';
 }
 
 export interface InferBenchOptions {

@@ -5,18 +5,12 @@ import { graphStats } from '../ir/stats.js';
 import type { IrGraph } from '../ir/graph.js';
 import { randomInput } from '../runtime/verify.js';
 import type { TrainEngine } from '../train/engine.js';
-import { measure } from './infer.js';
+import { measure, type Measured } from './infer.js';
 
-export interface TrainTiming {
+export interface TrainTiming extends Measured {
   engine: string;
   size: [number, number];
   batch: number;
-  median_ms: number;
-  min_ms: number;
-  max_ms: number;
-  runs: number;
-  images_per_s: number;
-  gflop_per_s: number;
 }
 
 /** `g` at the batch's size (resizeGraph); the engine was built for it. */
