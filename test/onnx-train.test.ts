@@ -4,7 +4,7 @@
 // weight's gradient; the running statistics; then the ORT engine's steps against the TF.js
 // engine's on AL-Net-shaped networks, and onnx.checker on the emitted models.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { compile } from '../src/compile.js';
-import { OnnxGradError, trainingModel, TRAIN_LOSS, TRAIN_X, TRAIN_Y, LEARNING_RATE } from '../src/emit/onnx-train.js';
+import { trainingModel, TRAIN_LOSS, TRAIN_X, TRAIN_Y, LEARNING_RATE } from '../src/emit/onnx-train.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import { resizeGraph } from '../src/ir/resize-graph.js';
 import { loadTf } from '../src/runtime/backend.js';
@@ -120,6 +120,10 @@ const cases: [string, string, string, string?, [number, number]?][] = [
   ['relu6, hsigmoid, sigmoid', IN(3, 6), '  a: {op: conv, in: input, out: 4, kernel: 3}\n  r: {op: relu6}\n  s: {op: hsigmoid}\n  t: {op: conv, out: 4, kernel: 1}\n  u: {op: sigmoid}\n  h: {op: conv, out: 1, kernel: 1, bias: true}'],
   ['add (3 inputs), concat', IN(3, 6), '  a: {op: conv, in: input, out: 4, kernel: 3}\n  b: {op: conv, in: a, out: 4, kernel: 1}\n  c: {op: conv, in: a, out: 4, kernel: 3}\n  s: {op: add, in: [a, b, c]}\n  k: {op: concat, in: [s, b]}\n  h: {op: conv, out: 1, kernel: 1, bias: true}'],
   ['resize bilinear x2, x4, nearest, global pool gate (mul)', IN(3, 8), '  a: {op: conv, in: input, out: 4, kernel: 3, stride: 4}\n  u: {op: resize, scale: 4}\n  p: {op: global_avgpool, in: u}\n  m: {op: mul, in: [u, p]}\n  d: {op: conv, in: m, out: 4, kernel: 3, stride: 2}\n  v: {op: resize, scale: 2, mode: nearest}\n  w: {op: resize, in: d, scale: 2}\n  s: {op: add, in: [v, w]}\n  h: {op: conv, out: 1, kernel: 1, bias: true}'],
+  ['conv 3x3 groups 2, depthwise 3x3, depthwise stride 2', IN(4, 8), '  a: {op: conv, in: input, out: 6, kernel: 3, groups: 2}\n  d: {op: conv, out: 6, kernel: 3, groups: 6}\n  e: {op: conv, out: 6, kernel: 3, groups: 6, stride: 2}\n  u: {op: resize, scale: 2}\n  h: {op: conv, out: 1, kernel: 1, bias: true}'],
+  ['conv_transpose 3x3/2 pad 1 output_pad 1, 2x2/2 + bias', IN(3, 8), '  a: {op: conv, in: input, out: 4, kernel: 3, stride: 4}\n  t: {op: conv_transpose, out: 4, kernel: 3, stride: 2, pad: 1, output_pad: 1}\n  v: {op: conv_transpose, out: 3, kernel: 2, stride: 2, bias: true}\n  h: {op: conv, out: 1, kernel: 1, bias: true}'],
+  ['maxpool 3/2 pad 1, odd size', IN(3, 10), '  a: {op: conv, in: input, out: 4, kernel: 3}\n  p: {op: maxpool, kernel: 3, stride: 2, pad: 1}\n  u: {op: resize, like: input}\n  h: {op: conv, out: 1, kernel: 1, bias: true}', '', [9, 9]],
+  ['maxpool 2, avgpool 3/1 pad 1, avgpool 2', IN(3, 8), '  a: {op: conv, in: input, out: 4, kernel: 3}\n  p: {op: maxpool, kernel: 2}\n  q: {op: avgpool, kernel: 3, stride: 1, pad: 1}\n  r: {op: avgpool, kernel: 2}\n  u: {op: resize, scale: 4}\n  h: {op: conv, out: 1, kernel: 1, bias: true}'],
   ['RepVGG stage + Lite R-ASPP + A-Decoder step (AL-Net in small)', IN(3, 16), '  e1: {op: repvgg_stage, in: input, out: 4, depth: 2}\n  e2: {op: repvgg_stage, out: 6, depth: 2}\n  c: {op: lraspp, in: e2, out: 4}\n  f: {op: a_fuse, in: [e1, c], out: 4}\n  up: {op: resize, scale: 2}\n  h: {op: conv, out: 1, kernel: 1, bias: true}', 'imports: [lib/repvgg.yaml, lib/lraspp.yaml, lib/adecoder.yaml]\n'],
 ];
 
@@ -135,10 +139,21 @@ for (const [name, input, graph, imports, feed] of cases) {
   });
 }
 
-test('ops without a training-graph rule say so, naming the engine that trains them', () => {
-  for (const graph of ['  p: {op: maxpool, in: input, kernel: 2}\n  h: {op: conv, out: 1, kernel: 1}', '  c: {op: conv, in: input, out: 4, kernel: 3, groups: 2}\n  h: {op: conv, out: 1, kernel: 1}']) {
-    const g = graphOf(IN(4, 8), graph);
-    assert.throws(() => trainingModel(g, { loss: DEFAULT_LOSS, optimizer: { kind: 'adam' } }), (e: unknown) => e instanceof OnnxGradError && /--engine tfjs/.test((e as Error).message));
+test('dropout drops: a new mask each step, finite gradients', async () => {
+  const g = graphOf(IN(3, 8), '  a: {op: conv, in: input, out: 16, kernel: 3}\n  d: {op: dropout, rate: 0.5}\n  h: {op: conv, out: 1, kernel: 1, bias: true}');
+  const p = problem(g, 2, 4);
+  const one = await ortGradients(p);
+  const two = await ortGradients(p);
+  const k = 'a:kernel';
+  assert.ok(one.grads.get(k)!.every(Number.isFinite) && Number.isFinite(one.loss));
+  assert.not.equal(Array.from(one.grads.get('h:kernel')!), Array.from(two.grads.get('h:kernel')!), 'the same mask twice');
+});
+
+test('every op has a training-graph rule: every spec in architectures/ compiles to a training step', () => {
+  for (const f of readdirSync('architectures').filter((n) => n.endsWith('.yaml'))) {
+    const g = compile(`architectures/${f}`, fsHost).compiled!.graph;
+    const m = trainingModel(g, { loss: DEFAULT_LOSS, optimizer: { kind: 'adam' } });
+    assert.is(m.tensors.filter((t) => !t.key.startsWith('adam/')).length, weightSpecs(g).length, f);
   }
 });
 

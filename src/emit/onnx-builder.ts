@@ -49,6 +49,15 @@ export class OnnxBuilder {
     return this.once(`f:${v}`, () => this.tensor('c', [], Float32Array.of(v)));
   }
 
+  /** A bool scalar constant (Dropout's training_mode). */
+  boolean(v: boolean): string {
+    return this.once(`b:${v}`, () => {
+      const name = this.names.fresh('flag');
+      this.initializers.push({ name, dims: [], data_type: DataType.BOOL, raw_data: Uint8Array.of(v ? 1 : 0) });
+      return name;
+    });
+  }
+
   /** An int64 vector constant (axes, shapes, split sizes, slice bounds). */
   i64(values: readonly number[]): string {
     return this.once(`i:${values.join(',')}`, () => this.tensor('i', [values.length], BigInt64Array.from(values, (v) => BigInt(v))));

@@ -11,7 +11,7 @@ import type { IrNode, Shape } from '../ir/graph.js';
 import { padOf, type OpKind } from '../ir/ops.js';
 import { interpolationMatrix } from '../runtime/gradients.js';
 import type { OnnxBuilder } from './onnx-builder.js';
-import { int, ints } from './onnx-ops.js';
+import { int, ints, str } from './onnx-ops.js';
 
 export class OnnxGradError extends Error {}
 
@@ -48,9 +48,6 @@ export type GradRule = (ctx: GradContext) => GradResult;
 const pair = (v: unknown) => [...(v as readonly number[])] as [number, number];
 const NCHW_SPATIAL = [0, 2, 3];
 
-const unsupported = (what: string): GradRule => () => {
-  throw new OnnxGradError(`${what} has no ONNX training gradient yet: train this spec with --engine tfjs`);
-};
 
 /** The kernel rotated 180 degrees in space with in/out swapped: OIHW [O, C, kh, kw] -> [C, O, kh, kw]. */
 function flippedTransposed(b: OnnxBuilder, w: string, [kh, kw]: [number, number]): string {
@@ -61,7 +58,7 @@ function flippedTransposed(b: OnnxBuilder, w: string, [kh, kw]: [number, number]
 function convGrad(ctx: GradContext): GradResult {
   const { b, node, dy } = ctx;
   const a = node.attrs;
-  if ((a.groups as number) !== 1) throw new OnnxGradError(`conv '${node.id}' has groups ${String(a.groups)}: the ONNX training graph takes groups 1 only; train with --engine tfjs`);
+  const groups = a.groups as number;
   const k = pair(a.kernel);
   const s = pair(a.stride);
   const d = pair(a.dilation);
@@ -73,33 +70,53 @@ function convGrad(ctx: GradContext): GradResult {
   let dx: string | undefined;
   if (ctx.needs[0]) {
     const reach = [d[0] * (k[0] - 1), d[1] * (k[1] - 1)];
-    if (s[0] === 1 && s[1] === 1 && reach[0] >= ph && reach[1] >= pw) {
+    if (groups === 1 && s[0] === 1 && s[1] === 1 && reach[0] >= ph && reach[1] >= pw) {
       const q = [reach[0] - ph, reach[1] - pw];
       dx = b.op('Conv', [dy, flippedTransposed(b, kernel, k)], { kernel_shape: ints(k), dilations: ints(d), pads: ints([q[0], q[1], q[0], q[1]]) }, 'dx');
     } else {
       // the rows the forward's floor dropped come back as output_padding
       const outPad = [h - (s[0] * (oh - 1) + reach[0] + 1 - 2 * ph), w - (s[1] * (ow - 1) + reach[1] + 1 - 2 * pw)];
-      dx = b.op('ConvTranspose', [dy, kernel], { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints([ph, pw, ph, pw]), output_padding: ints(outPad) }, 'dx');
+      // ONNX's ConvTranspose weight is [C_in, C_out / group, kh, kw]: the conv's own [O, C / g, kh, kw]
+      dx = b.op('ConvTranspose', [dy, kernel], { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints([ph, pw, ph, pw]), output_padding: ints(outPad), group: int(groups) }, 'dx');
     }
   }
-  const dwT = filterGradient(ctx, x, [c, h, w], [o, oh, ow], k, s, d, [ph, pw]); // [kh*kw*C, O]
-  const weights: Record<string, string> = { kernel: b.transpose(b.reshape(dwT, [k[0], k[1], c, o]), [3, 2, 0, 1]) };
+  const geometry = { k, s, d, pad: [ph, pw] as [number, number] };
+  let kernelGrad: string;
+  if (groups === 1) {
+    const dwT = filterGradient(b, x, dy, [c, h, w], [o, oh, ow], geometry); // [kh*kw*C, O]
+    kernelGrad = b.transpose(b.reshape(dwT, [k[0], k[1], c, o]), [3, 2, 0, 1]);
+  } else if (groups === c && o === c) {
+    kernelGrad = depthwiseFilterGradient(b, x, dy, [c, h, w], [oh, ow], geometry);
+  } else {
+    // one dense filter gradient per group, the groups' kernels stacked along O
+    const xs = b.opN('Split', [x, b.i64(new Array<number>(groups).fill(c / groups))], groups, { axis: int(1) }, 'xg');
+    const dys = b.opN('Split', [dy, b.i64(new Array<number>(groups).fill(o / groups))], groups, { axis: int(1) }, 'dyg');
+    const parts = xs.map((xg, i) => b.transpose(b.reshape(filterGradient(b, xg, dys[i], [c / groups, h, w], [o / groups, oh, ow], geometry), [k[0], k[1], c / groups, o / groups]), [3, 2, 0, 1]));
+    kernelGrad = b.op('Concat', parts, { axis: int(0) });
+  }
+  const weights: Record<string, string> = { kernel: kernelGrad };
   if (a.bias) weights.bias = b.sum(dy, NCHW_SPATIAL, false);
   return { inputs: [dx], weights };
 }
 
+interface ConvGeometry {
+  k: [number, number];
+  s: [number, number];
+  d: [number, number];
+  pad: [number, number];
+}
+
 /**
- * dL/dkernel as [kh*kw*C, O] (tap-major): per tap, the shifted input [N, C, P] times dy^T [N, P, O],
- * summed over the batch. Stride 1: on the padded grid flattened, every tap is one contiguous
- * slice of the input at offset i*d*Wp + j*d (dy padded with zeros to the grid, so positions
- * outside the output add nothing); no im2col matrix is built (its Concat alone took ~140 ms of
- * an AL-Net step at 256x256). Strided: a strided slice per tap.
+ * The conv's input at each kernel tap, as [N, C, P] tensors paired with dy laid out to match
+ * ([N, O, P]), where P runs over output positions. Stride 1: on the padded grid flattened, every
+ * tap is one contiguous slice of the input at offset i*d*Wp + j*d (dy padded with zeros to the
+ * grid, so positions outside the output add nothing); no im2col matrix is built (its Concat alone
+ * took ~140 ms of an AL-Net step at 256x256). Strided: a strided slice per tap.
  */
-function filterGradient(ctx: GradContext, x: string, [c, h, w]: number[], [o, oh, ow]: number[], k: [number, number], s: [number, number], d: [number, number], [ph, pw]: [number, number]): string {
-  const { b, dy } = ctx;
+function taps(b: OnnxBuilder, x: string, dy: string, [c, h, w]: number[], [o, oh, ow]: number[], { k, s, d, pad: [ph, pw] }: ConvGeometry): { taps: string[]; dy: string } {
   const hp = h + 2 * ph;
   const wp = w + 2 * pw;
-  const parts: string[] = [];
+  const out: string[] = [];
   if (s[0] === 1 && s[1] === 1) {
     const grid = hp * wp;
     const reach = (k[0] - 1) * d[0] * wp + (k[1] - 1) * d[1];
@@ -107,40 +124,96 @@ function filterGradient(ctx: GradContext, x: string, [c, h, w]: number[], [o, oh
     const extraRows = Math.ceil(reach / wp);
     const xf = b.reshape(ph || pw || extraRows ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph + extraRows, pw])]) : x, [0, c, (hp + extraRows) * wp]);
     const dyGrid = hp === oh && wp === ow ? dy : b.op('Pad', [dy, b.i64([0, 0, 0, 0, 0, 0, hp - oh, wp - ow])]);
-    const dyT = b.transpose(b.reshape(dyGrid, [0, o, grid]), [0, 2, 1]);
     for (let i = 0; i < k[0]; i++)
       for (let j = 0; j < k[1]; j++) {
         const off = i * d[0] * wp + j * d[1];
-        const tap = off === 0 && !extraRows ? xf : b.op('Slice', [xf, b.i64([off]), b.i64([off + grid]), b.i64([2])], undefined, 'tap');
-        parts.push(b.op('MatMul', [tap, dyT]));
+        out.push(off === 0 && !extraRows ? xf : b.op('Slice', [xf, b.i64([off]), b.i64([off + grid]), b.i64([2])], undefined, 'tap'));
       }
-  } else {
-    const xp = ph || pw ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph, pw])]) : x;
-    const dyT = b.transpose(b.reshape(dy, [0, o, oh * ow]), [0, 2, 1]);
-    for (let i = 0; i < k[0]; i++)
-      for (let j = 0; j < k[1]; j++) {
-        const begin = [i * d[0], j * d[1]];
-        const tap = b.op('Slice', [xp, b.i64(begin), b.i64([begin[0] + (oh - 1) * s[0] + 1, begin[1] + (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap');
-        parts.push(b.op('MatMul', [b.reshape(tap, [0, c, oh * ow]), dyT]));
-      }
+    return { taps: out, dy: b.reshape(dyGrid, [0, o, grid]) };
   }
-  // [N, kh*kw*C, O], summed over the batch
+  const xp = ph || pw ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph, pw])]) : x;
+  for (let i = 0; i < k[0]; i++)
+    for (let j = 0; j < k[1]; j++) {
+      const begin = [i * d[0], j * d[1]];
+      const tap = b.op('Slice', [xp, b.i64(begin), b.i64([begin[0] + (oh - 1) * s[0] + 1, begin[1] + (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap');
+      out.push(b.reshape(tap, [0, c, oh * ow]));
+    }
+  return { taps: out, dy: b.reshape(dy, [0, o, oh * ow]) };
+}
+
+/** dL/dkernel of a dense conv as [kh*kw*C, O] (tap-major): per tap, tap [N, C, P] x dy^T [N, P, O], summed over N. */
+function filterGradient(b: OnnxBuilder, x: string, dy: string, inShape: number[], outShape: number[], geometry: ConvGeometry): string {
+  const t = taps(b, x, dy, inShape, outShape, geometry);
+  const dyT = b.transpose(t.dy, [0, 2, 1]);
+  const parts = t.taps.map((tap) => b.op('MatMul', [tap, dyT]));
   return b.sum(parts.length === 1 ? parts[0] : b.op('Concat', parts, { axis: int(1) }), [0], false);
 }
 
+/** dL/dkernel of a depthwise conv, [C, 1, kh, kw]: per tap, sum over N and P of tap * dy. */
+function depthwiseFilterGradient(b: OnnxBuilder, x: string, dy: string, [c, h, w]: number[], [oh, ow]: number[], geometry: ConvGeometry): string {
+  const t = taps(b, x, dy, [c, h, w], [c, oh, ow], geometry);
+  const parts = t.taps.map((tap) => b.sum(b.mul(tap, t.dy), [0, 2])); // [1, C, 1]
+  return b.reshape(parts.length === 1 ? parts[0] : b.op('Concat', parts, { axis: int(2) }), [c, 1, geometry.k[0], geometry.k[1]]);
+}
+
+export interface TrainForwardContext {
+  b: OnnxBuilder;
+  node: IrNode;
+  inputs: string[];
+  /** the node's weight (graph input) by name */
+  weight(name: string): string;
+  /** the batch size as a float scalar */
+  batch: string;
+  /** writes the next value of one of the node's state tensors (BN running statistics) */
+  setState(name: string, value: string): void;
+}
+
+/** The output, and what the gradient rule will read (GradContext.saved). */
+export type TrainForward = (ctx: TrainForwardContext) => { y: string; saved: Record<string, string> };
+
 /**
- * BatchNorm in training mode: batch statistics over N, H, W; the running averages are updated by
- * the caller from `mean` and `variance`. Kept for the gradient: xc = x - mean, rstd, scale.
+ * BatchNorm in training mode: batch statistics over N, H, W; the running averages as PyTorch keeps
+ * them (momentum from the node, the unbiased batch variance, n = N * H * W). Kept for the
+ * gradient: xc = x - mean, rstd, scale.
  */
-export function bnTrainForward(b: OnnxBuilder, x: string, gamma: string, beta: string, c: number, eps: number): { y: string; mean: string; variance: string; saved: Record<string, string> } {
+function bnTrainForward({ b, node, inputs: [x], weight, batch, setState }: TrainForwardContext) {
+  const { c, h, w } = node.shape;
   const mean = b.mean(x, NCHW_SPATIAL);
   const xc = b.sub(x, mean);
   const variance = b.mean(b.mul(xc, xc), NCHW_SPATIAL);
-  const rstd = b.op('Reciprocal', [b.op('Sqrt', [b.add(variance, b.scalar(eps))])]);
-  const scale = b.mul(b.reshape(gamma, [1, c, 1, 1]), rstd);
-  const y = b.add(b.mul(xc, scale), b.reshape(beta, [1, c, 1, 1]));
-  return { y, mean, variance, saved: { xc, rstd, scale } };
+  const rstd = b.op('Reciprocal', [b.op('Sqrt', [b.add(variance, b.scalar(node.attrs.eps as number))])]);
+  const scale = b.mul(b.reshape(weight('gamma'), [1, c, 1, 1]), rstd);
+  const y = b.add(b.mul(xc, scale), b.reshape(weight('beta'), [1, c, 1, 1]));
+  const m = (node.attrs.momentum as number | undefined) ?? 0.1;
+  const count = b.mul(batch, b.scalar(h * w));
+  const unbias = b.div(count, b.sub(count, b.scalar(1)));
+  const ema = (name: string, stat: string) => setState(name, b.add(b.mul(weight(name), b.scalar(1 - m)), b.mul(b.reshape(stat, [-1]), b.scalar(m))));
+  ema('mean', mean);
+  ema('variance', b.mul(variance, unbias));
+  return { y, saved: { xc, rstd, scale } };
 }
+
+/** Max pool keeping its argmax (ONNX's Indices: flat positions in the whole unpadded input). */
+function maxPoolTrainForward({ b, node, inputs: [x] }: TrainForwardContext) {
+  const a = node.attrs;
+  const [y, indices] = b.opN('MaxPool', [x], 2, { kernel_shape: ints(pair(a.kernel)), strides: ints(pair(a.stride)), pads: ints([...pair(a.pad), ...pair(a.pad)]) }, 'maxpool');
+  return { y, saved: { indices } };
+}
+
+/** Dropout in training mode: ONNX Dropout's mask, scaled by 1 / (1 - rate) as the output is. */
+function dropoutTrainForward({ b, node, inputs: [x] }: TrainForwardContext): { y: string; saved: Record<string, string> } {
+  const rate = node.attrs.rate as number;
+  if (!(rate > 0)) return { y: x, saved: {} };
+  const [y, mask] = b.opN('Dropout', [x, b.scalar(rate), b.boolean(true)], 2, undefined, 'dropout');
+  return { y, saved: { mask, scale: b.scalar(1 / (1 - rate)) } };
+}
+
+/** Ops whose training forward is not their inference lowering (onnx-ops.ts). */
+export const TRAIN_FORWARD: Partial<Record<OpKind, TrainForward>> = {
+  bn: bnTrainForward,
+  maxpool: maxPoolTrainForward,
+  dropout: dropoutTrainForward,
+};
 
 /** dx = scale (dy - mean(dy) - xc rstd^2 mean(dy xc)); dgamma = sum(dy xc) rstd; dbeta = sum dy. */
 function bnGrad(ctx: GradContext): GradResult {
@@ -190,9 +263,55 @@ function resizeGrad(ctx: GradContext): GradResult {
   return { inputs: [g] };
 }
 
+/**
+ * conv_transpose is the input gradient of a conv with the same weights [Cin, Cout, kh, kw]: its own
+ * input gradient is that conv applied to dy, and its weight gradient that conv's filter gradient
+ * with dy as the conv's input and x as its output gradient.
+ */
+function convTransposeGrad(ctx: GradContext): GradResult {
+  const { b, dy } = ctx;
+  const a = ctx.node.attrs;
+  const k = pair(a.kernel);
+  const s = pair(a.stride);
+  const p = pair(a.pad);
+  const [x] = ctx.inputs;
+  const { c, h, w } = ctx.inShapes[0];
+  const { c: o, h: oh, w: ow } = ctx.outShape;
+  const kernel = ctx.weight('kernel');
+  const dx = ctx.needs[0] ? b.op('Conv', [dy, kernel], { kernel_shape: ints(k), strides: ints(s), pads: ints([p[0], p[1], p[0], p[1]]) }, 'dx') : undefined;
+  const dwT = filterGradient(b, dy, x, [o, oh, ow], [c, h, w], { k, s, d: [1, 1], pad: p }); // [kh*kw*Cout, Cin]
+  const weights: Record<string, string> = { kernel: b.transpose(b.reshape(dwT, [k[0], k[1], o, c]), [3, 2, 0, 1]) };
+  if (a.bias) weights.bias = b.sum(dy, NCHW_SPATIAL, false);
+  return { inputs: [dx], weights };
+}
+
+/** dy added into zeros of x's shape at the forward's argmax positions (TF's rule: the first maximum). */
+function maxPoolGrad(ctx: GradContext): GradResult {
+  const { b } = ctx;
+  const [x] = ctx.inputs;
+  const shape = b.op('Shape', [x]);
+  const zeros = b.reshape(b.op('ConstantOfShape', [shape]), [-1]);
+  const flat = b.op('ScatterElements', [zeros, b.reshape(ctx.saved.indices, [-1]), b.reshape(ctx.dy, [-1])], { axis: int(0), reduction: str('add') });
+  return { inputs: [b.op('Reshape', [flat, shape])] };
+}
+
+/** The transposed average: a depthwise ConvTranspose with a uniform 1/(kh kw) kernel (zeros counted, as forward). */
+function avgPoolGrad(ctx: GradContext): GradResult {
+  const { b } = ctx;
+  const a = ctx.node.attrs;
+  const k = pair(a.kernel);
+  const s = pair(a.stride);
+  const [ph, pw] = pair(a.pad);
+  const { c, h, w } = ctx.inShapes[0];
+  const { h: oh, w: ow } = ctx.outShape;
+  const kernel = b.tensor('avgpool_grad', [c, 1, k[0], k[1]], new Float32Array(c * k[0] * k[1]).fill(1 / (k[0] * k[1])));
+  const outPad = [h - (s[0] * (oh - 1) + k[0] - 2 * ph), w - (s[1] * (ow - 1) + k[1] - 2 * pw)];
+  return { inputs: [b.op('ConvTranspose', [ctx.dy, kernel], { kernel_shape: ints(k), strides: ints(s), pads: ints([ph, pw, ph, pw]), output_padding: ints(outPad), group: int(c) }, 'dx')] };
+}
+
 export const ONNX_GRAD = {
   conv: convGrad,
-  conv_transpose: unsupported('conv_transpose'),
+  conv_transpose: convTransposeGrad,
   bn: bnGrad,
   relu: (ctx) => ({ inputs: [ctx.b.where(ctx.b.op('Greater', [ctx.output, ctx.b.scalar(0)]), ctx.dy)] }),
   // TF's rules at the kinks: relu6 passes (0, 6], relu6(x + 3) / 6 passes (-3, 3]
@@ -214,17 +333,14 @@ export const ONNX_GRAD = {
   },
   concat: (ctx) => ({ inputs: ctx.b.opN('Split', [ctx.dy, ctx.b.i64(ctx.inShapes.map((s) => s.c))], ctx.inputs.length, { axis: int(1) }, 'dcat') }),
   resize: resizeGrad,
-  maxpool: unsupported('maxpool'),
-  avgpool: unsupported('avgpool'),
+  maxpool: maxPoolGrad,
+  avgpool: avgPoolGrad,
   global_avgpool: (ctx) => {
     const { b } = ctx;
     const { h, w } = ctx.inShapes[0];
     return { inputs: [b.op('Expand', [b.mul(ctx.dy, b.scalar(1 / (h * w))), b.op('Shape', [ctx.inputs[0]])])] };
   },
-  dropout: (ctx) => {
-    if ((ctx.node.attrs.rate as number) > 0) throw new OnnxGradError(`dropout '${ctx.node.id}' (rate ${String(ctx.node.attrs.rate)}) is not in the ONNX training graph yet: train with --engine tfjs`);
-    return { inputs: [ctx.dy] };
-  },
+  dropout: (ctx) => ({ inputs: [ctx.saved.mask ? ctx.b.mul(ctx.b.where(ctx.saved.mask, ctx.dy), ctx.saved.scale) : ctx.dy] }),
   identity: (ctx) => ({ inputs: [ctx.dy] }),
 } satisfies Record<OpKind, GradRule>;
 

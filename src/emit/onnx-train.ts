@@ -14,7 +14,7 @@ import type { OptimizerOptions } from '../train/engine.js';
 import type { LossWeights } from '../train/loss.js';
 import { DICE_SMOOTH } from '../train/loss.js';
 import { OnnxBuilder } from './onnx-builder.js';
-import { bnTrainForward, ONNX_GRAD, OnnxGradError, type GradRule } from './onnx-grad.js';
+import { ONNX_GRAD, OnnxGradError, TRAIN_FORWARD, type GradRule } from './onnx-grad.js';
 import { int, ONNX_LOWERING, type LowerContext } from './onnx-ops.js';
 import { DataType, encodeModel } from './onnx-proto.js';
 import { attributeProto, DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx.js';
@@ -81,21 +81,13 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
   const saved = new Map<string, Record<string, string>>();
   for (const node of g.nodes) {
     const inputs = node.inputs.map((i) => value.get(i)!);
-    if (node.op === 'bn') {
-      const w = (name: string) => weightKey(node.id, name);
-      const f = bnTrainForward(b, inputs[0], w('gamma'), w('beta'), node.shape.c, node.attrs.eps as number);
+    const trainForward = TRAIN_FORWARD[node.op];
+    if (trainForward) {
+      const f = trainForward({ b, node, inputs, weight: (name) => weightKey(node.id, name), batch, setState: (name, v) => void b.opTo(`next/${weightKey(node.id, name)}`, 'Identity', [v]) });
       saved.set(node.id, f.saved);
-      // running averages as PyTorch keeps them: the unbiased batch variance, n = N * H * W
-      const m = (node.attrs.momentum as number | undefined) ?? 0.1;
-      const count = b.mul(batch, b.scalar(node.shape.h * node.shape.w));
-      const unbias = b.div(count, b.sub(count, b.scalar(1)));
-      const ema = (key: string, stat: string) => b.opTo(`next/${key}`, 'Add', [b.mul(key, b.scalar(1 - m)), b.mul(b.reshape(stat, [-1]), b.scalar(m))]);
-      ema(w('mean'), f.mean);
-      ema(w('variance'), b.mul(f.variance, unbias));
       value.set(node.id, f.y);
       continue;
     }
-    if (node.op === 'dropout' && (node.attrs.rate as number) > 0) throw new OnnxGradError(`dropout '${node.id}' (rate ${String(node.attrs.rate)}) is not in the ONNX training graph yet: train with --engine tfjs`);
     const output = b.names.fresh(node.id);
     const ctx: LowerContext = {
       node,

@@ -164,13 +164,17 @@ export function littleEndianBytes(data: Float32Array | BigInt64Array): Uint8Arra
  */
 export class Names {
   private used = new Set<string>();
+  /** per base, the next suffix to try: a training graph asks for thousands of `tap`s */
+  private next = new Map<string, number>();
   constructor(reserved: string[]) {
     for (const r of reserved) this.used.add(r);
   }
   fresh(base: string): string {
     const clean = base.replace(/[^A-Za-z0-9_./:-]/g, '_') || 't';
     let name = clean;
-    for (let k = 1; this.used.has(name); k++) name = `${clean}_${k}`;
+    let k = this.next.get(clean) ?? 1;
+    if (this.used.has(name)) for (; this.used.has((name = `${clean}_${k}`)); k++);
+    this.next.set(clean, k);
     this.used.add(name);
     return name;
   }
