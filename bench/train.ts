@@ -6,10 +6,11 @@
 // (../shared/peers/alnet_torch.py train --hw 256 --batch 4 --threads 2) measured in the same run.
 //   node --import tsx bench/train.ts            (BENCH_RUNS=5, BENCH_HW=256, BENCH_BATCH=4)
 //   GRAD_STRIDED=transpose | GRAD_FILTER=im2col      try the slower alternatives
-//   BENCH_PROFILE=1                           adds a per-kernel profile of one step
+//   BENCH_PROFILE=1                           adds a per-kernel profile of one TF.js step and ORT's per-op profile
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { fsHost } from '../src/cli/common.js';
 import { compile } from '../src/compile.js';
@@ -96,6 +97,40 @@ if (process.env.BENCH_PROFILE) {
   for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (Number(k.kernelTimeMs) || 0));
   console.log('\n| kernel | ms |\n|---|---:|');
   for (const [k, ms] of [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`| ${k} | ${ms.toFixed(0)} |`);
+}
+
+if (process.env.BENCH_PROFILE) {
+  // where the ONNX Runtime step's time goes: ORT's own per-node profile, summed by op type
+  const { trainingModel, TRAIN_X, TRAIN_Y, STEP_SIZE, BIAS_CORRECTION2 } = await import('../src/emit/onnx-train.js');
+  const ort = await import('onnxruntime-node');
+  const { permute, nhwcToNchw } = await import('../src/runtime/layout.js');
+  const prefix = join(mkdtempSync(join(tmpdir(), 'alcli-ort-profile-')), 'step');
+  const m = trainingModel(g, { loss: { bce: 1, dice: 1 }, optimizer: { kind: 'adam' } });
+  const session = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: cpus().length, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });
+  const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
+    [TRAIN_X]: new ort.Tensor('float32', nhwcToNchw(batch.x, shape), [BATCH, 3, HW, HW]),
+    [TRAIN_Y]: new ort.Tensor('float32', batch.y, [BATCH, 1, HW, HW]),
+    [STEP_SIZE]: new ort.Tensor('float32', Float32Array.of(1e-3), []),
+    [BIAS_CORRECTION2]: new ort.Tensor('float32', Float32Array.of(0.03), []),
+  };
+  for (const t of m.tensors) {
+    const src = store.get(t.key) ?? { shape: t.tfShape, data: new Float32Array(t.tfShape.reduce((a, d) => a * d, 1)) };
+    feeds[t.key] = new ort.Tensor('float32', t.perm ? permute(src.data, src.shape, t.perm) : src.data, t.perm ? t.perm.map((q) => t.tfShape[q]) : t.tfShape);
+  }
+  const PROFILED = 3;
+  for (let i = 0; i <= PROFILED; i++) await session.run(feeds);
+  await session.release();
+  const file = readdirSync(dirname(prefix)).map((f) => join(dirname(prefix), f))[0];
+  const events = JSON.parse(readFileSync(file, 'utf8')) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+  const byOp = new Map<string, number>();
+  // the first run plans memory: count the last PROFILED
+  const runs = events.filter((e) => e.cat === 'Session' && e.name === 'model_run');
+  const from = runs.length > PROFILED ? (runs[runs.length - PROFILED] as unknown as { ts: number }).ts : 0;
+  for (const e of events) if (e.cat === 'Node' && e.name.endsWith('_kernel_time') && (e as unknown as { ts: number }).ts >= from) byOp.set(e.args!.op_name!, (byOp.get(e.args!.op_name!) ?? 0) + e.dur / 1000 / PROFILED);
+  const total = [...byOp.values()].reduce((a, b) => a + b, 0);
+  console.log(`\nONNX Runtime step by op type (ms per step, ORT's profiler, ${PROFILED} steps; kernels sum to ${total.toFixed(0)} ms)\n\n| op | ms | share |\n|---|---:|---:|`);
+  for (const [op, ms] of [...byOp].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`| ${op} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(0)} % |`);
+  rmSync(dirname(prefix), { recursive: true, force: true });
 }
 
 const PEER = '../shared/peers/alnet_torch.py';
