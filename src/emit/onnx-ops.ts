@@ -53,7 +53,7 @@ const one = (ctx: LowerContext, op_type: string, attrs?: Record<string, OnnxAttr
 /** ONNX pads: [top, left, bottom, right] (all begins, then all ends). */
 const pads = ([ph, pw]: [number, number]) => ints([ph, pw, ph, pw]);
 /** TF [kh, kw, cin/groups, out] -> ONNX OIHW; TF transposed [kh, kw, out, cin] -> ONNX IOHW: the same permutation. */
-const TF_TO_ONNX_KERNEL = [3, 2, 0, 1] as const;
+export const TF_TO_ONNX_KERNEL = [3, 2, 0, 1] as const;
 const optionalBias = (ctx: LowerContext) => (ctx.node.attrs.bias ? [ctx.weight('bias')] : []);
 
 const pool = (op_type: 'MaxPool' | 'AveragePool'): Lowering => (ctx) => {

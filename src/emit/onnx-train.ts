@@ -15,7 +15,7 @@ import type { LossWeights } from '../train/loss.js';
 import { DICE_SMOOTH } from '../train/loss.js';
 import { OnnxBuilder } from './onnx-builder.js';
 import { ONNX_GRAD, OnnxGradError, TRAIN_FORWARD, type GradRule } from './onnx-grad.js';
-import { int, ONNX_LOWERING, type LowerContext } from './onnx-ops.js';
+import { int, ONNX_LOWERING, TF_TO_ONNX_KERNEL, type LowerContext } from './onnx-ops.js';
 import { DataType, encodeModel } from './onnx-proto.js';
 import { attributeProto, DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx.js';
 
@@ -26,9 +26,6 @@ export const STEP_SIZE = 'step_size';
 export const BIAS_CORRECTION2 = 'bias_correction2';
 export const LEARNING_RATE = 'lr';
 export { OnnxGradError };
-
-/** conv / conv_transpose kernels: TF [kh, kw, a, b] -> ONNX [b, a, kh, kw] */
-const TF_TO_ONNX_KERNEL = [3, 2, 0, 1];
 
 /** One tensor the step reads and writes back: a weight, an optimizer slot, a running statistic. */
 export interface StepTensor {
@@ -64,7 +61,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
   const specs = weightSpecs(g).map(({ node, spec }) => ({ node, spec, key: weightKey(node.id, spec.name) }));
   const tensors: StepTensor[] = [];
   for (const { node, spec, key } of specs) {
-    const perm = spec.name === 'kernel' && (node.op === 'conv' || node.op === 'conv_transpose') ? TF_TO_ONNX_KERNEL : undefined;
+    const perm = spec.name === 'kernel' && (node.op === 'conv' || node.op === 'conv_transpose') ? [...TF_TO_ONNX_KERNEL] : undefined;
     tensors.push({ key, next: `next/${key}`, tfShape: [...spec.shape], perm });
     if (spec.role === 'trainable') for (const slot of slotNames(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
   }
