@@ -56,7 +56,7 @@ export default class Export extends AlcliCommand {
       c = opened.compiled;
       weights = opened.checkpoint.weights;
       normalize = opened.info.normalize && { mean: opened.info.normalize.mean, std: opened.info.normalize.std };
-      source = { kind: 'run', dir: args.source, data: opened.info.data.dir, epoch: opened.checkpoint.state.epoch, metrics: opened.checkpoint.state.val };
+      source = { kind: 'run', dir: args.source, data: opened.info.data.dir, epoch: opened.checkpoint.state.epoch, metrics: opened.checkpoint.state.val, engine: opened.info.engine };
       log(`export ${args.source} (best checkpoint, epoch ${opened.checkpoint.state.epoch}): ${c.graph.input.size.join('x')}, backend ${backend}`);
     } else {
       c = await compileOrFail(args.source, compileOptions(flags), flags.json);

@@ -5,7 +5,7 @@ import { formatCount } from './format.js';
 export interface ModelCardInput {
   compiled: Compiled;
   /** where the weights came from */
-  source: { kind: 'spec'; seed: number } | { kind: 'run'; dir: string; data?: string; epoch?: number; metrics?: Record<string, number> };
+  source: { kind: 'spec'; seed: number } | { kind: 'run'; dir: string; data?: string; epoch?: number; metrics?: Record<string, number>; engine?: string };
   /** what the exported model expects applied to [0, 1] pixels (the TypeScript module applies it) */
   normalize: { mean: number[]; std: number[] } | null;
   formats: string[];
@@ -51,7 +51,7 @@ export function modelCard(m: ModelCardInput): string {
     '',
     m.source.kind === 'spec'
       ? `Random (seed ${m.source.seed}), BatchNorm statistics calibrated on random images: this export is for checking the toolchain, not for use.`
-      : `Trained in \`${m.source.dir}\`${m.source.data ? ` on ${m.source.data}` : ''}; the best checkpoint${m.source.epoch ? ` (epoch ${m.source.epoch})` : ''}.${m.source.metrics ? ` Validation: ${Object.entries(m.source.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; \`alcli evaluate ${m.source.dir} --split test\` gives the test metrics.` : ''}`,
+      : `Trained in \`${m.source.dir}\`${m.source.data ? ` on ${m.source.data}` : ''}${m.source.engine ? ` (engine ${m.source.engine})` : ''}; the best checkpoint${m.source.epoch ? ` (epoch ${m.source.epoch})` : ''}.${m.source.metrics ? ` Validation: ${Object.entries(m.source.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}; \`alcli evaluate ${m.source.dir} --split test\` gives the test metrics.` : ''}`,
     '',
     '## Verification',
     '',
