@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
+import { measure } from '../src/bench/infer.js';
 import { fsHost } from '../src/cli/common.js';
 import { compile } from '../src/compile.js';
 import { loadTf } from '../src/runtime/backend.js';
@@ -50,17 +51,8 @@ function lossOf(logits: Tensor): Scalar {
 }
 const f = () => lossOf(forward(tf, g, weights, x, { training: true, dropout: false, inputGrad: false }));
 
-const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
-async function time(fn: () => unknown, runs: number): Promise<number> {
-  await fn(); // warm-up
-  const ts: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
+/** median ms of `runs` calls after one warm-up */
+const time = async (fn: () => unknown, runs: number) => (await measure(async () => void (await fn()), 1, runs)).median;
 
 const step = () => tf.tidy(() => {
   const { value, grads } = tf.variableGrads(f, vars);
@@ -101,9 +93,9 @@ if (process.env.BENCH_PROFILE) {
 
 if (process.env.BENCH_PROFILE) {
   // where the ONNX Runtime step's time goes: ORT's own per-node profile, summed by op type
-  const { trainingModel, TRAIN_X, TRAIN_Y, STEP_SIZE, BIAS_CORRECTION2 } = await import('../src/emit/onnx-train.js');
+  const { trainingModel, stepShape, toStepLayout, TRAIN_X, TRAIN_Y, STEP_SIZE, BIAS_CORRECTION2 } = await import('../src/emit/onnx-train.js');
   const ort = await import('onnxruntime-node');
-  const { permute, nhwcToNchw } = await import('../src/runtime/layout.js');
+  const { nhwcToNchw } = await import('../src/runtime/layout.js');
   const prefix = join(mkdtempSync(join(tmpdir(), 'alcli-ort-profile-')), 'step');
   const m = trainingModel(g, { loss: { bce: 1, dice: 1 }, optimizer: { kind: 'adam' } });
   const session = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: cpus().length, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });
@@ -113,10 +105,8 @@ if (process.env.BENCH_PROFILE) {
     [STEP_SIZE]: new ort.Tensor('float32', Float32Array.of(1e-3), []),
     [BIAS_CORRECTION2]: new ort.Tensor('float32', Float32Array.of(0.03), []),
   };
-  for (const t of m.tensors) {
-    const src = store.get(t.key) ?? { shape: t.tfShape, data: new Float32Array(t.tfShape.reduce((a, d) => a * d, 1)) };
-    feeds[t.key] = new ort.Tensor('float32', t.perm ? permute(src.data, src.shape, t.perm) : src.data, t.perm ? t.perm.map((q) => t.tfShape[q]) : t.tfShape);
-  }
+  // weights from the store, Adam's slots zero
+  for (const t of m.tensors) feeds[t.key] = new ort.Tensor('float32', toStepLayout(t, store.get(t.key)?.data ?? new Float32Array(t.tfShape.reduce((a, d) => a * d, 1))), stepShape(t));
   const PROFILED = 3;
   for (let i = 0; i <= PROFILED; i++) await session.run(feeds);
   await session.release();

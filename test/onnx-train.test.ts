@@ -12,12 +12,12 @@ import * as assert from 'uvu/assert';
 import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { compile } from '../src/compile.js';
-import { trainingModel, TRAIN_LOSS, TRAIN_X, TRAIN_Y, LEARNING_RATE } from '../src/emit/onnx-train.js';
+import { fromStepLayout, LEARNING_RATE, stepShape, toStepLayout, trainingModel, TRAIN_LOSS, TRAIN_X, TRAIN_Y } from '../src/emit/onnx-train.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import { resizeGraph } from '../src/ir/resize-graph.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';
-import { nhwcToNchw, permute } from '../src/runtime/layout.js';
+import { nhwcToNchw } from '../src/runtime/layout.js';
 import { randomInput } from '../src/runtime/verify.js';
 import { initWeights, randomizeBatchNorm, rng, weightSpecs, type WeightStore } from '../src/runtime/weights.js';
 import { TfjsEngine } from '../src/train/engine-tfjs.js';
@@ -78,17 +78,11 @@ async function ortGradients(p: Problem): Promise<{ loss: number; grads: Map<stri
     [TRAIN_Y]: new ort.Tensor('float32', p.y, [n, 1, h, w]),
     [LEARNING_RATE]: new ort.Tensor('float32', Float32Array.of(0), []),
   };
-  for (const t of model.tensors) {
-    const src = p.store.get(t.key) ?? { shape: t.tfShape, data: new Float32Array(t.tfShape.reduce((a, d) => a * d, 1)) };
-    feeds[t.key] = new ort.Tensor('float32', t.perm ? permute(src.data, src.shape, t.perm) : src.data, t.perm ? t.perm.map((q) => t.tfShape[q]) : t.tfShape);
-  }
+  // weights from the store, SGD's momentum slots zero
+  for (const t of model.tensors) feeds[t.key] = new ort.Tensor('float32', toStepLayout(t, p.store.get(t.key)?.data ?? new Float32Array(t.tfShape.reduce((a, d) => a * d, 1))), stepShape(t));
   const out = await session.run(feeds);
   const grads = new Map<string, Float32Array>();
-  for (const [key, name] of model.gradients) {
-    const t = model.tensors.find((s) => s.key === key)!;
-    const v = out[name];
-    grads.set(key, t.perm ? permute(v.data as Float32Array, v.dims as number[], t.perm.map((_, i) => t.perm!.indexOf(i))) : (v.data as Float32Array));
-  }
+  for (const [key, name] of model.gradients) grads.set(key, fromStepLayout(model.tensors.find((s) => s.key === key)!, out[name].data as Float32Array));
   await session.release();
   return { loss: (out[TRAIN_LOSS].data as Float32Array)[0], grads };
 }

@@ -54,11 +54,11 @@ export default class Bench extends AlcliCommand {
   /** --mode train: the optimizer step of one engine. */
   private async benchTrainStep(spec: string, c: Compiled, flags: { json: boolean; batch: number; runs: number; warmup: number; backend: string; engine: string }): Promise<void> {
     const [{ chooseEngine }, { initWeights }, { benchTrain }, { trainSettings }, { cpus }] = await Promise.all([import('../train/engines.js'), import('../runtime/weights.js'), import('../bench/train.js'), import('../train/loop.js'), import('node:os')]);
-    const chosen = await chooseEngine(flags.engine as 'auto', c.graph, flags.backend as 'auto');
+    const s = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
+    const chosen = await chooseEngine(flags.engine as 'auto', c.graph, { optimizer: s.optimizer, loss: s.loss }, flags.backend as 'auto');
     if ('error' in chosen) throw new UsageError(chosen.error);
     if (!flags.json) for (const n of chosen.notices) process.stderr.write(`${n}\n`);
-    const s = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
-    const engine = await chosen.create(initWeights(c.graph, 0), { optimizer: s.optimizer, loss: s.loss });
+    const engine = await chosen.create(initWeights(c.graph, 0));
     if (!flags.json) process.stderr.write(`timing a training step of ${spec} at ${c.graph.input.size.join('x')}, batch ${flags.batch}, engine ${engine.name}: ${flags.warmup} warm-up + ${flags.runs} steps\n`);
     try {
       const t = await benchTrain(engine, c.graph, flags);

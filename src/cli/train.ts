@@ -109,7 +109,7 @@ export default class Train extends AlcliCommand {
     const { initWeights } = await import('../runtime/weights.js');
     const choice = (flags.engine ?? (info ? (info.engine === 'ort' ? 'ort' : 'tfjs') : 'auto')) as 'auto' | 'ort' | 'tfjs';
     const savedBackend = info?.backend === 'wasm' || info?.backend === 'cpu' || info?.backend === 'tensorflow' ? info.backend : 'auto';
-    const chosen = await chooseEngine(choice, c.graph, (flags.backend ?? savedBackend) as 'auto');
+    const chosen = await chooseEngine(choice, c.graph, { optimizer: settings.optimizer, loss: settings.loss }, (flags.backend ?? savedBackend) as 'auto');
     if ('error' in chosen) throw new UsageError(chosen.error);
     for (const n of chosen.notices) log(n);
     const backend = chosen.backend;
@@ -118,7 +118,7 @@ export default class Train extends AlcliCommand {
     if (!resuming && existsSync(runPath)) rmSync(runPath, { recursive: true, force: true });
     mkdirSync(runPath, { recursive: true });
     const run = new RunDir(fsRunHost(runPath));
-    const engine = await chosen.create(initWeights(c.graph, settings.seed), { optimizer: settings.optimizer, loss: settings.loss });
+    const engine = await chosen.create(initWeights(c.graph, settings.seed));
     let resumeState;
     if (resuming) {
       const ck = run.readCheckpoint('last');

@@ -38,7 +38,8 @@ export class OnnxBuilder {
     return name;
   }
 
-  private once(key: string, make: () => string): string {
+  /** The value made once under `key` (shared constants and shape computations). */
+  once(key: string, make: () => string): string {
     let v = this.shared.get(key);
     if (v === undefined) this.shared.set(key, (v = make()));
     return v;

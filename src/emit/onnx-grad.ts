@@ -313,8 +313,8 @@ export const ONNX_GRAD = {
   conv: convGrad,
   conv_transpose: convTransposeGrad,
   bn: bnGrad,
-  relu: (ctx) => ({ inputs: [ctx.b.where(ctx.b.op('Greater', [ctx.output, ctx.b.scalar(0)]), ctx.dy)] }),
-  // TF's rules at the kinks: relu6 passes (0, 6], relu6(x + 3) / 6 passes (-3, 3]
+  // TF's rules at the kinks: relu passes (0, inf), relu6 (0, 6], relu6(x + 3) / 6 (-3, 3]
+  relu: (ctx) => masked(ctx, 0, undefined),
   relu6: (ctx) => masked(ctx, 0, 6),
   hsigmoid: (ctx) => masked(ctx, -3, 3, 1 / 6),
   sigmoid: (ctx) => {

@@ -9,6 +9,7 @@
 // Adam and SGD follow src/train/engine-tfjs.ts (PyTorch's conventions), so checkpoints move freely
 // between the two engines.
 import { INPUT_ID, type IrGraph, type Shape } from '../ir/graph.js';
+import { permute } from '../runtime/layout.js';
 import { weightKey, weightSpecs } from '../runtime/weights.js';
 import type { OptimizerOptions } from '../train/engine.js';
 import type { LossWeights } from '../train/loss.js';
@@ -37,6 +38,15 @@ export interface StepTensor {
   /** TF -> ONNX axis permutation, where the layouts differ */
   perm?: number[];
 }
+
+/** The tensor's shape as the model reads it (ONNX layout). */
+export const stepShape = (t: StepTensor): number[] => (t.perm ? t.perm.map((p) => t.tfShape[p]) : [...t.tfShape]);
+
+/** TF-layout data (a checkpoint's) in the layout the model reads; a copy. */
+export const toStepLayout = (t: StepTensor, data: Float32Array): Float32Array => (t.perm ? permute(data, t.tfShape, t.perm) : Float32Array.from(data));
+
+/** The model's data for the tensor back in the TF layout; a copy. */
+export const fromStepLayout = (t: StepTensor, data: Float32Array): Float32Array => (t.perm ? permute(data, stepShape(t), t.perm.map((_, i) => t.perm!.indexOf(i))) : Float32Array.from(data));
 
 export interface TrainModel {
   bytes: Uint8Array;
@@ -69,7 +79,9 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
   const gradOut = (key: string) => `grad/${key}`;
   const b = new OnnxBuilder([TRAIN_X, TRAIN_Y, TRAIN_LOSS, ...scalars, ...tensors.flatMap((t) => [t.key, t.next]), ...specs.map((s) => gradOut(s.key))]);
 
-  const batch = b.op('Cast', [b.op('Shape', [TRAIN_X], { start: int(0), end: int(1) })], { to: int(DataType.FLOAT) }, 'batch');
+  // the batch size N, read from x: as int64 [1] (Resize sizes) and as a float scalar (means, counts)
+  const batchDims = b.op('Shape', [TRAIN_X], { start: int(0), end: int(1) }, 'batch_dims');
+  const batch = b.op('Cast', [b.reshape(batchDims, [])], { to: int(DataType.FLOAT) }, 'batch');
   const shapes = new Map<string, Shape>([[INPUT_ID, { c: g.input.channels, h: g.input.size[0], w: g.input.size[1] }]]);
   for (const n of g.nodes) shapes.set(n.id, n.shape);
 
@@ -92,8 +104,8 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
       output,
       weight: (name) => weightKey(node.id, name),
       scalar: (v) => b.scalar(v),
-      scales: (f) => b.tensor(`scales_${f}`, [4], Float32Array.of(1, 1, f, f)),
-      sizes: (s) => b.op('Concat', [b.op('Shape', [TRAIN_X], { start: int(0), end: int(1) }), b.i64([s.c, s.h, s.w])], { axis: int(0) }, 'sizes'),
+      scales: (f) => b.once(`scales:${f}`, () => b.tensor(`scales_${f}`, [4], Float32Array.of(1, 1, f, f))),
+      sizes: (s) => b.once(`sizes:${s.c}x${s.h}x${s.w}`, () => b.op('Concat', [batchDims, b.i64([s.c, s.h, s.w])], { axis: int(0) }, 'sizes')),
     };
     const lowered = ONNX_LOWERING[node.op](ctx);
     if (!Array.isArray(lowered)) {
@@ -160,7 +172,6 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     }
   }
 
-  const onnxShape = (t: StepTensor) => (t.perm ? t.perm.map((p) => t.tfShape[p]) : t.tfShape);
   const info = (name: string, dims: (number | string)[]) => ({
     name,
     type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d })) } } },
@@ -174,8 +185,8 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
       doc_string: `${g.name}: one training step (forward, BCE + Dice loss, backward, ${o.kind}) at ${h}x${w}`,
       node: b.nodes.map((n, i) => ({ op_type: n.op_type, name: `${n.output[0]}#${i}`, input: n.input, output: n.output, attribute: Object.entries(n.attrs ?? {}).map(([name, a]) => attributeProto(name, a)) })),
       initializer: b.initializers,
-      input: [info(TRAIN_X, ['N', g.input.channels, h, w]), info(TRAIN_Y, ['N', out.c, out.h, out.w]), ...scalars.map((s) => info(s, [])), ...tensors.map((t) => info(t.key, onnxShape(t)))],
-      output: [info(TRAIN_LOSS, []), ...tensors.map((t) => info(t.next, onnxShape(t))), ...[...gradients].map(([key, name]) => info(name, onnxShape(tensors.find((t) => t.key === key)!)))],
+      input: [info(TRAIN_X, ['N', g.input.channels, h, w]), info(TRAIN_Y, ['N', out.c, out.h, out.w]), ...scalars.map((s) => info(s, [])), ...tensors.map((t) => info(t.key, stepShape(t)))],
+      output: [info(TRAIN_LOSS, []), ...tensors.map((t) => info(t.next, stepShape(t))), ...[...gradients].map(([key, name]) => info(name, stepShape(tensors.find((t) => t.key === key)!)))],
     },
     opset_import: [{ domain: '', version: DEFAULT_OPSET }],
     metadata_props: [{ key: 'layout', value: 'NCHW' }],

@@ -122,12 +122,15 @@ function zeroDilate(tf: TF, x: Tensor4D, [sh, sw]: P2): Tensor4D {
   return y;
 }
 
+/** Explicit symmetric padding in the form TF.js takes it (a single number when square). */
+export const padArg = (ph: number, pw: number) => (ph === pw ? ph : ([[0, 0], [ph, ph], [pw, pw], [0, 0]] as Pad4));
+
 /** The plain forward conv (groups 1, or depthwise when `depthwise`), as kernels.ts runs it. */
 function convForward(tf: TF, x: Tensor4D, kernel: Tensor4D, g: ConvGeometry, depthwise: boolean): Tensor4D {
   const { stride: s, dilation: d, pad: [ph, pw] } = g;
   const dense = d[0] > 1 || d[1] > 1;
   // the conv pads while reading: no separate pass over the input
-  if (!depthwise && !dense) return tf.conv2d(x, kernel, s, ph === pw ? ph : [[0, 0], [ph, ph], [pw, pw], [0, 0]], 'NHWC', d);
+  if (!depthwise && !dense) return tf.conv2d(x, kernel, s, padArg(ph, pw), 'NHWC', d);
   const padded = ph || pw ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
   let y: Tensor4D = depthwise
     ? tf.depthwiseConv2d(padded, tf.reshape(kernel, [kernel.shape[0], kernel.shape[1], kernel.shape[3], 1]) as Tensor4D, dense ? 1 : s, 'valid', 'NHWC', d)

@@ -4,7 +4,7 @@ import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
 import type { Attrs } from '../ir/graph.js';
 import { padOf, type OpKind } from '../ir/ops.js';
 import type { TF } from './backend.js';
-import { addTrain, batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, reluTrain, resizeTrain } from './gradients.js';
+import { addTrain, batchNormTrain, convTrain, convTransposeTrain, GRAD_OPTIONS, maxPoolTrain, padArg, reluTrain, resizeTrain } from './gradients.js';
 
 export interface KernelContext {
   tf: TF;
@@ -25,8 +25,6 @@ export type Kernel = (k: KernelContext) => Tensor;
 
 const pair = (v: unknown) => [...(v as readonly number[])] as [number, number];
 
-/** Explicit symmetric padding in the form TF.js takes it (a single number when square). */
-const padArg = (ph: number, pw: number) => (ph === pw ? ph : ([[0, 0], [ph, ph], [pw, pw], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]));
 
 /**
  * conv + bias + activation in one TF.js fused kernel where the shape allows (inference: XNNPACK

@@ -8,17 +8,15 @@
 import { cpus } from 'node:os';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { emitOnnx } from '../emit/onnx.js';
-import { BIAS_CORRECTION2, LEARNING_RATE, STEP_SIZE, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from '../emit/onnx-train.js';
+import { BIAS_CORRECTION2, fromStepLayout, LEARNING_RATE, STEP_SIZE, stepShape, toStepLayout, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from '../emit/onnx-train.js';
 import type { IrGraph } from '../ir/graph.js';
 import { resizeGraph } from '../ir/resize-graph.js';
-import { nhwcToNchw, permute } from '../runtime/layout.js';
+import { nhwcToNchw } from '../runtime/layout.js';
 import { runOnnx } from '../runtime/ort.js';
 import type { WeightStore } from '../runtime/weights.js';
 import type { Batch, EngineOptions, TrainEngine } from './engine.js';
 
 type Ort = typeof import('onnxruntime-node');
-
-const inverse = (perm: readonly number[]) => perm.map((_, i) => perm.indexOf(i));
 
 export class OrtEngine implements TrainEngine {
   readonly name = 'ort';
@@ -34,22 +32,24 @@ export class OrtEngine implements TrainEngine {
     private readonly g: IrGraph,
     private readonly opts: EngineOptions,
     private readonly threads: number,
+    built?: TrainModel,
   ) {
     // the layout of the tensors does not depend on the size: take it from the spec's own
-    this.layout = this.modelFor(g.input.size[0], g.input.size[1]).model.tensors;
+    this.layout = this.modelFor(g.input.size[0], g.input.size[1], built).model.tensors;
   }
 
-  static async create(g: IrGraph, weights: WeightStore, opts: EngineOptions, threads = cpus().length): Promise<OrtEngine> {
-    const e = new OrtEngine(await import('onnxruntime-node'), g, opts, threads);
+  /** `built`: trainingModel(g, opts) when the caller has it already (engines.ts builds it to see that the spec trains here). */
+  static async create(g: IrGraph, weights: WeightStore, opts: EngineOptions, threads = cpus().length, built?: TrainModel): Promise<OrtEngine> {
+    const e = new OrtEngine(await import('onnxruntime-node'), g, opts, threads, built);
     e.load(weights);
     return e;
   }
 
-  private modelFor(h: number, w: number) {
+  private modelFor(h: number, w: number, built?: TrainModel) {
     const key = `${h}x${w}`;
     let m = this.models.get(key);
     if (!m) {
-      const model = trainingModel(resizeGraph(this.g, [h, w]), this.opts);
+      const model = built ?? trainingModel(resizeGraph(this.g, [h, w]), this.opts);
       const session = this.ort.InferenceSession.create(model.bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
       this.models.set(key, (m = { model, session }));
     }
@@ -92,8 +92,7 @@ export class OrtEngine implements TrainEngine {
     for (const t of this.layout) {
       if (!prefix(t.key)) continue;
       const v = this.state.get(t.key)!;
-      const data = v.data as Float32Array;
-      out.set(t.key, { shape: [...t.tfShape], data: t.perm ? permute(data, v.dims as number[], inverse(t.perm)) : Float32Array.from(data) });
+      out.set(t.key, { shape: [...t.tfShape], data: fromStepLayout(t, v.data as Float32Array) });
     }
     return out;
   }
@@ -115,15 +114,14 @@ export class OrtEngine implements TrainEngine {
       const slot = isSlot(t.key);
       if (slot && !optimizerState) {
         // a fresh optimizer: zero slots
-        const size = t.tfShape.reduce((a, d) => a * d, 1);
-        next.set(t.key, new Tensor('float32', new Float32Array(size), t.perm ? t.perm.map((p) => t.tfShape[p]) : t.tfShape));
+        next.set(t.key, new Tensor('float32', new Float32Array(t.tfShape.reduce((a, d) => a * d, 1)), stepShape(t)));
         continue;
       }
       const what = slot ? 'the optimizer state' : 'the weights';
       const src = (slot ? optimizerState! : weights).get(t.key);
       if (!src) throw new Error(`${what} has no '${t.key}'`);
       if (src.shape.join('x') !== t.tfShape.join('x')) throw new Error(`${what}: '${t.key}' is ${src.shape.join('x')}, the graph needs ${t.tfShape.join('x')}`);
-      next.set(t.key, new Tensor('float32', t.perm ? permute(src.data, src.shape, t.perm) : Float32Array.from(src.data), t.perm ? t.perm.map((p) => t.tfShape[p]) : t.tfShape));
+      next.set(t.key, new Tensor('float32', toStepLayout(t, src.data), stepShape(t)));
     }
     if (optimizerState) {
       const step = optimizerState.get(`${this.opts.optimizer.kind}/step`);
