@@ -8,8 +8,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchInfer, benchOnnxFile } from '../src/bench/infer.js';
 import { fsHost } from '../src/cli/common.js';
-import { compile } from '../src/compile.js';
-import { exportWeightsFromSpec } from '../src/export.js';
+import { compile } from '../src/frontend/compile.js';
+import { exportWeightsFromSpec } from '../src/export/export.js';
 import { loadTf } from '../src/runtime/backend.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);

@@ -14,14 +14,14 @@ import { dirname, join } from 'node:path';
 import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { measure } from '../src/bench/infer.js';
 import { fsHost } from '../src/cli/common.js';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';
 import { GRAD_OPTIONS } from '../src/runtime/gradients.js';
 import { randomInput } from '../src/runtime/verify.js';
-import { initWeights, weightSpecs } from '../src/runtime/weights.js';
+import { initWeights, weightSpecs } from '../src/ir/weights.js';
 import { TfjsEngine } from '../src/train/engine-tfjs.js';
-import { OrtEngine } from '../src/train/engine-ort.js';
+import { OrtEngine } from '../src/train/ort/engine.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const HW = Number(process.env.BENCH_HW ?? 256);
@@ -93,9 +93,9 @@ if (process.env.BENCH_PROFILE) {
 
 if (process.env.BENCH_PROFILE) {
   // where the ONNX Runtime step's time goes: ORT's own per-node profile, summed by op type
-  const { trainingModel, stepShape, toStepLayout, TRAIN_X, TRAIN_Y, STEP_SIZE, BIAS_CORRECTION2 } = await import('../src/emit/onnx-train.js');
+  const { trainingModel, stepShape, toStepLayout, TRAIN_X, TRAIN_Y, STEP_SIZE, BIAS_CORRECTION2 } = await import('../src/train/ort/training-model.js');
   const ort = await import('onnxruntime-node');
-  const { nhwcToNchw } = await import('../src/runtime/layout.js');
+  const { nhwcToNchw } = await import('../src/ir/layout.js');
   const prefix = join(mkdtempSync(join(tmpdir(), 'alcli-ort-profile-')), 'step');
   const m = trainingModel(g, { loss: { bce: 1, dice: 1 }, optimizer: { kind: 'adam' } });
   const session = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: cpus().length, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });

@@ -7,11 +7,11 @@
 // The session note of 2026-11-26 reports what it showed for alnet at 128x128 (up to 5e-3).
 import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { fsHost } from '../src/cli/common.js';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';
 import { randomInput } from '../src/runtime/verify.js';
-import { initWeights, weightSpecs } from '../src/runtime/weights.js';
+import { initWeights, weightSpecs } from '../src/ir/weights.js';
 
 const S = Number(process.env.S ?? 128);
 const B = Number(process.env.B ?? 2);

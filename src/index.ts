@@ -1,9 +1,10 @@
 // The library API: everything the CLI does is callable from code.
-export { compile, applyOverrides, DEFAULT_MAX_PARAMS, type Compiled, type CompileOptions, type CompileResult } from './compile.js';
-export { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost, type ModuleDef } from './spec/load.js';
-export { expandSpec, DEFAULT_INPUT_SIZE } from './spec/expand.js';
-export { renderDiagnostic, renderDiagnostics, suggestion, didYouMean, ERROR_CODES, type Diagnostic, type ErrorCode, type SourcePos } from './spec/diagnostics.js';
-export { architectureSchema } from './spec/schema.js';
+export { compile, applyOverrides, DEFAULT_MAX_PARAMS, type Compiled, type CompileOptions, type CompileResult } from './frontend/compile.js';
+export { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost, type ModuleDef } from './frontend/load.js';
+export { expandSpec, DEFAULT_INPUT_SIZE } from './frontend/expand.js';
+export { ERROR_CODES, type Diagnostic, type ErrorCode, type SourcePos } from './ir/diagnostics.js';
+export { renderDiagnostic, renderDiagnostics, suggestion, didYouMean } from './frontend/diagnostics.js';
+export { architectureSchema } from './frontend/schema.js';
 export { OPS, OP_KINDS, type OpKind, type OpDef } from './ir/ops.js';
 export type { IrGraph, IrNode, Shape } from './ir/graph.js';
 export { graphStats, type GraphStats, type NodeStats } from './ir/stats.js';
@@ -18,12 +19,12 @@ export { renderMermaid } from './render/mermaid.js';
 export { graphJson, type GraphJson } from './render/graph-json.js';
 export { resolvedSpec, resolvedSpecYaml } from './render/resolved-spec.js';
 // Weights, execution, export.
-export { initWeights, checkWeights, weightKey, type WeightStore, type Tensor32 } from './runtime/weights.js';
+export { initWeights, checkWeights, weightKey, type WeightStore, type Tensor32 } from './ir/weights.js';
 export { loadTf, BACKENDS, type BackendChoice, type TF } from './runtime/backend.js';
 export { forward, toTensors } from './runtime/executor.js';
 export { runForm, compareOutputs, calibratedWeights, randomInput, VERIFY_TOLERANCE } from './runtime/verify.js';
-export { encodeWeights, decodeWeights } from './runtime/checkpoint.js';
-export { buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type Check } from './export.js';
+export { encodeWeights, decodeWeights } from './ir/weights-manifest.js';
+export { buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type Check } from './export/export.js';
 export { emitOnnx, OnnxEmitError, DEFAULT_OPSET } from './emit/onnx.js';
 export { decodeModel } from './emit/onnx-proto.js';
 export { emitTfjsGraphModel, tfjsGraphFiles } from './emit/tfjs-graph.js';

@@ -3,8 +3,8 @@
 import { readdirSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
-import { renderDiagnostics } from '../src/spec/diagnostics.js';
+import { compile } from '../src/frontend/compile.js';
+import { renderDiagnostics } from '../src/frontend/diagnostics.js';
 import { verifyIr } from '../src/passes/verify-ir.js';
 import { fsHost } from './helpers.js';
 

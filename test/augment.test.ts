@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { augment, crop, cropTo, dihedral, drawAugment, inverseDihedral, padToMultiple, sampleSeed, translate, type AugmentOptions } from '../src/train/augment.js';
 import { hwc, reflectIndex, type HwcImage } from '../src/train/image.js';
-import { rng } from '../src/runtime/weights.js';
+import { rng } from '../src/ir/weights.js';
 
 const img = (rows: number[][], channels = 1): HwcImage => hwc(rows.length, rows[0].length / channels, channels, Float32Array.from(rows.flat()));
 const rows = (x: HwcImage) => Array.from({ length: x.height }, (_, y) => [...x.data.subarray(y * x.width * x.channels, (y + 1) * x.width * x.channels)]);

@@ -10,11 +10,11 @@ import { chromium } from 'playwright-core';
 import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
-import { buildExport, exportWeightsFromSpec, type ExportOptions } from '../src/export.js';
+import { compile } from '../src/frontend/compile.js';
+import { buildExport, exportWeightsFromSpec, type ExportOptions } from '../src/export/export.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { graphModelHandler } from '../src/runtime/tfjs-graph-io.js';
-import { rng } from '../src/runtime/weights.js';
+import { rng } from '../src/ir/weights.js';
 import { fsHost } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -2,9 +2,9 @@
 // bytes that do not fit the manifest are refused with a sentence.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
-import { decodeWeights, encodeWeights, packWeights } from '../src/runtime/checkpoint.js';
-import { initWeights } from '../src/runtime/weights.js';
+import { compile } from '../src/frontend/compile.js';
+import { decodeWeights, encodeWeights, packWeights } from '../src/ir/weights-manifest.js';
+import { initWeights } from '../src/ir/weights.js';
 import { fsHost } from './helpers.js';
 
 test('alnet weights round-trip through manifest + bytes unchanged', () => {

@@ -4,8 +4,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
-import { ERROR_CODES, renderDiagnostics } from '../src/spec/diagnostics.js';
+import { compile } from '../src/frontend/compile.js';
+import { ERROR_CODES } from '../src/ir/diagnostics.js';
+import { renderDiagnostics } from '../src/frontend/diagnostics.js';
 import { expectedMarkers, fsHost } from './helpers.js';
 
 const dir = 'test/fixtures/errors';

@@ -3,9 +3,9 @@
 // hsigmoid = relu6(x + 3) / 6, pooling padding rules).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
-import { initWeights, weightKey, type WeightStore } from '../src/runtime/weights.js';
+import { initWeights, weightKey, type WeightStore } from '../src/ir/weights.js';
 import { randomInput, runForm } from '../src/runtime/verify.js';
 import { fsHost, memHost } from './helpers.js';
 

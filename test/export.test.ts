@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
-import { buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_FORMATS, type ExportOptions } from '../src/export.js';
+import { compile } from '../src/frontend/compile.js';
+import { buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_FORMATS, type ExportOptions } from '../src/export/export.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
 import { fsHost } from './helpers.js';
 

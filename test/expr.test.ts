@@ -1,7 +1,7 @@
 // The expression language of module parameters: a table of sources, scopes and results or errors.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { evaluate, ExprError, type Value } from '../src/spec/expr.js';
+import { evaluate, ExprError, type Value } from '../src/frontend/expr.js';
 
 const vars: Record<string, Value> = { out: 64, stride: 2, i: 0, deep: true };
 const shapes: Record<string, Record<string, number>> = { x: { channels: 32, height: 16, width: 8 } };

@@ -2,10 +2,10 @@
 // identity) the deploy form with its rewritten weights matches the training form in inference mode.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { deployForm } from '../src/passes/pipeline.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
-import { initWeights, randomizeBatchNorm } from '../src/runtime/weights.js';
+import { initWeights, randomizeBatchNorm } from '../src/ir/weights.js';
 import { compareOutputs, randomInput, runForm } from '../src/runtime/verify.js';
 import { memHost } from './helpers.js';
 

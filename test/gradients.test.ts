@@ -9,14 +9,15 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import { OP_KINDS } from '../src/ir/ops.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';
-import { GRAD_OPTIONS, interpolationMatrix } from '../src/runtime/gradients.js';
+import { GRAD_OPTIONS } from '../src/runtime/gradients.js';
+import { interpolationMatrix } from '../src/ir/interpolation.js';
 import { randomInput } from '../src/runtime/verify.js';
-import { initWeights, randomizeBatchNorm, rng, weightSpecs, type WeightStore } from '../src/runtime/weights.js';
+import { initWeights, randomizeBatchNorm, rng, weightSpecs, type WeightStore } from '../src/ir/weights.js';
 import { fsHost } from './helpers.js';
 
 const graphOf = (input: string, graph: string, classes: number, modules = '', imports = '') => {

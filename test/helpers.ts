@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as assert from 'uvu/assert';
-import type { SpecHost } from '../src/spec/load.js';
+import type { SpecHost } from '../src/frontend/load.js';
 
 export { fsHost } from '../src/cli/common.js';
 

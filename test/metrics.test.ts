@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { auc, confusion, formatMeanStd, imageMetrics, summarize, METRICS, type ImageMetrics } from '../src/train/metrics.js';
-import { rng } from '../src/runtime/weights.js';
+import { rng } from '../src/ir/weights.js';
 
 const close = (a: number, b: number, what: string, tol = 1e-12) => {
   if (Number.isNaN(b) ? !Number.isNaN(a) : !(Math.abs(a - b) <= tol)) assert.unreachable(`${what}: ${a}, expected ${b}`);

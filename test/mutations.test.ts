@@ -3,8 +3,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
-import { renderDiagnostics } from '../src/spec/diagnostics.js';
+import { compile } from '../src/frontend/compile.js';
+import { renderDiagnostics } from '../src/frontend/diagnostics.js';
 import { fsHost } from './helpers.js';
 
 type Mutation = { name: string; code: string; apply(line: string): string | undefined };

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { emitOnnx, ONNX_INPUT, ONNX_OUTPUT, OnnxEmitError } from '../src/emit/onnx.js';
 import { ONNX_LOWERING } from '../src/emit/onnx-ops.js';
 import { decodeModel } from '../src/emit/onnx-proto.js';
@@ -18,7 +18,7 @@ import { deployForm } from '../src/passes/pipeline.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { runOnnx } from '../src/runtime/ort.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm } from '../src/runtime/verify.js';
-import { initWeights, randomizeBatchNorm, rng, type WeightStore } from '../src/runtime/weights.js';
+import { initWeights, randomizeBatchNorm, rng, type WeightStore } from '../src/ir/weights.js';
 import { fsHost, matchGolden, memHost } from './helpers.js';
 
 const { tf } = await loadTf('wasm');

@@ -2,7 +2,7 @@
 // (Numeric equivalence of the rewritten weights is issue #4's verify step.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { graphStats } from '../src/ir/stats.js';
 import { DEPLOY_PASSES, runPasses } from '../src/passes/pipeline.js';
 import { verifyIr } from '../src/passes/verify-ir.js';

@@ -2,7 +2,7 @@
 // aggregation, drawings.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import { renderDot, dotRecordText } from '../src/render/dot.js';
 import { drawing } from '../src/render/drawing.js';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadSample, scanDataset } from '../src/train/dataset.js';
+import { scanDataset } from '../src/train/dataset.js';
+import { loadSample } from '../src/train/load.js';
 import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
 
 test('the same seed gives the same images; another seed others; a larger count only adds images', () => {

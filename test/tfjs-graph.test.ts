@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { emitTfjsGraphModel, SHARD_BYTES, tfjsGraphFiles, type TfjsGraphModel } from '../src/emit/tfjs-graph.js';
 import { TFJS_GRAPH_OPS } from '../src/emit/tfjs-graph-ops.js';
 import type { IrGraph } from '../src/ir/graph.js';
@@ -19,7 +19,7 @@ import { deployForm } from '../src/passes/pipeline.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
 import { graphModelHandler, loadGraphModelFromFiles } from '../src/runtime/tfjs-graph-io.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm, type Comparison } from '../src/runtime/verify.js';
-import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/runtime/weights.js';
+import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/ir/weights.js';
 import { fsHost, matchGolden, memHost } from './helpers.js';
 
 let tf: TF;

@@ -10,14 +10,14 @@ import type { GraphModel, Tensor, Tensor3D, Tensor4D, io } from '@tensorflow/tfj
 import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/compile.js';
+import { compile } from '../src/frontend/compile.js';
 import { emitTfjsGraphModel, tfjsGraphFiles } from '../src/emit/tfjs-graph.js';
 import { emitTypeScriptModule } from '../src/emit/typescript.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
 import { graphModelFileHandler } from '../src/runtime/tfjs-graph-io.js';
 import { compareOutputs, runForm } from '../src/runtime/verify.js';
-import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/runtime/weights.js';
+import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/ir/weights.js';
 import { matchGolden, memHost } from './helpers.js';
 
 interface EmittedModule {

@@ -1,7 +1,7 @@
 // Inference benchmark: one network, four engines, one sitting. Medians after warm-up; each engine
 // gets its inputs prepared outside the timed region so only the model's own work is measured.
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 import { emitOnnx } from '../emit/onnx.js';
 import { emitTfjsGraphModel, tfjsGraphFiles } from '../emit/tfjs-graph.js';
 import { deployForm } from '../passes/pipeline.js';
@@ -9,8 +9,8 @@ import type { TF } from '../runtime/backend.js';
 import { forward, toTensors } from '../runtime/executor.js';
 import { graphModelHandler } from '../runtime/tfjs-graph-io.js';
 import { randomInput } from '../runtime/verify.js';
-import { nhwcToNchw } from '../runtime/layout.js';
-import type { WeightStore } from '../runtime/weights.js';
+import { nhwcToNchw } from '../ir/layout.js';
+import type { WeightStore } from '../ir/weights.js';
 
 /** Medians and spread of a timed run, and the throughput they make. */
 export interface Measured {

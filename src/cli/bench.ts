@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError } from './common.js';
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 
 export default class Bench extends AlcliCommand {
   static override summary = 'Time inference (every engine) or a training step (one engine) of a spec';
@@ -34,7 +34,7 @@ export default class Bench extends AlcliCommand {
     if (existsSync(args.spec) && statSync(args.spec).isDirectory()) return this.benchExportDir(args.spec, flags);
     const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
     if (flags.mode === 'train') return this.benchTrainStep(args.spec, c, flags);
-    const [{ loadTf }, { exportWeightsFromSpec }, { benchInfer }, { cpus }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../bench/infer.js'), import('node:os')]);
+    const [{ loadTf }, { exportWeightsFromSpec }, { benchInfer }, { cpus }] = await Promise.all([import('../runtime/backend.js'), import('../export/export.js'), import('../bench/infer.js'), import('node:os')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
     if (notice && !flags.json) process.stderr.write(`${notice}\n`);
     const weights = await exportWeightsFromSpec(tf, c, 0, 2);
@@ -53,7 +53,7 @@ export default class Bench extends AlcliCommand {
 
   /** --mode train: the optimizer step of one engine. */
   private async benchTrainStep(spec: string, c: Compiled, flags: { json: boolean; batch: number; runs: number; warmup: number; backend: string; engine: string }): Promise<void> {
-    const [{ chooseEngine }, { initWeights }, { benchTrain }, { trainSettings }, { cpus }] = await Promise.all([import('../train/engines.js'), import('../runtime/weights.js'), import('../bench/train.js'), import('../train/loop.js'), import('node:os')]);
+    const [{ chooseEngine }, { initWeights }, { benchTrain }, { trainSettings }, { cpus }] = await Promise.all([import('../train/engines.js'), import('../ir/weights.js'), import('../bench/train.js'), import('../train/loop.js'), import('node:os')]);
     const s = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
     const chosen = await chooseEngine(flags.engine as 'auto', c.graph, { optimizer: s.optimizer, loss: s.loss }, flags.backend as 'auto');
     if ('error' in chosen) throw new UsageError(chosen.error);

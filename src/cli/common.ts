@@ -3,9 +3,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
-import type { Compiled, CompileOptions, CompileResult } from '../compile.js';
-import type { Diagnostic } from '../spec/diagnostics.js';
-import type { SpecHost } from '../spec/load.js';
+import type { Compiled, CompileOptions, CompileResult } from '../frontend/compile.js';
+import type { Diagnostic } from '../ir/diagnostics.js';
+import type { SpecHost } from '../frontend/load.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, data: 4, verify: 6 } as const;
 
@@ -99,7 +99,7 @@ const useColor = () => Boolean(process.stderr.isTTY) && !('NO_COLOR' in process.
 
 /** Diagnostics as text on stderr (coloured only on a terminal). */
 export async function printDiagnostics(ds: Diagnostic[], sources: ReadonlyMap<string, string>): Promise<void> {
-  const { renderDiagnostics } = await import('../spec/diagnostics.js');
+  const { renderDiagnostics } = await import('../frontend/diagnostics.js');
   process.stderr.write(`${renderDiagnostics(ds, sources, useColor())}\n`);
 }
 
@@ -131,7 +131,7 @@ export const printJson = (value: unknown): void => {
 
 /** Compiles one spec; bad --set values are usage errors (exit 2), spec errors come back as diagnostics. */
 export async function compileSpec(path: string, opts: CompileOptions): Promise<CompileResult> {
-  const { compile } = await import('../compile.js');
+  const { compile } = await import('../frontend/compile.js');
   const result = compile(path, fsHost, opts);
   if (result.usageErrors.length) throw new UsageError(result.usageErrors.join('\n'));
   return result;

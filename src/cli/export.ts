@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 import type { ModelCardInput } from '../render/model-card.js';
-import type { WeightStore } from '../runtime/weights.js';
+import type { WeightStore } from '../ir/weights.js';
 import { AlcliCommand } from './base.js';
 import { openRun } from './runs.js';
 import { checkOutputDir, compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
@@ -41,7 +41,7 @@ export default class Export extends AlcliCommand {
     if (!(tolerance >= 0)) throw new UsageError(`--tolerance '${flags.tolerance}': expected a number >= 0, e.g. 1e-4`);
     checkOutputDir(flags.output, flags.force);
     const log = (line: string) => flags.json || process.stderr.write(`${line}\n`);
-    const [{ loadTf }, lib, { modelCard }] = await Promise.all([import('../runtime/backend.js'), import('../export.js'), import('../render/model-card.js')]);
+    const [{ loadTf }, lib, { modelCard }] = await Promise.all([import('../runtime/backend.js'), import('../export/export.js'), import('../render/model-card.js')]);
     const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
     if (notice) log(notice);
     const batch = 2;

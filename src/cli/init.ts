@@ -61,7 +61,7 @@ export default class Init extends AlcliCommand {
     const template = flags.from ?? DEFAULT_TEMPLATE;
     const templates = templateNames();
     if (!templates.includes(template)) {
-      const { suggestion } = await import('../spec/diagnostics.js');
+      const { suggestion } = await import('../frontend/diagnostics.js');
       const hint = suggestion(template, templates);
       throw new UsageError(`unknown template '${template}'${hint ? `; ${hint}` : ''} (templates: ${templates.join(', ')})`);
     }

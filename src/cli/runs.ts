@@ -1,6 +1,6 @@
 // Opening a training run for the commands that read one (evaluate, predict).
 import { join } from 'node:path';
-import type { Compiled, CompileOptions } from '../compile.js';
+import type { Compiled, CompileOptions } from '../frontend/compile.js';
 import type { Checkpoint, CheckpointName, RunDir, RunInfo } from '../train/run.js';
 import { compileOrFail, UsageError } from './common.js';
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { checkOutputDir, compileOrFail, DataFailure, jsonFlag, printJson, specFlags, UsageError } from './common.js';
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 import type { DataError } from '../train/errors.js';
 
 export default class Train extends AlcliCommand {
@@ -106,7 +106,7 @@ export default class Train extends AlcliCommand {
     }
 
     const { chooseEngine } = await import('../train/engines.js');
-    const { initWeights } = await import('../runtime/weights.js');
+    const { initWeights } = await import('../ir/weights.js');
     const choice = (flags.engine ?? (info ? (info.engine === 'ort' ? 'ort' : 'tfjs') : 'auto')) as 'auto' | 'ort' | 'tfjs';
     const savedBackend = info?.backend === 'wasm' || info?.backend === 'cpu' || info?.backend === 'tensorflow' ? info.backend : 'auto';
     const chosen = await chooseEngine(choice, c.graph, { optimizer: settings.optimizer, loss: settings.loss }, (flags.backend ?? savedBackend) as 'auto');

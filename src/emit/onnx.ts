@@ -2,8 +2,8 @@
 // [N, C, H, W] (N symbolic) and writes `logits` [N, classes, H, W], before the output activation;
 // everything between is NCHW too, so the model has no Transpose at all (see onnx-ops.ts).
 import { INPUT_ID, type IrGraph, type Shape } from '../ir/graph.js';
-import { permute } from '../runtime/layout.js';
-import { checkWeights, weightKey, type WeightStore } from '../runtime/weights.js';
+import { permute } from '../ir/layout.js';
+import { checkWeights, weightKey, type WeightStore } from '../ir/weights.js';
 import { ONNX_LOWERING, int, type LowerContext, type OnnxAttr, type OnnxNode } from './onnx-ops.js';
 import { DataType, encodeModel } from './onnx-proto.js';
 

@@ -6,7 +6,7 @@
 // network's stride divides, as the emitted TypeScript module's padding expects.
 import type { IrNode, Shape } from '../ir/graph.js';
 import { padOf, type OpKind } from '../ir/ops.js';
-import type { Tensor32 } from '../runtime/weights.js';
+import type { Tensor32 } from '../ir/weights.js';
 import { attr, type AttrJson } from './graphdef.js';
 
 /** What a lowering sees of one IR node and how it adds TF nodes (named `<node id>/<suffix>`). */

@@ -1,10 +1,10 @@
 // The TF.js graph-model emitter: IR (deploy form) + weights -> model.json and weight shards, as
 // tfjs-converter writes them, so `tf.loadGraphModel` runs the network in a browser or in Node.
 // Pure: returns the JSON and the bytes; the CLI writes them (tfjsGraphFiles names each file).
-import { packWeights, type WeightsManifestEntry } from '../runtime/checkpoint.js';
+import { packWeights, type WeightsManifestEntry } from '../ir/weights-manifest.js';
 import { INPUT_ID, nodeMap, type IrGraph } from '../ir/graph.js';
 import type { Shape } from '../ir/graph.js';
-import { checkWeights, weightKey, type WeightStore } from '../runtime/weights.js';
+import { checkWeights, weightKey, type WeightStore } from '../ir/weights.js';
 import { attr, GraphBuilder, tfName, type NodeDefJson, type ShapeJson } from './graphdef.js';
 import { TFJS_GRAPH_LOWERINGS, type NodeEmitter } from './tfjs-graph-ops.js';
 

@@ -1,17 +1,10 @@
 // The IR: a DAG of primitive ops in NHWC, batch implicit. Produced by expanding a spec's modules;
 // every later stage (summary, passes, executor, emitters) reads this and nothing else.
-import type { SourcePos } from '../spec/diagnostics.js';
+import type { SourcePos } from './diagnostics.js';
 import type { OpKind } from './ops.js';
+import type { Attrs, Shape } from './shape.js';
 
-/** Spatial size and channels of one activation (the batch dimension is implicit). */
-export interface Shape {
-  h: number;
-  w: number;
-  c: number;
-}
-
-export type AttrValue = number | boolean | string | readonly number[];
-export type Attrs = Record<string, AttrValue>;
+export type { AttrValue, Attrs, Shape } from './shape.js';
 
 export interface IrNode {
   /** hierarchical name: module calls nest with '/', repeat instances get '.k' (e.g. `e3/blocks.2/dense`) */

@@ -2,7 +2,7 @@
 // arity, shape rule, parameter and FLOP counts and a one-line formula live here; the JSON Schema,
 // the expander, shape inference, summary and passes all read this table. Later stages (executor,
 // ONNX and TF.js-graph lowering) add their fields to OpDef, so a missing entry is a type error.
-import type { Attrs, Shape } from './graph.js';
+import type { Attrs, Shape } from './shape.js';
 
 export type AttrType = 'int' | 'pair' | 'float' | 'bool' | 'enum' | 'ref';
 

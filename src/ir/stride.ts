@@ -1,6 +1,6 @@
 // The network stride: how much the input must divide by so every skip connection lines up.
 // Computed structurally from the IR, so it does not depend on the size being checked.
-import { diag, type Diagnostic, type SourcePos } from '../spec/diagnostics.js';
+import { diag, type Diagnostic, type SourcePos } from './diagnostics.js';
 import { INPUT_ID, type IrGraph } from './graph.js';
 
 /**

@@ -4,7 +4,7 @@
 // s = gamma / sqrt(var + eps) per output channel and eps read from the bn node.
 // Invariant: the graph's function in inference mode.
 import { consumers, type IrNode } from '../ir/graph.js';
-import type { Tensor32 } from '../runtime/weights.js';
+import type { Tensor32 } from '../ir/weights.js';
 import { keepWeights, rewire, type Pass } from './pass.js';
 import { bnAffine, foldAffine } from './weight-math.js';
 

@@ -8,7 +8,7 @@
 // Invariant: the graph's function in inference mode.
 import { consumers, type IrNode } from '../ir/graph.js';
 import { padOf } from '../ir/ops.js';
-import type { Tensor32, WeightStore } from '../runtime/weights.js';
+import type { Tensor32, WeightStore } from '../ir/weights.js';
 import { keepWeights, rewire, type Pass } from './pass.js';
 import { addInto, bnAffine, embedKernel, identityKernel } from './weight-math.js';
 

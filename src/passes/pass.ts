@@ -1,7 +1,7 @@
 // A compiler pass: a named pure rewrite of the IR (and, when given, its weights) that keeps one
 // stated invariant (STYLE.md 3, 4).
 import type { IrGraph, IrNode } from '../ir/graph.js';
-import type { Tensor32, WeightStore } from '../runtime/weights.js';
+import type { Tensor32, WeightStore } from '../ir/weights.js';
 
 export interface PassResult {
   graph: IrGraph;

@@ -5,7 +5,7 @@ import { foldBn } from './fold-bn.js';
 import { fuseBranches } from './fuse-branches.js';
 import type { Pass } from './pass.js';
 import { verifyIr } from './verify-ir.js';
-import { checkWeights, type WeightStore } from '../runtime/weights.js';
+import { checkWeights, type WeightStore } from '../ir/weights.js';
 
 /** fold-bn must run first: fuse-branches sums conv branches that already carry their BN as a bias. */
 export const DEPLOY_PASSES: readonly Pass[] = [foldBn, fuseBranches, dce];

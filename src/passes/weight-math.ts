@@ -1,6 +1,6 @@
 // The algebra the passes apply to weights, on plain Float32Arrays. Conv kernels are TF's layout
 // [kh, kw, cin/groups, out], so the out channel is the fastest-moving index.
-import type { Tensor32 } from '../runtime/weights.js';
+import type { Tensor32 } from '../ir/weights.js';
 
 /** BatchNorm in inference mode as y = scale * x + shift, per channel. */
 export function bnAffine(gamma: Tensor32, beta: Tensor32, mean: Tensor32, variance: Tensor32, eps: number): { scale: Float32Array; shift: Float32Array } {

@@ -1,7 +1,7 @@
 // graph.json: the IR of both forms as plain JSON (schemas/graph.schema.json describes it).
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 import type { Attrs, IrGraph, Shape } from '../ir/graph.js';
-import type { SourcePos } from '../spec/diagnostics.js';
+import type { SourcePos } from '../ir/diagnostics.js';
 
 export const GRAPH_FORMAT_VERSION = 1;
 

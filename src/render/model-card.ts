@@ -1,5 +1,5 @@
 // MODEL_CARD.md of an export: what the network is, how big, how to feed it, how it was checked.
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 import { formatCount } from './format.js';
 
 export interface ModelCardInput {

@@ -1,7 +1,7 @@
 // spec.resolved.yaml: the spec as compiled, standing alone: --set overrides and --size applied,
 // every imported module copied in and `imports` dropped, so it compiles without its lib/ files.
 import { Document, isMap } from 'yaml';
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 
 const KEY_ORDER = ['alcli', 'name', 'description', 'input', 'output', 'modules', 'graph', 'train'];
 

@@ -1,5 +1,5 @@
 // The summary view of a compiled spec: one data object (what `--json` prints) and its text form.
-import type { Compiled } from '../compile.js';
+import type { Compiled } from '../frontend/compile.js';
 import type { IrGraph } from '../ir/graph.js';
 import type { GraphStats } from '../ir/stats.js';
 import { formatCount, formatGflop, formatInt, formatPair, formatShape } from './format.js';

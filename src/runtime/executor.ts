@@ -7,7 +7,7 @@ import type { TF } from './backend.js';
 import { releaseHeld } from './gradients.js';
 import { concatConv, fusedConv, TFJS_KERNELS, type Kernel } from './kernels.js';
 import { executionPlan, planReads } from './inference-plan.js';
-import type { WeightStore } from './weights.js';
+import type { WeightStore } from '../ir/weights.js';
 
 export type TensorWeights = Map<string, Tensor>;
 

@@ -23,6 +23,7 @@
 // instead of copied saves, the kernel flip as a permutation matMul, no gradient for the image.
 import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs';
 import type { TF } from './backend.js';
+import { interpolationMatrix } from '../ir/interpolation.js';
 
 type P2 = [number, number];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
@@ -314,26 +315,6 @@ export const convOutLen = outLen;
 
 // ---------------------------------------------------------------------------------------------
 // resize
-
-/** The half-pixel interpolation matrix of one axis, [out, in], exactly as TF.js computes it. */
-export function interpolationMatrix(inLen: number, outLen: number, mode: 'bilinear' | 'nearest'): Float32Array {
-  const a = new Float32Array(outLen * inLen);
-  const ratio = inLen / outLen;
-  for (let o = 0; o < outLen; o++) {
-    if (mode === 'nearest') {
-      const src = Math.max(0, Math.min(inLen - 1, Math.floor(ratio * (o + 0.5))));
-      a[o * inLen + src] += 1;
-      continue;
-    }
-    const src = ratio * (o + 0.5) - 0.5;
-    const lo = Math.max(0, Math.floor(src));
-    const frac = src - lo;
-    const hi = Math.min(inLen - 1, Math.ceil(src));
-    a[o * inLen + lo] += 1 - frac;
-    a[o * inLen + hi] += frac;
-  }
-  return a;
-}
 
 /** The 3f taps of the transposed half-pixel bilinear upsample by an integer factor f (see top). */
 function bilinearTransposeTaps(f: number): number[] {

@@ -2,7 +2,7 @@
 // TF.js executor, so the two compare element by element. onnxruntime-node is imported on first use.
 import type { InferenceSession } from 'onnxruntime-node';
 import { ONNX_INPUT, ONNX_OUTPUT } from '../emit/onnx.js';
-import { nchwToNhwc, nhwcToNchw } from './layout.js';
+import { nchwToNhwc, nhwcToNchw } from '../ir/layout.js';
 
 type Ort = typeof import('onnxruntime-node');
 

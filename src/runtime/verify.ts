@@ -4,7 +4,7 @@ import type { Tensor4D } from '@tensorflow/tfjs';
 import type { IrGraph } from '../ir/graph.js';
 import type { TF } from './backend.js';
 import { forward, toTensors } from './executor.js';
-import { rng, type WeightStore } from './weights.js';
+import { rng, type WeightStore } from '../ir/weights.js';
 
 export interface Comparison {
   maxAbs: number;

@@ -9,7 +9,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { rng } from '../runtime/weights.js';
+import { rng } from '../ir/weights.js';
 import { dataError, type DataError } from './errors.js';
 import { entry, isImageFile, matchByStem, type FileEntry } from './match.js';
 
@@ -308,4 +308,3 @@ function applySplitFile(file: string, samples: Sample[], stems: Set<string>, err
   return samples.filter((s) => !listed.has(s.id)).map((s) => s.id);
 }
 
-export { loadSample, datasetStats, imageStats, normalize, type LoadOptions, type LoadedSample, type ChannelStats } from './load.js';

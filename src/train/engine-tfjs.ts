@@ -8,13 +8,14 @@
 //   momentum from the bn node (default 0.1); the variance averaged in is the unbiased batch variance
 //   (x n / (n - 1), n = batch x height x width), as PyTorch does, so checkpoints match the twin's.
 // Every step runs inside tf.tidy: the tensor count stays flat from step to step.
+// The loss, the optimizer's defaults and its state's names are objective.ts's.
 import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import type { IrGraph } from '../ir/graph.js';
 import type { TF } from '../runtime/backend.js';
 import { forward } from '../runtime/executor.js';
-import { weightKey, weightSpecs, type WeightStore } from '../runtime/weights.js';
+import { weightKey, weightSpecs, type WeightStore } from '../ir/weights.js';
 import type { Batch, EngineOptions, TrainEngine } from './engine.js';
-import { bceDiceLoss } from './loss.js';
+import { DEFAULT_LOSS, DICE_SMOOTH, optimizerSettings, optimizerSlots, optimizerStepKey, type LossWeights } from './objective.js';
 
 let variableCount = 0;
 
@@ -49,15 +50,11 @@ export class TfjsEngine implements TrainEngine {
       this.all.set(key, v);
     }
     for (const n of g.nodes) if (n.op === 'bn') this.bn.set(n.id, { momentum: (n.attrs.momentum as number | undefined) ?? 0.1, pixels: n.shape.h * n.shape.w });
-    for (const key of this.params.keys()) for (const slot of this.slotNames(key)) this.slots.set(slot, tf.variable(tf.zerosLike(this.params.get(key)!), false));
-  }
-
-  private slotNames(key: string): string[] {
-    return this.opts.optimizer.kind === 'adam' ? [`adam/m/${key}`, `adam/v/${key}`] : [`sgd/momentum/${key}`];
+    for (const key of this.params.keys()) for (const slot of optimizerSlots(opts.optimizer, key)) this.slots.set(slot, tf.variable(tf.zerosLike(this.params.get(key)!), false));
   }
 
   private get stepKey() {
-    return `${this.opts.optimizer.kind}/step`;
+    return optimizerStepKey(this.opts.optimizer);
   }
 
   async step(batch: Batch, lr: number): Promise<number> {
@@ -101,24 +98,20 @@ export class TfjsEngine implements TrainEngine {
   private update(grads: Record<string, Tensor>, lr: number): void {
     const { tf, t } = this;
     const o = this.opts.optimizer;
-    const wd = o.weightDecay ?? 0;
+    const { betas: [b1, b2], eps, weightDecay: wd, momentum: mu } = optimizerSettings(o);
     for (const [key, p] of this.params) {
       let gr = grads[p.name];
       if (!gr) continue;
       if (wd) gr = tf.add(gr, tf.mul(p, wd));
       if (o.kind === 'adam') {
-        const [b1, b2] = o.betas ?? [0.9, 0.999];
-        const eps = o.eps ?? 1e-8;
-        const m = this.slots.get(`adam/m/${key}`)!;
-        const v = this.slots.get(`adam/v/${key}`)!;
+        const [m, v] = optimizerSlots(o, key).map((s) => this.slots.get(s)!);
         m.assign(tf.add(tf.mul(m, b1), tf.mul(gr, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(gr), 1 - b2)));
         const stepSize = lr / (1 - b1 ** t);
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
         p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
       } else {
-        const mu = o.momentum ?? 0.9;
-        const buf = this.slots.get(`sgd/momentum/${key}`)!;
+        const buf = this.slots.get(optimizerSlots(o, key)[0])!;
         buf.assign(t === 1 ? gr : tf.add(tf.mul(buf, mu), gr));
         p.assign(tf.sub(p, tf.mul(buf, lr)));
       }
@@ -165,4 +158,23 @@ export class TfjsEngine implements TrainEngine {
     this.state.clear();
     this.slots.clear();
   }
+}
+
+/** The loss of a batch of logits [n, h, w, 1] against 0/1 masks of the same shape. */
+export function bceDiceLoss(tf: TF, logits: Tensor, y: Tensor, w: LossWeights = DEFAULT_LOSS): Scalar {
+  return tf.tidy(() => {
+    const parts: Tensor[] = [];
+    if (w.bce) {
+      const bce = tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, y)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))));
+      parts.push(w.bce === 1 ? bce : tf.mul(bce, w.bce));
+    }
+    if (w.dice) {
+      const axes = [1, 2, 3];
+      const p = tf.sigmoid(logits);
+      const inter = tf.sum(tf.mul(p, y), axes);
+      const dice = tf.sub(1, tf.div(tf.add(tf.mul(inter, 2), DICE_SMOOTH), tf.add(tf.add(tf.sum(p, axes), tf.sum(y, axes)), DICE_SMOOTH)));
+      parts.push(tf.mul(tf.mean(dice), w.dice));
+    }
+    return (parts.length ? (parts.length === 1 ? parts[0] : tf.add(parts[0], parts[1])) : tf.scalar(0)) as Scalar;
+  });
 }

@@ -4,7 +4,7 @@
 // else ort when the ONNX training graph has every op of the spec, else TF.js on wasm.
 import type { IrGraph } from '../ir/graph.js';
 import type { BackendChoice } from '../runtime/backend.js';
-import type { WeightStore } from '../runtime/weights.js';
+import type { WeightStore } from '../ir/weights.js';
 import type { EngineOptions, TrainEngine } from './engine.js';
 
 export type EngineChoice = 'auto' | 'ort' | 'tfjs';
@@ -27,10 +27,10 @@ export async function chooseEngine(choice: EngineChoice, g: IrGraph, opts: Engin
       if (loaded.backend === 'tensorflow') return tfjs(g, opts, backend, notices);
     }
     // building the training graph is the test that ort can train the spec; the engine keeps it
-    const { trainingModel, OnnxGradError } = await import('../emit/onnx-train.js');
+    const { trainingModel, OnnxGradError } = await import('./ort/training-model.js');
     try {
       const built = trainingModel(g, opts);
-      return { backend: 'onnxruntime', notices, create: async (weights) => (await import('./engine-ort.js')).OrtEngine.create(g, weights, opts, undefined, built) };
+      return { backend: 'onnxruntime', notices, create: async (weights) => (await import('./ort/engine.js')).OrtEngine.create(g, weights, opts, undefined, built) };
     } catch (e) {
       if (!(e instanceof OnnxGradError)) throw e;
       if (choice === 'ort') return { error: e.message };

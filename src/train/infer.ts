@@ -18,7 +18,7 @@ import { networkStride } from '../ir/stride.js';
 import { deployForm } from '../passes/pipeline.js';
 import { loadTf, type TF } from '../runtime/backend.js';
 import { forward, toTensors, type TensorWeights } from '../runtime/executor.js';
-import type { WeightStore } from '../runtime/weights.js';
+import type { WeightStore } from '../ir/weights.js';
 import { crop, cropTo, padToMultiple } from './augment.js';
 import type { Sample } from './dataset.js';
 import { hwc, type HwcImage } from './image.js';

@@ -3,15 +3,15 @@
 // the order of an epoch's samples from (seed, epoch), each sample's augmentation from (seed, epoch,
 // index in the train split). With checkpoints at epoch boundaries (weights, BN statistics, optimizer
 // state, step count), a resumed run takes exactly the steps the uninterrupted run would have.
-import { rng } from '../runtime/weights.js';
+import { rng } from '../ir/weights.js';
 import { activate } from './infer.js';
 import { applyDraw, cropTo, drawAugment, padToMultiple, sampleSeed, type AugmentOptions } from './augment.js';
 import type { Sample } from './dataset.js';
-import type { Batch, OptimizerOptions, TrainEngine } from './engine.js';
+import type { Batch, TrainEngine } from './engine.js';
 import { DataErrors, type DataError } from './errors.js';
 import type { HwcImage } from './image.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
-import { DEFAULT_LOSS, bceDiceValue, type LossWeights } from './loss.js';
+import { DEFAULT_LOSS, bceDiceValue, type LossWeights, type OptimizerOptions } from './objective.js';
 import { imageMetrics, summarize } from './metrics.js';
 import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
 

@@ -10,8 +10,8 @@
 // or undoes an interrupted swap first. state.json is written last, so a folder holding it is whole.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodeWeights, encodeWeights, type WeightsManifestEntry } from '../runtime/checkpoint.js';
-import type { WeightStore } from '../runtime/weights.js';
+import { decodeWeights, encodeWeights, type WeightsManifestEntry } from '../ir/weights-manifest.js';
+import type { WeightStore } from '../ir/weights.js';
 
 /** File operations on paths relative to the run directory. */
 export interface RunHost {

@@ -4,7 +4,7 @@
 // and the image's contrast ramps over the pixel on either side of that same edge, so the mask is the
 // truth of the image, not an estimate. Image i depends only on (seed, i): a larger count only adds images.
 import sharp from 'sharp';
-import { rng } from '../runtime/weights.js';
+import { rng } from '../ir/weights.js';
 import { sampleSeed } from './augment.js';
 import { hwc, type HwcImage } from './image.js';
 

@@ -2,14 +2,15 @@
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
-import { diag, normalizeDiagnostics, suggestion, type Diagnostic, type SourcePos } from './spec/diagnostics.js';
-import { expandSpec } from './spec/expand.js';
-import { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost } from './spec/load.js';
-import { architectureSchema } from './spec/schema.js';
-import type { IrGraph } from './ir/graph.js';
-import { graphStats, type GraphStats } from './ir/stats.js';
-import { networkStride } from './ir/stride.js';
-import { deployForm, type PassReport } from './passes/pipeline.js';
+import { diag, normalizeDiagnostics, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
+import { suggestion } from './diagnostics.js';
+import { expandSpec } from './expand.js';
+import { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost } from './load.js';
+import { architectureSchema } from './schema.js';
+import type { IrGraph } from '../ir/graph.js';
+import { graphStats, type GraphStats } from '../ir/stats.js';
+import { networkStride } from '../ir/stride.js';
+import { deployForm, type PassReport } from '../passes/pipeline.js';
 
 export interface CompileOptions {
   /** input size [h, w]; default: the spec's input.size */

@@ -7,11 +7,11 @@
 // stride-1 conv runs 1.5-2.8x faster as a Conv with the flipped, transposed kernel than as a
 // ConvTranspose, which wins for strides; the filter gradient as in-graph im2col (Pad, k*k strided
 // Slices, Concat) and a batched MatMul beats the batch/channel-swapped Conv at every shape.
-import type { IrNode, Shape } from '../ir/graph.js';
-import { padOf, type OpKind } from '../ir/ops.js';
-import { interpolationMatrix } from '../runtime/gradients.js';
-import type { OnnxBuilder } from './onnx-builder.js';
-import { int, ints, str } from './onnx-ops.js';
+import type { IrNode, Shape } from '../../ir/graph.js';
+import { padOf, type OpKind } from '../../ir/ops.js';
+import { interpolationMatrix } from '../../ir/interpolation.js';
+import type { OnnxBuilder } from '../../emit/onnx-builder.js';
+import { int, ints, str } from '../../emit/onnx-ops.js';
 
 export class OnnxGradError extends Error {}
 

@@ -1,43 +1,14 @@
 // Export: the deploy form with its weights, emitted in each format and proven equal to the
 // training form. Building is pure (bytes out); checking an artifact reads it back through `read`,
 // which the CLI points at the files it wrote, so every check runs on what is on disk.
-import type { Compiled } from './compile.js';
-import type { IrGraph } from './ir/graph.js';
-import { deployForm } from './passes/pipeline.js';
-import type { TF } from './runtime/backend.js';
-import { calibratedWeights, compareOutputs, randomInput, runForm, VERIFY_TOLERANCE, withinTolerance, type Comparison } from './runtime/verify.js';
-import { initWeights, type WeightStore } from './runtime/weights.js';
+import type { Compiled } from '../frontend/compile.js';
+import { deployForm } from '../passes/pipeline.js';
+import type { TF } from '../runtime/backend.js';
+import { calibratedWeights, compareOutputs, randomInput, runForm, VERIFY_TOLERANCE, withinTolerance } from '../runtime/verify.js';
+import { initWeights, type WeightStore } from '../ir/weights.js';
+import { emitArtifacts, runArtifact, type Check, type ExportBuild, type ExportOptions } from './formats.js';
 
-export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-
-export interface ExportOptions {
-  formats: ExportFormat[];
-  opset: number;
-  seed: number;
-  /** images in the verification batch */
-  batch: number;
-  verifyEach?: boolean;
-  /** per-channel normalization baked into the TypeScript module; null when the input is used as is */
-  normalize: { mean: number[]; std: number[] } | null;
-  threshold: number;
-  /** pass when max abs diff <= tolerance * max(1, max |reference logit|) */
-  tolerance: number;
-}
-
-export interface Check extends Comparison {
-  stage: string;
-  pass: boolean;
-}
-
-export interface ExportBuild {
-  deploy: { graph: IrGraph; weights: WeightStore };
-  /** relative path -> contents */
-  files: Map<string, Uint8Array | string>;
-  /** the verification batch and the training form's logits on it (NHWC) */
-  reference: { shape: [number, number, number, number]; input: Float32Array; logits: Float32Array };
-  checks: Check[];
-}
+export { EXPORT_FORMATS, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
 
 export const check = (stage: string, reference: Float32Array, candidate: Float32Array, tolerance = VERIFY_TOLERANCE): Check => {
   const c = compareOutputs(reference, candidate);
@@ -60,14 +31,12 @@ export async function buildExport(tf: TF, c: Compiled, weights: WeightStore, opt
   const logits = await runForm(tf, c.graph, weights, input, shape);
   const checks = [check('deploy form (TF.js executor)', logits, await runForm(tf, graph, deployWeights!, input, shape), opts.tolerance)];
   const files = new Map<string, Uint8Array | string>();
-  const { emitArtifacts } = await import('./emit/artifacts.js');
   for (const [path, data] of await emitArtifacts(c, graph, deployWeights!, opts)) files.set(path, data);
   return { deploy: { graph, weights: deployWeights! }, files, reference: { shape, input, logits }, checks };
 }
 
 /** Reloads each artifact through `read` and runs it with its own runtime. */
 export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<ExportOptions, 'formats' | 'tolerance'>, read: (path: string) => Uint8Array): Promise<Check[]> {
-  const { runArtifact } = await import('./emit/artifacts.js');
   const checks: Check[] = [];
   for (const f of opts.formats) {
     const out = await runArtifact(tf, f, build, read);

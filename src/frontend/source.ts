@@ -1,6 +1,6 @@
 // YAML text to plain values, keeping a way back from any value path to its line and column.
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Parser, visit, type Document, type Node as YamlNode } from 'yaml';
-import { diag, type Diagnostic, type SourcePos } from './diagnostics.js';
+import { diag, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
 
 export type ValuePath = readonly (string | number)[];
 

@@ -1,11 +1,42 @@
 // The export formats as one table: what each writes (paths relative to the export directory) and
 // how each is run back from those files by its own runtime for verification.
 import type { Tensor } from '@tensorflow/tfjs';
-import type { Compiled } from '../compile.js';
-import type { ExportBuild, ExportFormat, ExportOptions } from '../export.js';
+import type { Compiled } from '../frontend/compile.js';
 import type { IrGraph } from '../ir/graph.js';
 import type { TF } from '../runtime/backend.js';
-import type { WeightStore } from '../runtime/weights.js';
+import type { WeightStore } from '../ir/weights.js';
+import type { Comparison } from '../runtime/verify.js';
+
+export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export interface ExportOptions {
+  formats: ExportFormat[];
+  opset: number;
+  seed: number;
+  /** images in the verification batch */
+  batch: number;
+  verifyEach?: boolean;
+  /** per-channel normalization baked into the TypeScript module; null when the input is used as is */
+  normalize: { mean: number[]; std: number[] } | null;
+  threshold: number;
+  /** pass when max abs diff <= tolerance * max(1, max |reference logit|) */
+  tolerance: number;
+}
+
+export interface Check extends Comparison {
+  stage: string;
+  pass: boolean;
+}
+
+export interface ExportBuild {
+  deploy: { graph: IrGraph; weights: WeightStore };
+  /** relative path -> contents */
+  files: Map<string, Uint8Array | string>;
+  /** the verification batch and the training form's logits on it (NHWC) */
+  reference: { shape: [number, number, number, number]; input: Float32Array; logits: Float32Array };
+  checks: Check[];
+}
 
 interface FormatEntry {
   emit(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Map<string, Uint8Array | string>>;
@@ -22,7 +53,7 @@ export const TRITON_DIR = 'triton';
 const prefixed = (dir: string, files: Map<string, Uint8Array | string>) => new Map([...files].map(([p, d]) => [`${dir}/${p}`, d]));
 
 async function onnxBytes(graph: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Uint8Array> {
-  const { emitOnnx } = await import('./onnx.js');
+  const { emitOnnx } = await import('../emit/onnx.js');
   return emitOnnx(graph, weights, { opset: opts.opset });
 }
 
@@ -34,7 +65,7 @@ async function runOnnxFile(build: ExportBuild, bytes: Uint8Array): Promise<Float
 export const FORMATS: Record<ExportFormat, FormatEntry> = {
   tfjs: {
     async emit(_c, graph, weights) {
-      const { emitTfjsGraphModel, tfjsGraphFiles } = await import('./tfjs-graph.js');
+      const { emitTfjsGraphModel, tfjsGraphFiles } = await import('../emit/tfjs-graph.js');
       return prefixed(TFJS_DIR, tfjsGraphFiles(emitTfjsGraphModel(graph, weights, { generatedBy: GENERATED_BY })));
     },
     async run(tf, build, read) {
@@ -62,7 +93,7 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
   },
   ts: {
     async emit(c, graph, _weights, opts) {
-      const { emitTypeScriptModule } = await import('./typescript.js');
+      const { emitTypeScriptModule } = await import('../emit/typescript.js');
       return new Map([[TS_FILE, emitTypeScriptModule(graph, { normalize: opts.normalize, stride: c.stride, threshold: opts.threshold, generatedBy: GENERATED_BY })]]);
     },
     // the module runs tfjs/model.json through tf.loadGraphModel: the tfjs check covers its numbers
@@ -72,7 +103,7 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
   },
   triton: {
     async emit(c, graph, weights, opts) {
-      const { tritonRepository } = await import('./triton.js');
+      const { tritonRepository } = await import('../emit/triton.js');
       return prefixed(TRITON_DIR, tritonRepository(tritonName(c), await onnxBytes(graph, weights, opts), graph));
     },
     async run(_tf, build, read) {

@@ -1,7 +1,7 @@
 // Loading a spec: the file, its imports (recursively), schema validation of each. The file system
 // is passed in (SpecHost), so this stage stays a pure function of what it reads.
 import { posix } from 'node:path';
-import { diag, type Diagnostic, type SourcePos } from './diagnostics.js';
+import { diag, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
 import { parseSource, posAt, type SourceFile, type ValuePath } from './source.js';
 import { validateDocument } from './validate.js';
 

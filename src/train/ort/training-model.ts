@@ -6,19 +6,17 @@
 //            b1^t) and bias_correction2 = sqrt(1 - b2^t); SGD: lr), then every weight, slot and
 //            running statistic under its checkpoint key (conv kernels in ONNX's OIHW layout)
 //   outputs: loss, then `next/KEY` for each of those tensors (and `grad/KEY` when asked, for tests)
-// Adam and SGD follow src/train/engine-tfjs.ts (PyTorch's conventions), so checkpoints move freely
-// between the two engines.
-import { INPUT_ID, type IrGraph, type Shape } from '../ir/graph.js';
-import { permute } from '../runtime/layout.js';
-import { weightKey, weightSpecs } from '../runtime/weights.js';
-import type { OptimizerOptions } from '../train/engine.js';
-import type { LossWeights } from '../train/loss.js';
-import { DICE_SMOOTH } from '../train/loss.js';
-import { OnnxBuilder } from './onnx-builder.js';
-import { ONNX_GRAD, OnnxGradError, TRAIN_FORWARD, type GradRule } from './onnx-grad.js';
-import { int, ONNX_LOWERING, TF_TO_ONNX_KERNEL, type LowerContext } from './onnx-ops.js';
-import { DataType, encodeModel } from './onnx-proto.js';
-import { attributeProto, DEFAULT_IR_VERSION, DEFAULT_OPSET } from './onnx.js';
+// Loss, Adam and SGD are objective.ts's (PyTorch's conventions), as in the TF.js engine, so
+// checkpoints move freely between the two engines.
+import { INPUT_ID, type IrGraph, type Shape } from '../../ir/graph.js';
+import { permute } from '../../ir/layout.js';
+import { weightKey, weightSpecs } from '../../ir/weights.js';
+import { DICE_SMOOTH, optimizerSettings, optimizerSlots, type LossWeights, type OptimizerOptions } from '../objective.js';
+import { OnnxBuilder } from '../../emit/onnx-builder.js';
+import { ONNX_GRAD, OnnxGradError, TRAIN_FORWARD, type GradRule } from './gradients.js';
+import { int, ONNX_LOWERING, TF_TO_ONNX_KERNEL, type LowerContext } from '../../emit/onnx-ops.js';
+import { DataType, encodeModel } from '../../emit/onnx-proto.js';
+import { attributeProto, DEFAULT_IR_VERSION, DEFAULT_OPSET } from '../../emit/onnx.js';
 
 export const TRAIN_X = 'x';
 export const TRAIN_Y = 'y';
@@ -64,16 +62,15 @@ export interface TrainModelOptions {
   gradients?: boolean;
 }
 
-const slotNames = (o: OptimizerOptions, key: string) => (o.kind === 'adam' ? [`adam/m/${key}`, `adam/v/${key}`] : [`sgd/momentum/${key}`]);
-
 export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
   const o = opts.optimizer;
+  const { betas: [b1, b2], eps, weightDecay, momentum } = optimizerSettings(o);
   const specs = weightSpecs(g).map(({ node, spec }) => ({ node, spec, key: weightKey(node.id, spec.name) }));
   const tensors: StepTensor[] = [];
   for (const { node, spec, key } of specs) {
     const perm = spec.name === 'kernel' && (node.op === 'conv' || node.op === 'conv_transpose') ? [...TF_TO_ONNX_KERNEL] : undefined;
     tensors.push({ key, next: `next/${key}`, tfShape: [...spec.shape], perm });
-    if (spec.role === 'trainable') for (const slot of slotNames(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
+    if (spec.role === 'trainable') for (const slot of optimizerSlots(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
   }
   const scalars = o.kind === 'adam' ? [STEP_SIZE, BIAS_CORRECTION2] : [LEARNING_RATE];
   const gradOut = (key: string) => `grad/${key}`;
@@ -157,17 +154,16 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     let gr = weightGrads.get(key);
     if (!gr) throw new OnnxGradError(`no gradient reached '${key}': is its node on the path to the output?`);
     if (opts.gradients) gradients.set(key, b.opTo(gradOut(key), 'Identity', [gr]));
-    if (o.weightDecay) gr = b.add(gr, b.mul(key, b.scalar(o.weightDecay)));
+    if (weightDecay) gr = b.add(gr, b.mul(key, b.scalar(weightDecay)));
     if (o.kind === 'adam') {
-      const [b1, b2] = o.betas ?? [0.9, 0.999];
-      const [mKey, vKey] = slotNames(o, key);
+      const [mKey, vKey] = optimizerSlots(o, key);
       const m = b.opTo(`next/${mKey}`, 'Add', [b.mul(mKey, b.scalar(b1)), b.mul(gr, b.scalar(1 - b1))]);
       const v = b.opTo(`next/${vKey}`, 'Add', [b.mul(vKey, b.scalar(b2)), b.mul(b.mul(gr, gr), b.scalar(1 - b2))]);
-      const denom = b.add(b.div(b.op('Sqrt', [v]), BIAS_CORRECTION2), b.scalar(o.eps ?? 1e-8));
+      const denom = b.add(b.div(b.op('Sqrt', [v]), BIAS_CORRECTION2), b.scalar(eps));
       b.opTo(`next/${key}`, 'Sub', [key, b.mul(b.div(m, denom), STEP_SIZE)]);
     } else {
-      const [bufKey] = slotNames(o, key);
-      const buf = b.opTo(`next/${bufKey}`, 'Add', [b.mul(bufKey, b.scalar(o.momentum ?? 0.9)), gr]);
+      const [bufKey] = optimizerSlots(o, key);
+      const buf = b.opTo(`next/${bufKey}`, 'Add', [b.mul(bufKey, b.scalar(momentum)), gr]);
       b.opTo(`next/${key}`, 'Sub', [key, b.mul(buf, LEARNING_RATE)]);
     }
   }
@@ -196,7 +192,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
 
 /**
  * loss = wb * mean(max(z, 0) - z y + log(1 + exp(-|z|))) + wd * mean_n(1 - (2 I + s) / (P + Y + s)),
- * I = sum p y, P = sum p, Y = sum y per image, p = sigmoid(z), s = DICE_SMOOTH (src/train/loss.ts).
+ * I = sum p y, P = sum p, Y = sum y per image, p = sigmoid(z), s = DICE_SMOOTH (src/train/objective.ts).
  * dL/dz = wb (p - y) / count + wd / N * -(2 y S - (2 I + s)) / S^2 * p (1 - p),  S = P + Y + s.
  */
 function lossAndGradient(b: OnnxBuilder, z: string, out: Shape, batch: string, w: LossWeights): string {

@@ -2,7 +2,8 @@
 // came from and phrased in the user's words.
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
-import { diag, suggestion, type Diagnostic } from './diagnostics.js';
+import { diag, type Diagnostic } from '../ir/diagnostics.js';
+import { suggestion } from './diagnostics.js';
 import { posAt, type SourceFile } from './source.js';
 import { OP_KINDS } from '../ir/ops.js';
 

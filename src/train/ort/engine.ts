@@ -7,14 +7,15 @@
 // current weights.
 import { cpus } from 'node:os';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { emitOnnx } from '../emit/onnx.js';
-import { BIAS_CORRECTION2, fromStepLayout, LEARNING_RATE, STEP_SIZE, stepShape, toStepLayout, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from '../emit/onnx-train.js';
-import type { IrGraph } from '../ir/graph.js';
-import { resizeGraph } from '../ir/resize-graph.js';
-import { nhwcToNchw } from '../runtime/layout.js';
-import { runOnnx } from '../runtime/ort.js';
-import type { WeightStore } from '../runtime/weights.js';
-import type { Batch, EngineOptions, TrainEngine } from './engine.js';
+import { emitOnnx } from '../../emit/onnx.js';
+import { BIAS_CORRECTION2, fromStepLayout, LEARNING_RATE, STEP_SIZE, stepShape, toStepLayout, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from './training-model.js';
+import type { IrGraph } from '../../ir/graph.js';
+import { resizeGraph } from '../../ir/resize-graph.js';
+import { nhwcToNchw } from '../../ir/layout.js';
+import { runOnnx } from '../../runtime/ort.js';
+import type { WeightStore } from '../../ir/weights.js';
+import type { Batch, EngineOptions, TrainEngine } from '../engine.js';
+import { optimizerSettings, optimizerStepKey } from '../objective.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -63,7 +64,7 @@ export class OrtEngine implements TrainEngine {
     this.t += 1;
     const o = this.opts.optimizer;
     const scalar = (v: number) => new Tensor('float32', Float32Array.of(v), []);
-    const [b1, b2] = o.betas ?? [0.9, 0.999];
+    const [b1, b2] = optimizerSettings(o).betas;
     const feeds: Record<string, OrtTensor> = {
       [TRAIN_X]: new Tensor('float32', nhwcToNchw(batch.x, batch.shape), [n, c, h, w]),
       // y is [n, h, w, 1]: NHWC and NCHW agree for one channel
@@ -103,7 +104,7 @@ export class OrtEngine implements TrainEngine {
 
   optimizerState(): WeightStore {
     const out = this.read(isSlot);
-    out.set(`${this.opts.optimizer.kind}/step`, { shape: [1], data: Float32Array.of(this.t) });
+    out.set(optimizerStepKey(this.opts.optimizer), { shape: [1], data: Float32Array.of(this.t) });
     return out;
   }
 
@@ -124,8 +125,9 @@ export class OrtEngine implements TrainEngine {
       next.set(t.key, new Tensor('float32', toStepLayout(t, src.data), stepShape(t)));
     }
     if (optimizerState) {
-      const step = optimizerState.get(`${this.opts.optimizer.kind}/step`);
-      if (!step) throw new Error(`the optimizer state has no '${this.opts.optimizer.kind}/step' (saved by another optimizer?)`);
+      const stepKey = optimizerStepKey(this.opts.optimizer);
+      const step = optimizerState.get(stepKey);
+      if (!step) throw new Error(`the optimizer state has no '${stepKey}' (saved by another optimizer?)`);
       this.t = step.data[0];
     } else this.t = 0;
     this.state = next;

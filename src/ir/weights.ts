@@ -1,8 +1,8 @@
 // The named weight store: every tensor a graph owns, keyed `NODE_ID:NAME` (e.g. `e1/down/dense:kernel`),
 // as plain Float32Arrays so passes and emitters work on it without a tensor library.
-import type { IrGraph, IrNode } from '../ir/graph.js';
-import { opDef, type WeightSpec } from '../ir/ops.js';
-import { opContext, shapesOf } from '../ir/stats.js';
+import type { IrGraph, IrNode } from './graph.js';
+import { opDef, type WeightSpec } from './ops.js';
+import { opContext, shapesOf } from './stats.js';
 
 export interface Tensor32 {
   shape: number[];

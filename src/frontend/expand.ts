@@ -1,7 +1,8 @@
 // Module expansion: a loaded spec becomes the IR graph of primitives, with shapes inferred on the
 // way (a module may read the shapes flowing into it, e.g. `when: x.channels == out`). Every IR node
 // keeps the YAML positions of the calls it came from.
-import { diag, normalizeDiagnostics, suggestion, type Diagnostic, type Note, type SourcePos } from './diagnostics.js';
+import { diag, normalizeDiagnostics, type Diagnostic, type Note, type SourcePos } from '../ir/diagnostics.js';
+import { suggestion } from './diagnostics.js';
 import { evaluate, ExprError, type Value } from './expr.js';
 import { brokenNodeKey, type GraphBody, type LoadedSpec, type ModuleDef, type ParamDef } from './load.js';
 import { CALL_KEYS } from './schema.js';

@@ -1,0 +1,67 @@
+// What training optimizes, defined once for both engines (TF.js in engine-tfjs.ts, the compiled
+// ONNX step in ort/training-model.ts) and for validation: the loss, the optimizer's settings with
+// their defaults, and the checkpoint names of the optimizer's state.
+// The loss is BCE on logits plus Dice on sigmoid probabilities, weighted by train.loss (default 1
+// and 1), as the PyTorch twin's bce_dice (../shared/peers/alnet_torch.py):
+//   bce  = mean over every pixel of max(x, 0) - x y + log(1 + exp(-|x|))   (stable for any logit)
+//   dice = mean over images of 1 - (2 sum(p y) + 1) / (sum p + sum y + 1),  p = sigmoid(x), smooth 1
+
+export interface LossWeights {
+  bce: number;
+  dice: number;
+}
+
+export const DEFAULT_LOSS: LossWeights = { bce: 1, dice: 1 };
+export const DICE_SMOOTH = 1;
+
+export interface OptimizerOptions {
+  kind: 'adam' | 'sgd';
+  /** Adam: PyTorch's defaults 0.9, 0.999 */
+  betas?: [number, number];
+  /** Adam: 1e-8 */
+  eps?: number;
+  /** L2 added to the gradient (PyTorch's weight_decay, not AdamW's decoupled decay); default 0 */
+  weightDecay?: number;
+  /** SGD momentum (PyTorch convention: buf = momentum buf + g; p -= lr buf); default 0.9 */
+  momentum?: number;
+}
+
+/** The optimizer's settings with PyTorch's defaults filled in (torch.optim.Adam, torch.optim.SGD). */
+export const optimizerSettings = (o: OptimizerOptions) => ({
+  betas: o.betas ?? ([0.9, 0.999] as [number, number]),
+  eps: o.eps ?? 1e-8,
+  weightDecay: o.weightDecay ?? 0,
+  momentum: o.momentum ?? 0.9,
+});
+
+/**
+ * Checkpoint names of the optimizer's state: per trainable weight `NODE:NAME`, Adam keeps
+ * `adam/m/NODE:NAME` and `adam/v/NODE:NAME`, SGD `sgd/momentum/NODE:NAME`; and one [1] tensor
+ * `adam/step` or `sgd/step` counts the updates made.
+ */
+export const optimizerSlots = (o: OptimizerOptions, key: string): string[] => (o.kind === 'adam' ? [`adam/m/${key}`, `adam/v/${key}`] : [`sgd/momentum/${key}`]);
+export const optimizerStepKey = (o: OptimizerOptions): string => `${o.kind}/step`;
+
+/** The loss on plain arrays, in float64: `images` images of `logits.length / images` pixels each. */
+export function bceDiceValue(logits: ArrayLike<number>, y: ArrayLike<number>, w: LossWeights = DEFAULT_LOSS, images = 1): number {
+  if (logits.length !== y.length || logits.length % images) throw new Error(`bceDiceValue: ${logits.length} logits, ${y.length} targets, ${images} images`);
+  const per = logits.length / images;
+  let bce = 0;
+  let dice = 0;
+  for (let i = 0; i < images; i++) {
+    let inter = 0;
+    let sp = 0;
+    let sy = 0;
+    for (let j = i * per; j < (i + 1) * per; j++) {
+      const x = logits[j];
+      const t = y[j];
+      bce += Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x)));
+      const p = 1 / (1 + Math.exp(-x));
+      inter += p * t;
+      sp += p;
+      sy += t;
+    }
+    dice += 1 - (2 * inter + DICE_SMOOTH) / (sp + sy + DICE_SMOOTH);
+  }
+  return w.bce * (bce / logits.length) + w.dice * (dice / images);
+}
