@@ -1,7 +1,7 @@
 // Training-step benchmark (not a test): alnet at 256x256, batch 4. The TF.js engine (forward +
 // backward of a BCE + Dice loss through the executor's training mode with the hand-written
 // gradients of src/runtime/gradients.ts, on the wasm backend) and the ONNX Runtime engine (the
-// compiled training step of src/emit/onnx-train.ts). Prints ms per step, images/s, the forward /
+// compiled training step of src/train/ort/training-model.ts). Prints ms per step, images/s, the forward /
 // backward split, and, where python3-torch is installed, the ratio to the PyTorch twin
 // (../shared/peers/alnet_torch.py train --hw 256 --batch 4 --threads 2) measured in the same run.
 //   node --import tsx bench/train.ts            (BENCH_RUNS=5, BENCH_HW=256, BENCH_BATCH=4)

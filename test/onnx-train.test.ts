@@ -1,4 +1,4 @@
-// The compiled ONNX training step (src/emit/onnx-train.ts) in ONNX Runtime against the TF.js
+// The compiled ONNX training step (src/train/ort/training-model.ts) in ONNX Runtime against the TF.js
 // engine's gradients (executor training mode, hand-written gradients checked in gradients.test.ts
 // against finite differences): for every op with a rule, in small graphs, the loss and every
 // weight's gradient; the running statistics; then the ORT engine's steps against the TF.js

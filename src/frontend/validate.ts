@@ -7,7 +7,7 @@ import { suggestion } from './diagnostics.js';
 import { posAt, type SourceFile } from './source.js';
 import { OP_KINDS } from '../ir/ops.js';
 
-/** Precompiled by `npm run schema` (src/spec/schema-build.ts): compiling the schema at start costs ~100 ms. */
+/** Precompiled by `npm run schema` (src/frontend/schema-build.ts): compiling the schema at start costs ~100 ms. */
 let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
   compiled ??= createRequire(import.meta.url)('../../schemas/architecture.validate.cjs') as ValidateFunction;

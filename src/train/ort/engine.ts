@@ -1,4 +1,4 @@
-// The ONNX Runtime training engine: the compiled training step (src/emit/onnx-train.ts) run by
+// The ONNX Runtime training engine: the compiled training step (training-model.ts) run by
 // onnxruntime-node with one intra-op thread per core. Weights, optimizer slots and BatchNorm
 // statistics stay ONNX Runtime tensors from step to step (each step's outputs are the next step's
 // inputs); they are converted to the TF layout only for checkpoints, which are therefore the same

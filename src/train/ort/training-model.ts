@@ -1,6 +1,6 @@
 // The whole training step as one ONNX model (pure: IR in, ModelProto bytes out): the forward in
 // training mode (BatchNorm on batch statistics), the BCE + Dice loss, the reverse-mode gradient of
-// every node (onnx-grad.ts, in reverse topological order, gradients of values read twice summed),
+// every node (gradients.ts, in reverse topological order, gradients of values read twice summed),
 // and the optimizer update. ONNX Runtime runs the step with every op multi-threaded and no hand-off.
 //   inputs:  x [N, C, H, W], y [N, 1, H, W], the optimizer's scalars (Adam: step_size = lr / (1 -
 //            b1^t) and bias_correction2 = sqrt(1 - b2^t); SGD: lr), then every weight, slot and
