@@ -34,3 +34,18 @@ export { runOnnx } from './runtime/ort.js';
 export { graphModelHandler, loadGraphModelFromFiles } from './runtime/tfjs-graph-io.js';
 export { benchInfer } from './bench/infer.js';
 export { modelCard } from './render/model-card.js';
+// Training and using a trained run: the commands' logic (alcli train, evaluate, predict, demo) as functions.
+export { trainRun, compileFile, fileSpecHost, type TrainRunOptions, type NewRunOptions, type ResumeOptions, type TrainHooks, type TrainRunResult } from './train/session.js';
+export { openRun, evaluateRun, predictImages, runThreshold, type OpenRun, type EvaluateRunOptions, type EvaluateRunResult, type PredictOptions, type PredictHooks, type PredictResult, type PredictedImage } from './train/trained.js';
+export { runDemo, DemoStageError, DEMO_SPEC, type DemoOptions, type DemoHooks, type DemoResult } from './train/demo.js';
+export { TRAIN_ENGINES, INFER_ENGINES, CHECKPOINT_NAMES, SPLITS, type TrainEngineChoice, type InferEngineChoice, type CheckpointName, type Split } from './train/choices.js';
+export { BadOptionsError, BadSpecError, BadDataError, DataErrors, renderDataErrors, DATA_ERROR_CODES, type DataError, type DataErrorCode } from './train/errors.js';
+export { checkOutputDir } from './train/output-dir.js';
+export { scanDataset, type Sample } from './train/dataset.js';
+export { trainSettings, trainLoop, loadTrainingData, cropStrideError, type TrainSettings, type TrainingData, type LoopOptions, type LoopResult, type StepProgress, type EpochReport } from './train/loop.js';
+export { chooseEngine, type ChosenEngine } from './train/engines.js';
+export type { TrainEngine, Batch, EngineOptions } from './train/engine.js';
+export { createPredictor, evaluateSplit, foreground, type Predictor, type PredictorOptions, type EvaluateResult } from './train/infer.js';
+export { RunDir, fsRunHost, type RunHost, type RunInfo, type Checkpoint, type CheckpointState, type MetricsRow } from './train/run.js';
+export { syntheticDataset, encodePng } from './train/synthetic.js';
+export { loadImageFile } from './train/load.js';

@@ -1,6 +1,7 @@
 // The training loop end to end on TF.js wasm with a tiny network (conv-bn-relu x3, a stride-2 conv
 // and an upsample, 1 channel, 32x32) on 8 synthetic images: loss, Adam, BN running statistics, flat
-// memory, the run directory, atomic checkpoints, exact resume, and the CLI's exit codes.
+// memory, the run directory, atomic checkpoints, exact resume, the library's run (setup, engine
+// choice and memory, resume), and the CLI's flags, exit codes and output.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ import { bceDiceLoss } from '../src/train/engine-tfjs.js';
 import { bceDiceValue } from '../src/train/objective.js';
 import { loadTrainingData, trainLoop, trainSettings, type TrainingData } from '../src/train/loop.js';
 import { fsRunHost, RunDir, type RunHost } from '../src/train/run.js';
+import { BadDataError, BadOptionsError } from '../src/train/errors.js';
+import { trainRun, type TrainRunOptions } from '../src/train/session.js';
 import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
 import { fsHost } from './helpers.js';
 
@@ -256,6 +259,62 @@ test('a kill at any point of a checkpoint write leaves a loadable checkpoint (ol
   }
 });
 
+// ---- the library's run (train/session.ts): setup, engine choice and memory, resume
+
+/** trainRun of the tiny spec, its log lines kept. */
+async function libRun(opts: TrainRunOptions) {
+  const lines: string[] = [];
+  const result = await trainRun(opts, { log: (l) => lines.push(l) });
+  return { result, log: lines.join('\n') };
+}
+
+const rejectsWith = async (f: () => Promise<unknown>, type: new (...a: never[]) => Error, message: RegExp) => {
+  try {
+    await f();
+  } catch (e) {
+    assert.instance(e, type);
+    assert.match((e as Error).message, message);
+    return e;
+  }
+  assert.unreachable(`no ${type.name}`);
+};
+
+test('trainRun: a run cut after epoch 1 resumes on the engine and backend it ran on, to the weights of an uninterrupted run', async () => {
+  const full = tempDir();
+  await libRun({ spec: specPath, data: dataDir, out: full, engine: 'tfjs', backend: 'wasm' });
+  const cut = tempDir();
+  const first = await libRun({ spec: specPath, data: dataDir, out: cut, engine: 'tfjs', backend: 'wasm', stopAfter: 1 });
+  assert.is(first.result.stopped, 'stopAfter');
+  // no engine or backend given: run.json's (tfjs on wasm), not auto's choice (ort)
+  const resumed = await libRun({ resume: cut });
+  assert.match(resumed.log, /resume .*after epoch 1\/2.*engine tfjs-wasm/);
+  assert.is(resumed.result.epochs, 2);
+  bitEqual(new RunDir(fsRunHost(cut)).readCheckpoint('last').weights, new RunDir(fsRunHost(full)).readCheckpoint('last').weights);
+  assert.is(new RunDir(fsRunHost(cut)).readMetrics().length, 2);
+  // the errors the CLI maps to exit codes are typed
+  await rejectsWith(() => trainRun({ resume: dataDir }), BadOptionsError, /is not a run directory/);
+  await rejectsWith(() => trainRun({ spec: specPath, data: dataDir, out: cut }), BadOptionsError, /not empty; use --resume/);
+  await rejectsWith(() => trainRun({ spec: specPath, data: dataDir, out: tempDir(), set: ['train.crop=33'] }), BadOptionsError, /multiple of the network's stride 2x2; e\.g\. --set train\.crop=34/);
+  const bad = (await rejectsWith(() => trainRun({ spec: specPath, data: join(dataDir, 'nope'), out: tempDir() }), BadDataError, /nope/)) as BadDataError;
+  assert.ok(bad.errors.length > 0);
+});
+
+test('trainRun engines: auto trains on ort, tfjs on TF.js, a run resumes on the other engine, max pooling trains on ort', async () => {
+  const auto = tempDir();
+  assert.match((await libRun({ spec: specPath, data: dataDir, out: auto, backend: 'wasm', set: ['train.epochs=1'] })).log, /engine ort/);
+  assert.is(new RunDir(fsRunHost(auto)).readInfo()!.engine, 'ort');
+  // a 2-epoch run cut after epoch 1 on TF.js, finished on ort
+  const cut = tempDir();
+  assert.match((await libRun({ spec: specPath, data: dataDir, out: cut, engine: 'tfjs', backend: 'wasm', stopAfter: 1 })).log, /engine tfjs-wasm/);
+  assert.match((await libRun({ resume: cut, engine: 'ort' })).log, /resume .*after epoch 1\/2.*engine ort/);
+  assert.is(new RunDir(fsRunHost(cut)).readMetrics().length, 2);
+  const pooled = join(scratch, 'pooled.yaml');
+  writeFileSync(pooled, TINY.replace('  c2: {op: conv, out: 8, kernel: 3, stride: 2}', '  c2: {op: maxpool, kernel: 2}'));
+  const r = await libRun({ spec: pooled, data: dataDir, out: tempDir(), engine: 'ort', set: ['train.epochs=1'] });
+  assert.match(r.log, /engine ort/);
+  assert.is(r.result.epochs, 1);
+});
+
 // ---- the CLI (node bin/run.js: npm test builds dist/ first)
 
 interface Run {
@@ -293,38 +352,6 @@ test('cli: train, refuse a non-empty --out, resume a run cut short, --json', () 
   assert.is(j.ok, true);
   assert.is(j.epochs, 2);
   assert.is(forced.stderr, '');
-});
-
-test('cli: --resume continues a run whose last checkpoint is at epoch 1 to the same weights as a 2-epoch run', () => {
-  const full = tempDir();
-  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', full, '--backend', 'wasm']), 0);
-  const cut = tempDir();
-  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', cut, '--backend', 'wasm']), 0);
-  // roll the run back to epoch 1, as a kill during epoch 2 leaves it: its last checkpoint from a 1-epoch run
-  const oneDir = tempDir();
-  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', oneDir, '--backend', 'wasm', '--set', 'train.epochs=1']), 0);
-  new RunDir(fsRunHost(cut)).writeCheckpoint('last', new RunDir(fsRunHost(oneDir)).readCheckpoint('last'));
-  const r = alcli(['train', '--resume', cut, '--backend', 'wasm']);
-  expectExit(r, 0, /resume .*after epoch 1\/2/);
-  bitEqual(new RunDir(fsRunHost(cut)).readCheckpoint('last').weights, new RunDir(fsRunHost(full)).readCheckpoint('last').weights);
-  assert.is(new RunDir(fsRunHost(cut)).readMetrics().length, 2);
-});
-
-test('cli: --engine: auto trains on ort, tfjs on TF.js, a run resumes on the other engine, max pooling trains on ort', () => {
-  const auto = tempDir();
-  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', auto, '--backend', 'wasm', '--set', 'train.epochs=1']), 0, /engine ort/);
-  assert.is(new RunDir(fsRunHost(auto)).readInfo()!.engine, 'ort');
-  // a 2-epoch run cut back to epoch 1 on TF.js, finished on ort
-  const cut = tempDir();
-  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', cut, '--engine', 'tfjs', '--backend', 'wasm']), 0, /engine tfjs-wasm/);
-  const one = tempDir();
-  expectExit(alcli(['train', specPath, '--data', dataDir, '--out', one, '--engine', 'tfjs', '--backend', 'wasm', '--set', 'train.epochs=1']), 0);
-  new RunDir(fsRunHost(cut)).writeCheckpoint('last', new RunDir(fsRunHost(one)).readCheckpoint('last'));
-  expectExit(alcli(['train', '--resume', cut, '--engine', 'ort']), 0, /resume .*after epoch 1\/2.*engine ort/);
-  assert.is(new RunDir(fsRunHost(cut)).readMetrics().length, 2);
-  const pooled = join(scratch, 'pooled.yaml');
-  writeFileSync(pooled, TINY.replace('  c2: {op: conv, out: 8, kernel: 3, stride: 2}', '  c2: {op: maxpool, kernel: 2}'));
-  expectExit(alcli(['train', pooled, '--data', dataDir, '--out', tempDir(), '--engine', 'ort', '--set', 'train.epochs=1']), 0, /engine ort[\s\S]*epoch 1\/1/);
 });
 
 test('cli: a data error exits 4, names the file, and writes nothing', () => {

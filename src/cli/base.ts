@@ -1,7 +1,9 @@
 // The base of every command: one place that turns errors into exit codes.
 // 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 6 failed export check; never a stack trace for a user's mistake.
+// The library's typed errors (train/errors.ts) map to the same codes: BadOptionsError 2, BadSpecError 3, BadDataError 4.
 import { Command, type Interfaces } from '@oclif/core';
-import { DataFailure, EXIT, SpecFailure, UsageError, VerifyFailure } from './common.js';
+import { BadDataError, BadOptionsError, BadSpecError, renderDataErrors } from '../train/errors.js';
+import { DataFailure, diagnosticJson, EXIT, printDiagnostics, printJson, SpecFailure, UsageError, VerifyFailure } from './common.js';
 
 // oclif's FlagOutput and ArgOutput, which its index does not export
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -9,14 +11,46 @@ type Output = { [name: string]: any };
 
 const debugEnabled = () => (process.env.DEBUG ?? '').split(',').some((s) => ['alcli', '*'].includes(s.trim()));
 
+/**
+ * Reports an error the way command `id` does (its message, the spec's diagnostics or the data
+ * errors, as JSON on stdout with `json`) and returns the exit code.
+ */
+export async function reportError(err: Error, id: string | undefined, json: boolean): Promise<number> {
+  if (err instanceof BadSpecError) {
+    if (json) printJson({ ok: false, diagnostics: err.diagnostics.map(diagnosticJson) });
+    else await printDiagnostics(err.diagnostics, err.sources);
+    return EXIT.spec;
+  }
+  if (err instanceof BadDataError) {
+    if (json) printJson({ ok: false, errors: err.errors });
+    else process.stderr.write(`${renderDataErrors(err.errors)}\n`);
+    return EXIT.data;
+  }
+  if (err instanceof SpecFailure) return EXIT.spec;
+  if (err instanceof DataFailure) return EXIT.data;
+  if (err instanceof VerifyFailure) return EXIT.verify;
+  if (err instanceof UsageError || err instanceof BadOptionsError) {
+    process.stderr.write(`alcli ${id}: ${err.message.trim()}\nSee more help with: alcli ${id} --help\n`);
+    return EXIT.usage;
+  }
+  const message = (err.message || String(err)).replace(/\s*\n\s*/g, '; ');
+  process.stderr.write(`alcli: internal error: ${message}\n`);
+  if (debugEnabled() && err.stack) process.stderr.write(`${err.stack}\n`);
+  return EXIT.internal;
+}
+
 export abstract class AlcliCommand extends Command {
+  /** --json was given: errors are reported as JSON on stdout */
+  protected json = false;
+
   /** Anything oclif's parser rejects (unknown flag, bad value, missing argument) is a usage error. */
   protected override async parse<F extends Output, B extends Output, A extends Output>(
     options?: Interfaces.Input<F, B, A>,
     argv?: string[],
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
+    let out: Interfaces.ParserOutput<F, B, A>;
     try {
-      return await super.parse(options, argv);
+      out = await super.parse(options, argv);
     } catch (e) {
       const message = (e as Error).message
         .replace(/\nSee more help with --help/g, '')
@@ -25,31 +59,13 @@ export abstract class AlcliCommand extends Command {
         .replace(/\s*\n\t/g, ': ');
       throw new UsageError(message);
     }
+    this.json = out.flags.json === true;
+    return out;
   }
 
   protected override async catch(err: Error & { code?: string }): Promise<void> {
     // this.exit() throws an ExitError; let oclif finish it
     if (err.code === 'EEXIT') throw err;
-    if (err instanceof SpecFailure) {
-      process.exitCode = EXIT.spec;
-      return;
-    }
-    if (err instanceof DataFailure) {
-      process.exitCode = EXIT.data;
-      return;
-    }
-    if (err instanceof VerifyFailure) {
-      process.exitCode = EXIT.verify;
-      return;
-    }
-    if (err instanceof UsageError) {
-      process.stderr.write(`alcli ${this.id}: ${err.message.trim()}\nSee more help with: alcli ${this.id} --help\n`);
-      process.exitCode = EXIT.usage;
-      return;
-    }
-    const message = (err.message || String(err)).replace(/\s*\n\s*/g, '; ');
-    process.stderr.write(`alcli: internal error: ${message}\n`);
-    if (debugEnabled() && err.stack) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = EXIT.internal;
+    process.exitCode = await reportError(err, this.id, this.json);
   }
 }

@@ -4,6 +4,8 @@ import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError } from './common.js';
 import type { Compiled } from '../frontend/compile.js';
+import { BACKENDS, type BackendChoice } from '../runtime/backend.js';
+import { TRAIN_ENGINES, type TrainEngineChoice } from '../train/choices.js';
 
 export default class Bench extends AlcliCommand {
   static override summary = 'Time inference (every engine) or a training step (one engine) of a spec';
@@ -21,12 +23,12 @@ export default class Bench extends AlcliCommand {
     size: specFlags.size,
     ...jsonFlag,
     mode: Flags.string({ summary: 'what to time', options: ['infer', 'train'], default: 'infer' }),
-    engine: Flags.string({ summary: '--mode train: the training engine (as alcli train --engine)', options: ['auto', 'ort', 'tfjs'], default: 'auto' }),
+    engine: Flags.option({ summary: '--mode train: the training engine (as alcli train --engine)', options: TRAIN_ENGINES, default: 'auto' as const })(),
     batch: Flags.integer({ summary: 'images per batch', default: 1, min: 1 }),
     runs: Flags.integer({ summary: 'timed runs (the median is reported)', default: 10, min: 1 }),
     warmup: Flags.integer({ summary: 'untimed runs first', default: 3, min: 0 }),
     threads: Flags.integer({ summary: 'ONNX Runtime intra-op threads', default: 2, min: 1 }),
-    backend: Flags.string({ summary: 'TF.js backend', options: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' }),
+    backend: Flags.option({ summary: 'TF.js backend', options: BACKENDS, default: 'auto' as const })(),
   };
 
   async run(): Promise<void> {
@@ -35,7 +37,7 @@ export default class Bench extends AlcliCommand {
     const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
     if (flags.mode === 'train') return this.benchTrainStep(args.spec, c, flags);
     const [{ loadTf }, { exportWeightsFromSpec }, { benchInfer }, { cpus }] = await Promise.all([import('../runtime/backend.js'), import('../export/export.js'), import('../bench/infer.js'), import('node:os')]);
-    const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
+    const { tf, backend, notice } = await loadTf(flags.backend);
     if (notice && !flags.json) process.stderr.write(`${notice}\n`);
     const weights = await exportWeightsFromSpec(tf, c, 0, 2);
     if (!flags.json) process.stderr.write(`timing ${args.spec} at ${c.graph.input.size.join('x')}, batch ${flags.batch}: ${flags.warmup} warm-up + ${flags.runs} runs per engine\n`);
@@ -52,10 +54,10 @@ export default class Bench extends AlcliCommand {
   }
 
   /** --mode train: the optimizer step of one engine. */
-  private async benchTrainStep(spec: string, c: Compiled, flags: { json: boolean; batch: number; runs: number; warmup: number; backend: string; engine: string }): Promise<void> {
+  private async benchTrainStep(spec: string, c: Compiled, flags: { json: boolean; batch: number; runs: number; warmup: number; backend: BackendChoice; engine: TrainEngineChoice }): Promise<void> {
     const [{ chooseEngine }, { initWeights }, { benchTrain }, { trainSettings }, { cpus }] = await Promise.all([import('../train/engines.js'), import('../ir/weights.js'), import('../bench/train.js'), import('../train/loop.js'), import('node:os')]);
     const s = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
-    const chosen = await chooseEngine(flags.engine as 'auto', c.graph, { optimizer: s.optimizer, loss: s.loss }, flags.backend as 'auto');
+    const chosen = await chooseEngine(flags.engine, c.graph, { optimizer: s.optimizer, loss: s.loss }, flags.backend);
     if ('error' in chosen) throw new UsageError(chosen.error);
     if (!flags.json) for (const n of chosen.notices) process.stderr.write(`${n}\n`);
     const engine = await chosen.create(initWeights(c.graph, 0));
@@ -70,9 +72,9 @@ export default class Bench extends AlcliCommand {
   }
 
   /** An export directory: its ONNX in ONNX Runtime and its graph model in TF.js, at the size it was exported for. */
-  private async benchExportDir(dir: string, flags: { json: boolean; batch: number; runs: number; warmup: number; threads: number; backend: string; mode: string }): Promise<void> {
+  private async benchExportDir(dir: string, flags: { json: boolean; batch: number; runs: number; warmup: number; threads: number; backend: BackendChoice; mode: string }): Promise<void> {
     const [{ loadTf }, { benchExport }] = await Promise.all([import('../runtime/backend.js'), import('../bench/infer.js')]);
-    const { tf, backend, notice } = await loadTf(flags.backend as 'auto');
+    const { tf, backend, notice } = await loadTf(flags.backend);
     if (notice && !flags.json) process.stderr.write(`${notice}\n`);
     const read = (p: string) => (existsSync(join(dir, p)) ? new Uint8Array(readFileSync(join(dir, p))) : undefined);
     if (!read('model.onnx') && !read('tfjs/model.json')) throw new UsageError(`'${dir}' holds neither model.onnx nor tfjs/model.json: give a spec or an \`alcli export\` directory`);

@@ -86,10 +86,10 @@ export default class Compile extends AlcliCommand {
 
 /** The training step at train.crop (or the --size the graph was compiled at) as ONNX bytes. */
 async function trainOnnx(c: import('../frontend/compile.js').Compiled, sized: boolean): Promise<Uint8Array> {
-  const [{ trainingModel, OnnxGradError }, { trainSettings }, { resizeGraph, ResizeGraphError }] = await Promise.all([import('../train/ort/training-model.js'), import('../train/loop.js'), import('../ir/resize-graph.js')]);
+  const [{ trainingModel, OnnxGradError }, { trainSettings, cropStrideError }, { resizeGraph, ResizeGraphError }] = await Promise.all([import('../train/ort/training-model.js'), import('../train/loop.js'), import('../ir/resize-graph.js')]);
   const s = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
-  const [h, w] = s.crop;
-  if (!sized && (h % c.stride[0] || w % c.stride[1])) throw new UsageError(`train.crop ${h}x${w} is not a multiple of the network's stride ${c.stride.join('x')}: set another train.crop or give --size`);
+  const cropError = sized ? undefined : cropStrideError(s.crop, c.stride);
+  if (cropError) throw new UsageError(`${cropError}, or give --size`);
   try {
     return trainingModel(sized ? c.graph : resizeGraph(c.graph, s.crop), { loss: s.loss, optimizer: s.optimizer }).bytes;
   } catch (e) {

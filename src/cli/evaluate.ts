@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import type { DataError } from '../train/errors.js';
-import { DataFailure, jsonFlag, printJson, UsageError } from './common.js';
-import { openRun } from './runs.js';
+import { CHECKPOINT_NAMES, INFER_ENGINES, SPLITS } from '../train/choices.js';
+import { jsonFlag, printJson, UsageError } from './common.js';
 
 export default class Evaluate extends AlcliCommand {
   static override summary = "Metrics of a trained run on a split of its data (or another dataset)";
@@ -16,50 +15,33 @@ export default class Evaluate extends AlcliCommand {
   static override flags = {
     ...jsonFlag,
     data: Flags.string({ summary: "dataset folder (default: the run's)", helpValue: 'DIR' }),
-    split: Flags.string({ summary: 'which split', options: ['train', 'val', 'test'], default: 'test' }),
-    checkpoint: Flags.string({ summary: 'which checkpoint', options: ['best', 'last'], default: 'best' }),
-    engine: Flags.string({ summary: 'inference engine (auto: ONNX Runtime when it loads)', options: ['auto', 'ort', 'tfjs'], default: 'auto' }),
+    split: Flags.option({ summary: 'which split', options: SPLITS, default: 'test' as const })(),
+    checkpoint: Flags.option({ summary: 'which checkpoint', options: CHECKPOINT_NAMES, default: 'best' as const })(),
+    engine: Flags.option({ summary: 'inference engine (auto: ONNX Runtime when it loads)', options: INFER_ENGINES, default: 'auto' as const })(),
     threshold: Flags.string({ summary: "probability cut for the binary masks (default: the spec's train.threshold, else 0.5)", helpValue: 'P' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Evaluate);
-    const { info, compiled, checkpoint } = await openRun(args.run, flags.checkpoint as 'best', flags.json);
-    const threshold = thresholdOf(flags.threshold, compiled.resolved.train?.threshold);
-    const [{ scanDataset }, { createPredictor, evaluateSplit }, { formatMeanStd }] = await Promise.all([
-      import('../train/dataset.js'),
-      import('../train/infer.js'),
-      import('../train/metrics.js'),
-    ]);
-    const split = flags.split as 'test';
-    const dataDir = flags.data ?? info.data.dir;
-    const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split] });
-    if (!scan.dataset) await failOnDataErrors(scan.errors, flags.json);
-    const samples = scan.dataset!.samples.filter((s) => s.split === split);
-    const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: flags.engine as 'auto' });
-    try {
-      const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, invertMask: info.data.invert_mask }, threshold);
-      const out = { run: args.run, checkpoint: flags.checkpoint, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, threshold, engine: predictor.engine, summary: res.summary, perImage: res.perImage };
-      if (flags.json) return printJson(out);
-      process.stdout.write(`${args.run} (${flags.checkpoint} checkpoint, epoch ${checkpoint.state.epoch}) on ${dataDir}, ${split} split: ${samples.length} images, threshold ${threshold}, ${predictor.engine}\n`);
-      for (const [metric, s] of Object.entries(res.summary)) process.stdout.write(`  ${metric.padEnd(12)} ${formatMeanStd(s)}\n`);
-    } finally {
-      predictor.dispose();
-    }
+    const { openRun, evaluateRun, runThreshold } = await import('../train/trained.js');
+    const opened = await openRun(args.run, flags.checkpoint);
+    const threshold = thresholdOf(flags.threshold, await runThreshold(opened));
+    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold });
+    if (flags.json) return printJson(out);
+    await printEvaluation(out);
   }
 }
 
-/** --threshold, else the spec's train.threshold, else 0.5. */
-export function thresholdOf(flag: string | undefined, fromSpec: unknown): number {
-  const t = flag === undefined ? (typeof fromSpec === 'number' ? fromSpec : 0.5) : Number(flag);
-  if (!(t >= 0 && t <= 1)) throw new UsageError(`--threshold '${flag}': expected a probability in [0, 1]`);
-  return t;
+/** The lines `alcli evaluate` prints: the run, checkpoint, data and engine, then each metric as mean ± std. */
+export async function printEvaluation(r: import('../train/trained.js').EvaluateRunResult): Promise<void> {
+  const { formatMeanStd } = await import('../train/metrics.js');
+  process.stdout.write(`${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch}) on ${r.data}, ${r.split} split: ${r.images} images, threshold ${r.threshold}, ${r.engine}\n`);
+  for (const [metric, s] of Object.entries(r.summary)) process.stdout.write(`  ${metric.padEnd(12)} ${formatMeanStd(s)}\n`);
 }
 
-/** Prints every data error (each names its file) and exits 4. */
-export async function failOnDataErrors(errors: DataError[], json: boolean): Promise<never> {
-  const { renderDataErrors } = await import('../train/errors.js');
-  if (json) printJson({ ok: false, errors });
-  else process.stderr.write(`${renderDataErrors(errors)}\n`);
-  throw new DataFailure();
+/** --threshold, else `fallback` (the run's: its spec's train.threshold, else 0.5). */
+export function thresholdOf(flag: string | undefined, fallback: number): number {
+  const t = flag === undefined ? fallback : Number(flag);
+  if (!(t >= 0 && t <= 1)) throw new UsageError(`--threshold '${flag}': expected a probability in [0, 1]`);
+  return t;
 }

@@ -1,10 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
+import { CHECKPOINT_NAMES, INFER_ENGINES } from '../train/choices.js';
 import { jsonFlag, printJson, UsageError } from './common.js';
-import { failOnDataErrors, thresholdOf } from './evaluate.js';
-import { openRun } from './runs.js';
+import { thresholdOf } from './evaluate.js';
 
 export default class Predict extends AlcliCommand {
   static override summary = 'Segment images with a trained run: probability map, binary mask and overlay per image';
@@ -19,8 +17,8 @@ export default class Predict extends AlcliCommand {
   static override flags = {
     ...jsonFlag,
     out: Flags.string({ char: 'o', summary: 'output folder (created; existing files of the same names are replaced)', required: true, helpValue: 'DIR' }),
-    checkpoint: Flags.string({ summary: 'which checkpoint', options: ['best', 'last'], default: 'best' }),
-    engine: Flags.string({ summary: 'inference engine', options: ['auto', 'ort', 'tfjs'], default: 'auto' }),
+    checkpoint: Flags.option({ summary: 'which checkpoint', options: CHECKPOINT_NAMES, default: 'best' as const })(),
+    engine: Flags.option({ summary: 'inference engine', options: INFER_ENGINES, default: 'auto' as const })(),
     threshold: Flags.string({ summary: "probability cut (default: the spec's train.threshold, else 0.5)", helpValue: 'P' }),
   };
 
@@ -28,46 +26,15 @@ export default class Predict extends AlcliCommand {
     const { argv, flags } = await this.parse(Predict);
     const [runDir, ...images] = argv as string[];
     if (!images.length) throw new UsageError('give at least one image file after the run directory');
-    const { info, compiled, checkpoint } = await openRun(runDir, flags.checkpoint as 'best', flags.json);
-    const threshold = thresholdOf(flags.threshold, compiled.resolved.train?.threshold);
-    const [{ loadImageFile }, { DataErrors }, { createPredictor, foreground }, { writePredictionPngs }] = await Promise.all([
-      import('../train/load.js'),
-      import('../train/errors.js'),
-      import('../train/infer.js'),
-      import('../train/overlay.js'),
-    ]);
-    const loaded = [];
-    const errors = [];
-    for (const path of images) {
-      try {
-        loaded.push({ path, image: await loadImageFile(path, info.input_channels) });
-      } catch (e) {
-        if (!(e instanceof DataErrors)) throw e;
-        errors.push(...e.errors);
-      }
-    }
-    // every unreadable file is named before anything is written
-    if (errors.length) await failOnDataErrors(errors, flags.json);
-    const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: flags.engine as 'auto' });
-    const written: { image: string; prob: string; mask: string; overlay: string; foreground_fraction: number }[] = [];
-    try {
-      mkdirSync(flags.out, { recursive: true });
-      for (const { path, image } of loaded) {
-        const t = performance.now();
-        const probs = foreground(await predictor.predict(image), predictor.classes, image.height * image.width);
-        const pngs = await writePredictionPngs(image, probs, threshold);
-        const stem = join(flags.out, basename(path, extname(path)));
-        const files = { prob: `${stem}.prob.png`, mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png` };
-        writeFileSync(files.prob, pngs.prob);
-        writeFileSync(files.mask, pngs.mask);
-        writeFileSync(files.overlay, pngs.overlay);
-        const fraction = probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0) / probs.length;
-        written.push({ image: path, ...files, foreground_fraction: fraction });
-        if (!flags.json) process.stdout.write(`${path} (${image.width}x${image.height}): ${(100 * fraction).toFixed(1)} % foreground, ${(performance.now() - t).toFixed(0)} ms -> ${files.overlay}\n`);
-      }
-    } finally {
-      predictor.dispose();
-    }
-    if (flags.json) printJson({ run: runDir, checkpoint: flags.checkpoint, engine: predictor.engine, threshold, images: written });
+    const { openRun, predictImages, runThreshold } = await import('../train/trained.js');
+    const opened = await openRun(runDir, flags.checkpoint);
+    const threshold = thresholdOf(flags.threshold, await runThreshold(opened));
+    const r = await predictImages(opened, { images, out: flags.out, engine: flags.engine, threshold }, { onImage: flags.json ? undefined : printPrediction });
+    if (flags.json) printJson(r);
   }
+}
+
+/** The line `alcli predict` prints per image. */
+export function printPrediction(p: { image: string; width: number; height: number; foreground_fraction: number; ms: number; overlay: string }): void {
+  process.stdout.write(`${p.image} (${p.width}x${p.height}): ${(100 * p.foreground_fraction).toFixed(1)} % foreground, ${p.ms.toFixed(0)} ms -> ${p.overlay}\n`);
 }

@@ -1,10 +1,8 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
+import { BACKENDS } from '../runtime/backend.js';
+import { TRAIN_ENGINES } from '../train/choices.js';
 import { AlcliCommand } from './base.js';
-import { checkOutputDir, compileOrFail, DataFailure, jsonFlag, printJson, specFlags, UsageError } from './common.js';
-import type { Compiled } from '../frontend/compile.js';
-import type { DataError } from '../train/errors.js';
+import { jsonFlag, parseCount, printJson, specFlags, UsageError } from './common.js';
 
 export default class Train extends AlcliCommand {
   static override summary = 'Train a spec on a dataset (ONNX Runtime or TF.js engine), or resume a run';
@@ -24,8 +22,8 @@ export default class Train extends AlcliCommand {
     resume: Flags.string({ summary: 'continue the run in RUN from checkpoints/last (same spec, data and options)', helpValue: 'RUN' }),
     set: specFlags.set,
     'max-params': specFlags['max-params'],
-    engine: Flags.string({ summary: 'training engine (auto: native TF.js when installed, else ort where the spec\'s ops allow, else TF.js wasm); a resumed run keeps its own unless given', options: ['auto', 'ort', 'tfjs'] }),
-    backend: Flags.string({ summary: 'TF.js backend for --engine tfjs (auto: tensorflow when installed, else wasm)', options: ['auto', 'tensorflow', 'wasm', 'cpu'] }),
+    engine: Flags.option({ summary: 'training engine (auto: native TF.js when installed, else ort where the spec\'s ops allow, else TF.js wasm); a resumed run keeps its own unless given', options: TRAIN_ENGINES })(),
+    backend: Flags.option({ summary: 'TF.js backend for --engine tfjs (auto: tensorflow when installed, else wasm)', options: BACKENDS })(),
     'invert-mask': Flags.boolean({ summary: 'masks mark the foreground with 0 (black) instead of 255' }),
     force: Flags.boolean({ summary: 'replace a non-empty RUN' }),
     ...jsonFlag,
@@ -45,133 +43,43 @@ export default class Train extends AlcliCommand {
       if (!flags.data) throw new UsageError('missing --data DIR');
       if (!flags.out) throw new UsageError('missing --out RUN');
     }
-    const [{ RunDir, fsRunHost }, { trainSettings, loadTrainingData, trainLoop }, { scanDataset }, { DataErrors, renderDataErrors }] = await Promise.all([
-      import('../train/run.js'),
-      import('../train/loop.js'),
-      import('../train/dataset.js'),
-      import('../train/errors.js'),
-    ]);
-    const dataFail = (errors: DataError[]): never => {
-      if (json) printJson({ ok: false, errors });
-      else process.stderr.write(`${renderDataErrors(errors)}\n`);
-      throw new DataFailure();
-    };
-
-    let runPath: string;
-    let specPath: string;
-    let sets: string[];
-    let dataDir: string;
-    let invertMask: boolean;
-    let info: import('../train/run.js').RunInfo | undefined;
-    if (resuming) {
-      runPath = flags.resume!;
-      const dir = new RunDir(fsRunHost(runPath));
-      info = dir.readInfo();
-      if (!info || !dir.host.exists('spec.resolved.yaml')) throw new UsageError(`'${runPath}' is not a run directory (no run.json or spec.resolved.yaml)`);
-      if (!dir.hasCheckpoint('last')) throw new UsageError(`'${runPath}' has no checkpoint yet (killed during its first epoch?): start it again with --force`);
-      specPath = `${runPath}/spec.resolved.yaml`;
-      sets = [];
-      dataDir = info.data.dir;
-      invertMask = info.data.invert_mask;
-    } else {
-      runPath = flags.out!;
-      checkOutputDir(runPath, flags.force, `use --resume ${runPath} to continue a run there, or --force to replace it`);
-      specPath = args.spec!;
-      sets = flags.set ?? [];
-      dataDir = flags.data!;
-      invertMask = Boolean(flags['invert-mask']);
-    }
-    const maxParams = flags['max-params'] === undefined ? undefined : (await import('./common.js')).parseCount(flags['max-params'], '--max-params');
-    // compiled once for the settings, then at the crop size: the training graph's shapes are the batch's
-    let c: Compiled = await compileOrFail(specPath, { overrides: sets, maxParams }, json);
-    const settings = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
-    const [ch, cw] = settings.crop;
-    if (ch % c.stride[0] || cw % c.stride[1])
-      throw new UsageError(`train.crop ${ch}x${cw} is not a multiple of the network's stride ${c.stride.join('x')}; e.g. --set train.crop=${Math.max(1, Math.round(ch / c.stride[0])) * c.stride[0]}`);
-    if (c.graph.input.size[0] !== ch || c.graph.input.size[1] !== cw) c = await compileOrFail(specPath, { overrides: sets, maxParams, size: [ch, cw] }, json);
-    if (c.graph.output.classes !== 1 || c.graph.output.activation === 'softmax')
-      throw new UsageError(`train supports one output class with a sigmoid (binary segmentation); this spec has ${c.graph.output.classes} classes, ${c.graph.output.activation}`);
-
-    const scan = await scanDataset(dataDir, { need: ['train', 'val'] });
-    if (!scan.dataset) return dataFail(scan.errors);
-    const ds = scan.dataset;
-    const channels = c.graph.input.channels;
-    const normSpec = info ? info.normalize : ((c.resolved.input as { normalize?: unknown } | undefined)?.normalize as 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined);
-    let data: Awaited<ReturnType<typeof loadTrainingData>>;
-    try {
-      data = await loadTrainingData(ds.samples, { channels, invertMask, normalize: normSpec });
-    } catch (e) {
-      if (e instanceof DataErrors) return dataFail(e.errors);
-      throw e;
-    }
-
-    const { chooseEngine } = await import('../train/engines.js');
-    const { initWeights } = await import('../ir/weights.js');
-    const choice = (flags.engine ?? (info ? (info.engine === 'ort' ? 'ort' : 'tfjs') : 'auto')) as 'auto' | 'ort' | 'tfjs';
-    const savedBackend = info?.backend === 'wasm' || info?.backend === 'cpu' || info?.backend === 'tensorflow' ? info.backend : 'auto';
-    const chosen = await chooseEngine(choice, c.graph, { optimizer: settings.optimizer, loss: settings.loss }, (flags.backend ?? savedBackend) as 'auto');
-    if ('error' in chosen) throw new UsageError(chosen.error);
-    for (const n of chosen.notices) log(n);
-    const backend = chosen.backend;
-
-    // nothing is written before here: the spec, the data and the engine are all good
-    if (!resuming && existsSync(runPath)) rmSync(runPath, { recursive: true, force: true });
-    mkdirSync(runPath, { recursive: true });
-    const run = new RunDir(fsRunHost(runPath));
-    const engine = await chosen.create(initWeights(c.graph, settings.seed));
-    let resumeState;
-    if (resuming) {
-      const ck = run.readCheckpoint('last');
-      engine.load(ck.weights, ck.optimizer);
-      resumeState = ck.state;
-      run.event('resume', { epoch: ck.state.epoch, step: ck.state.step, backend, engine: engine.name });
-      log(`resume ${runPath}: after epoch ${ck.state.epoch}/${settings.epochs} (step ${ck.state.step}), engine ${engine.name}`);
-    } else {
-      const { resolvedSpecYaml } = await import('../render/resolved-spec.js');
-      const { readFileSync } = await import('node:fs');
-      const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-      info = {
-        alcli: version,
-        spec: { source: specPath, path: resolve(specPath) },
-        data: { dir: resolve(dataDir), invert_mask: invertMask, split_from: ds.splitFrom, split_seed: 0, counts: countSplits(ds.samples) },
-        normalize: data.normalize,
-        input_channels: channels,
-        crop: [ch, cw],
-        seed: settings.seed,
-        backend,
-        engine: engine.name,
-        started: new Date().toISOString(),
-        options: { set: sets },
-      };
-      run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
-      run.writeInfo(info);
-      run.event('start', { spec: specPath, data: info.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
-      log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epochs, batch ${settings.batch}, crop ${ch}x${cw}, engine ${engine.name} -> ${runPath}/`);
-    }
-
-    const progress = json ? undefined : await progressReporter(settings.epochs);
+    const { trainRun } = await import('../train/session.js');
+    const maxParams = flags['max-params'] === undefined ? undefined : parseCount(flags['max-params'], '--max-params');
+    const engine = { maxParams, engine: flags.engine, backend: flags.backend };
+    const opts = resuming
+      ? { resume: flags.resume!, ...engine }
+      : { spec: args.spec!, data: flags.data!, out: flags.out!, set: flags.set ?? [], invertMask: flags['invert-mask'], force: flags.force, ...engine };
+    const progress = trainProgress(json);
     let result;
     try {
-      result = await trainLoop({ engine, data, settings, stride: c.stride, run, resume: resumeState, onStep: progress?.step, onEpoch: progress?.epoch });
+      result = await trainRun(opts, { log, ...progress.hooks });
     } finally {
-      progress?.stop();
-      engine.dispose();
+      progress.stop();
     }
-    run.event('end', { epochs: result.epochs, steps: result.steps, stopped: result.stopped, best_epoch: result.best.epoch, best_val_iou: result.best.val_iou });
-    if (json) printJson({ ok: true, run: runPath, ...result });
-    else
-      process.stdout.write(
-        `${result.stopped === 'early_stop' ? 'stopped early' : 'done'}: ${result.epochs} epochs, best val IoU ${result.best.val_iou.toFixed(4)} at epoch ${result.best.epoch}; run in ${runPath}/ (checkpoints/best, metrics.csv)\n`,
-      );
+    if (json) printJson({ ok: true, ...result });
+    else process.stdout.write(trainDoneLine(result));
   }
 }
 
-function countSplits(samples: { split: string }[]): Record<string, number> {
-  const out: Record<string, number> = { train: 0, val: 0, test: 0 };
-  for (const s of samples) out[s.split] = (out[s.split] ?? 0) + 1;
-  return out;
-}
+/** The line `alcli train` ends with. */
+export const trainDoneLine = (r: import('../train/session.js').TrainRunResult): string =>
+  `${r.stopped === 'early_stop' ? 'stopped early' : 'done'}: ${r.epochs} epochs, best val IoU ${r.best.val_iou.toFixed(4)} at epoch ${r.best.epoch}; run in ${r.run}/ (checkpoints/best, metrics.csv)\n`;
 
+/** The progress display of `alcli train` as training hooks (none with --json); stop() ends it. */
+export function trainProgress(json: boolean): { hooks: Pick<import('../train/session.js').TrainHooks, 'onStart' | 'onStep' | 'onEpoch'>; stop: () => void } {
+  let progress: Reporter | undefined;
+  if (json) return { hooks: {}, stop: () => {} };
+  return {
+    hooks: {
+      onStart: async (settings) => {
+        progress = await progressReporter(settings.epochs);
+      },
+      onStep: (p) => progress?.step(p),
+      onEpoch: (e) => progress?.epoch(e),
+    },
+    stop: () => progress?.stop(),
+  };
+}
 
 type Reporter = {
   step: (p: import('../train/loop.js').StepProgress) => void;

@@ -5,7 +5,11 @@ import { dirname } from 'node:path';
 
 export type TF = typeof import('@tensorflow/tfjs');
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+/** A TF.js backend: tensorflow (native), wasm, cpu, or auto: tensorflow when installed, else wasm, else cpu. */
 export type BackendChoice = (typeof BACKENDS)[number];
+
+/** A backend name read back (e.g. from run.json) as a choice; undefined for any other name (such as 'onnxruntime'). */
+export const backendChoice = (name: string | undefined): BackendChoice | undefined => BACKENDS.find((b) => b === name);
 
 export interface LoadedTf {
   tf: TF;

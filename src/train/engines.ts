@@ -5,9 +5,10 @@
 import type { IrGraph } from '../ir/graph.js';
 import type { BackendChoice } from '../runtime/backend.js';
 import type { WeightStore } from '../ir/weights.js';
+import type { TrainEngineChoice } from './choices.js';
 import type { EngineOptions, TrainEngine } from './engine.js';
 
-export type EngineChoice = 'auto' | 'ort' | 'tfjs';
+export { TRAIN_ENGINES, savedTrainEngine, type TrainEngineChoice } from './choices.js';
 
 export interface ChosenEngine {
   /** what run.json records: the TF.js backend, or 'onnxruntime' */
@@ -17,7 +18,7 @@ export interface ChosenEngine {
 }
 
 /** The engine for a graph and its optimizer and loss, or why the asked-for one cannot train it. */
-export async function chooseEngine(choice: EngineChoice, g: IrGraph, opts: EngineOptions, backend: BackendChoice = 'auto'): Promise<ChosenEngine | { error: string }> {
+export async function chooseEngine(choice: TrainEngineChoice, g: IrGraph, opts: EngineOptions, backend: BackendChoice = 'auto'): Promise<ChosenEngine | { error: string }> {
   const notices: string[] = [];
   if (choice !== 'tfjs') {
     // native TF.js wins over ort only when asked for by auto

@@ -1,6 +1,7 @@
 // Data errors: one type, a closed list of codes, each naming the file and what to do about it.
 // Scanning collects them all (a user fixes a dataset in one pass, not one error per run); loading
 // a single sample throws them wrapped in DataErrors. Rendered as text only at the edge (the CLI).
+import type { Diagnostic } from '../ir/diagnostics.js';
 
 export const DATA_ERROR_CODES = {
   'no-dataset': 'the folder does not exist or has neither images/ nor train/ val/ test/ inside',
@@ -39,4 +40,27 @@ export function renderDataErrors(errors: DataError[]): string {
   const body = errors.map((e) => `${e.file}: error[${e.code}]: ${e.message}\n  hint: ${e.hint}`).join('\n');
   const n = errors.length;
   return `${body}\n\n${n} data error${n === 1 ? '' : 's'}`;
+}
+
+// The library's errors a caller can act on. The CLI maps each to its exit code: BadOptionsError 2,
+// BadSpecError 3, BadDataError 4 (cli/base.ts). Messages name the CLI's flags where the option is one.
+
+/** A mistake in the options given (a run folder that is no run, a crop off the stride, an engine that cannot train the spec). */
+export class BadOptionsError extends Error {}
+
+/** The spec does not compile: its diagnostics, and the source texts they point into. */
+export class BadSpecError extends Error {
+  constructor(
+    readonly diagnostics: Diagnostic[],
+    readonly sources: ReadonlyMap<string, string>,
+  ) {
+    super(diagnostics.map((d) => d.message).join('\n') || 'spec error');
+  }
+}
+
+/** The data a run needs has errors, each naming its file; nothing was written. */
+export class BadDataError extends Error {
+  constructor(readonly errors: DataError[]) {
+    super(errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
+  }
 }

@@ -20,12 +20,13 @@ import { loadTf, type TF } from '../runtime/backend.js';
 import { forward, toTensors, type TensorWeights } from '../runtime/executor.js';
 import type { WeightStore } from '../ir/weights.js';
 import { crop, cropTo, padToMultiple } from './augment.js';
+import type { InferEngineChoice } from './choices.js';
 import type { Sample } from './dataset.js';
 import { hwc, type HwcImage } from './image.js';
 import { loadSample, normalize as normalizeImage, type LoadOptions } from './load.js';
 import { imageMetrics, summarize, type ImageMetrics, type MeanStd, type Metric } from './metrics.js';
 
-export type EngineChoice = 'ort' | 'tfjs' | 'auto';
+export { INFER_ENGINES, type InferEngineChoice } from './choices.js';
 
 export interface PredictorOptions {
   /** TF.js for the tfjs engine; default loadTf('auto') */
@@ -37,7 +38,7 @@ export interface PredictorOptions {
   /** per-channel mean and std applied to the [0, 1] image; null: the image as it is */
   normalize: { mean: number[]; std: number[] } | null;
   /** auto: ONNX Runtime when onnxruntime-node loads, else TF.js */
-  engine?: EngineChoice;
+  engine?: InferEngineChoice;
   /** tile a padded image with more pixels than this (default 2048 x 2048) */
   maxPixels?: number;
   /** tile side before rounding down to the stride (default 1024) */

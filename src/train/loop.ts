@@ -51,6 +51,16 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
   };
 }
 
+/**
+ * Why train.crop cannot be the training graph's input size (it is not a multiple of the network's
+ * stride), with the nearest crop that is; undefined when it can.
+ */
+export function cropStrideError(crop: [number, number], stride: [number, number]): string | undefined {
+  const [h, w] = crop;
+  if (h % stride[0] === 0 && w % stride[1] === 0) return undefined;
+  return `train.crop ${h}x${w} is not a multiple of the network's stride ${stride.join('x')}; e.g. --set train.crop=${Math.max(1, Math.round(h / stride[0])) * stride[0]}`;
+}
+
 /** The learning rate of epoch e (0-based): lr x decay^e. */
 export const lrAt = (s: TrainSettings, epoch: number) => s.lr * s.lrDecay ** epoch;
 

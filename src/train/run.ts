@@ -12,6 +12,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renam
 import { dirname, join } from 'node:path';
 import { decodeWeights, encodeWeights, type WeightsManifestEntry } from '../ir/weights-manifest.js';
 import type { WeightStore } from '../ir/weights.js';
+import type { CheckpointName } from './choices.js';
 
 /** File operations on paths relative to the run directory. */
 export interface RunHost {
@@ -90,7 +91,7 @@ export interface Checkpoint {
 export const METRICS_COLUMNS = ['epoch', 'lr', 'train_loss', 'val_loss', 'val_iou', 'val_dice', 'val_accuracy', 'seconds', 'images_per_s'] as const;
 export type MetricsRow = Record<(typeof METRICS_COLUMNS)[number], number>;
 
-export type CheckpointName = 'last' | 'best';
+export type { CheckpointName } from './choices.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 

@@ -1,0 +1,30 @@
+// The choices a caller makes about a run, each declared once with its option list (the CLI's flags
+// read `options` from these). No imports: the commands load it at startup.
+
+/** The training engines (`alcli train --engine`). */
+export const TRAIN_ENGINES = ['auto', 'ort', 'tfjs'] as const;
+/**
+ * A training engine: ort (the compiled ONNX step in ONNX Runtime), tfjs (the TF.js executor with
+ * hand-written gradients), or auto: native TF.js (tfjs-node) when it loads, else ort when the ONNX
+ * training graph has every op of the spec, else TF.js on wasm. Inference's auto differs: InferEngineChoice.
+ */
+export type TrainEngineChoice = (typeof TRAIN_ENGINES)[number];
+
+/** The engine a run was trained on, from the name run.json records (`ort`, or `tfjs-BACKEND`). */
+export const savedTrainEngine = (name: string): Exclude<TrainEngineChoice, 'auto'> => (name === 'ort' ? 'ort' : 'tfjs');
+
+/** The inference engines (`alcli evaluate --engine`, `alcli predict --engine`). */
+export const INFER_ENGINES = ['auto', 'ort', 'tfjs'] as const;
+/**
+ * An inference engine: ort (ONNX Runtime), tfjs (the TF.js executor), or auto: ONNX Runtime when
+ * onnxruntime-node loads, else TF.js. Training's auto prefers native TF.js: TrainEngineChoice.
+ */
+export type InferEngineChoice = (typeof INFER_ENGINES)[number];
+
+/** A run's checkpoints: last (after every epoch) and best (by val IoU). */
+export const CHECKPOINT_NAMES = ['best', 'last'] as const;
+export type CheckpointName = (typeof CHECKPOINT_NAMES)[number];
+
+/** A dataset's splits. */
+export const SPLITS = ['train', 'val', 'test'] as const;
+export type Split = (typeof SPLITS)[number];

@@ -1,0 +1,101 @@
+// The whole job on data alcli makes itself (`alcli demo`): a seeded synthetic segmentation set in
+// OUT/data, AL-Net trained on it in OUT/run, its test split evaluated, overlays of the test images
+// in OUT/overlays. Each stage calls the library function of the command a person would run.
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendChoice } from '../runtime/backend.js';
+import type { TrainEngineChoice } from './choices.js';
+import { BadOptionsError } from './errors.js';
+import { checkOutputDir } from './output-dir.js';
+import { trainRun, type TrainHooks, type TrainRunResult } from './session.js';
+import { evaluateRun, predictImages, type EvaluateRunResult, type PredictHooks, type PredictResult } from './trained.js';
+
+/** The spec the demo trains: the package's architectures/alnet.yaml. */
+export const DEMO_SPEC = fileURLToPath(new URL('../../architectures/alnet.yaml', import.meta.url));
+
+export interface DemoOptions {
+  /** folder for the data, the run and the overlays (default runs/demo) */
+  out?: string;
+  /** training epochs (default 12) */
+  epochs?: number;
+  /** synthetic images, split 5:2:3 into train, val, test (default 40) */
+  images?: number;
+  /** image size, a multiple of 32 (default 160) */
+  size?: number;
+  /** seed of the data and the training (default 0) */
+  seed?: number;
+  engine?: TrainEngineChoice;
+  backend?: BackendChoice;
+  /** replace a non-empty `out` */
+  force?: boolean;
+}
+
+export interface DemoHooks {
+  /** each stage's title as it starts (`1/4 writing ...`, `2/4 alcli train ...`) */
+  stage?: (title: string) => void;
+  train?: TrainHooks;
+  /** after training, before evaluation */
+  trained?: (r: TrainRunResult) => void | Promise<void>;
+  evaluated?: (r: EvaluateRunResult) => void | Promise<void>;
+  predict?: PredictHooks;
+}
+
+export interface DemoResult {
+  data: string;
+  run: string;
+  overlays: string;
+  train: TrainRunResult;
+  evaluation: EvaluateRunResult;
+  predictions: PredictResult;
+}
+
+export type DemoStage = 'train' | 'evaluate' | 'predict';
+
+/** A stage of the demo failed: which one (the command it stands for), its title, and the error. */
+export class DemoStageError extends Error {
+  constructor(
+    readonly stage: DemoStage,
+    readonly title: string,
+    override readonly cause: unknown,
+  ) {
+    super(`the demo stopped at: ${title.trim()}`);
+  }
+}
+
+export async function runDemo(opts: DemoOptions = {}, hooks: DemoHooks = {}): Promise<DemoResult> {
+  const { out = 'runs/demo', epochs = 12, images = 40, size = 160, seed = 0, engine = 'auto', backend = 'auto' } = opts;
+  const stage = hooks.stage ?? (() => {});
+  if (size % 32) throw new BadOptionsError(`--size ${size}: AL-Net needs a multiple of 32, e.g. ${Math.ceil(size / 32) * 32}`);
+  checkOutputDir(out, Boolean(opts.force), 'use --force to replace it, or --out another folder');
+  rmSync(out, { recursive: true, force: true });
+  const data = join(out, 'data');
+  const run = join(out, 'run');
+  const overlays = join(out, 'overlays');
+  const { syntheticDataset, encodePng } = await import('./synthetic.js');
+  stage(`1/4 writing ${images} synthetic ${size}x${size} images with masks to ${data}/`);
+  for (const sub of ['images', 'masks']) mkdirSync(join(data, sub), { recursive: true });
+  for (const s of syntheticDataset(seed, { count: images, size })) {
+    writeFileSync(join(data, 'images', `${s.id}.png`), await encodePng(s.image));
+    writeFileSync(join(data, 'masks', `${s.id}.png`), await encodePng(s.mask));
+  }
+  const step = async <T>(name: DemoStage, title: string, f: () => Promise<T>): Promise<T> => {
+    stage(title);
+    try {
+      return await f();
+    } catch (e) {
+      throw new DemoStageError(name, title, e);
+    }
+  };
+  const crop = Math.min(128, size);
+  const trained = await step('train', `2/4 alcli train architectures/alnet.yaml --data ${data} --out ${run} (${epochs} epochs, ${crop}x${crop} crops)`, () =>
+    trainRun({ spec: DEMO_SPEC, data, out: run, set: [`train.epochs=${epochs}`, `train.crop=${crop}`, `train.seed=${seed}`], engine, backend }, hooks.train),
+  );
+  await hooks.trained?.(trained);
+  const evaluation = await step('evaluate', `3/4 alcli evaluate ${run} --split test`, () => evaluateRun(run, { split: 'test' }));
+  await hooks.evaluated?.(evaluation);
+  const { scanDataset } = await import('./dataset.js');
+  const test = (await scanDataset(data, { seed: 0 })).dataset!.samples.filter((s) => s.split === 'test').map((s) => s.image.path);
+  const predictions = await step('predict', `4/4 alcli predict ${run} <${test.length} test images> --out ${overlays}`, () => predictImages(run, { images: test, out: overlays }, hooks.predict));
+  return { data, run, overlays, train: trained, evaluation, predictions };
+}

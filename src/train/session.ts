@@ -1,0 +1,202 @@
+// A training run from options to result, as `alcli train` does it, callable from code: check the
+// options, compile the spec at train.crop, scan and load the data, choose the engine, write the run
+// directory (spec.resolved.yaml, run.json, events.jsonl), then the training loop. resume reads all
+// of that back from the run directory (its spec, data, options, and the engine and backend it ran
+// on unless asked for others). Nothing is written before the spec, the data and the engine are
+// known to be good. Errors a caller can act on are typed (errors.ts): BadOptionsError,
+// BadSpecError, BadDataError; progress comes through hooks.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { compile, type Compiled, type CompileOptions } from '../frontend/compile.js';
+import type { SpecHost } from '../frontend/load.js';
+import { backendChoice, type BackendChoice } from '../runtime/backend.js';
+import type { Sample } from './dataset.js';
+import { savedTrainEngine, type TrainEngineChoice } from './choices.js';
+import { BadDataError, BadOptionsError, BadSpecError, DataErrors } from './errors.js';
+import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings } from './loop.js';
+import { checkOutputDir } from './output-dir.js';
+import type { RunInfo } from './run.js';
+
+/** Spec files (and the modules they import) read from disk. */
+export const fileSpecHost: SpecHost = {
+  read(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** Compiles a spec from disk: bad overrides are a BadOptionsError, spec errors a BadSpecError. */
+export function compileFile(path: string, opts: CompileOptions = {}): Compiled {
+  const r = compile(path, fileSpecHost, opts);
+  if (r.usageErrors.length) throw new BadOptionsError(r.usageErrors.join('\n'));
+  if (!r.compiled) throw new BadSpecError(r.diagnostics, r.sources);
+  return r.compiled;
+}
+
+interface RunOptionsBase {
+  /** refuse networks with more trainable parameters than this (default 500 M) */
+  maxParams?: number;
+  /** default: auto for a new run; a resumed run's own engine */
+  engine?: TrainEngineChoice;
+  /** default: auto for a new run; a resumed run's own backend (auto when it ran on ort) */
+  backend?: BackendChoice;
+  /** stop after this many epochs of this call, as a kill would (tests: a run cut short) */
+  stopAfter?: number;
+}
+
+/** A new run of `spec` on the dataset in `data`, written to `out`. */
+export interface NewRunOptions extends RunOptionsBase {
+  spec: string;
+  data: string;
+  out: string;
+  /** `train.KEY=VALUE` overrides */
+  set?: string[];
+  /** masks mark the foreground with 0 (black) instead of 255 */
+  invertMask?: boolean;
+  /** replace a non-empty `out` */
+  force?: boolean;
+}
+
+/** Continue the run in `resume` from its last checkpoint, with its own spec, data and options. */
+export interface ResumeOptions extends RunOptionsBase {
+  resume: string;
+}
+
+export type TrainRunOptions = NewRunOptions | ResumeOptions;
+
+export interface TrainHooks {
+  /** one line for the user: the engine's notices, the start or resume line */
+  log?: (line: string) => void;
+  /** after setup, before the first step (e.g. to start a progress display) */
+  onStart?: (settings: TrainSettings) => void | Promise<void>;
+  onStep?: (p: StepProgress) => void;
+  onEpoch?: (e: EpochReport) => void;
+}
+
+export interface TrainRunResult extends LoopResult {
+  /** the run directory */
+  run: string;
+}
+
+const isResume = (o: TrainRunOptions): o is ResumeOptions => 'resume' in o && o.resume !== undefined;
+
+/** A run from its options to the end of the training loop (`alcli train`, `alcli train --resume`). */
+export async function trainRun(opts: TrainRunOptions, hooks: TrainHooks = {}): Promise<TrainRunResult> {
+  const log = hooks.log ?? (() => {});
+  const [{ RunDir, fsRunHost }, { trainSettings, loadTrainingData, trainLoop, cropStrideError }, { scanDataset }] = await Promise.all([
+    import('./run.js'),
+    import('./loop.js'),
+    import('./dataset.js'),
+  ]);
+
+  let runPath: string;
+  let specPath: string;
+  let sets: string[];
+  let dataDir: string;
+  let invertMask: boolean;
+  let info: RunInfo | undefined;
+  if (isResume(opts)) {
+    runPath = opts.resume;
+    const dir = new RunDir(fsRunHost(runPath));
+    info = dir.readInfo();
+    if (!info || !dir.host.exists('spec.resolved.yaml')) throw new BadOptionsError(`'${runPath}' is not a run directory (no run.json or spec.resolved.yaml)`);
+    if (!dir.hasCheckpoint('last')) throw new BadOptionsError(`'${runPath}' has no checkpoint yet (killed during its first epoch?): start it again with --force`);
+    specPath = `${runPath}/spec.resolved.yaml`;
+    sets = [];
+    dataDir = info.data.dir;
+    invertMask = info.data.invert_mask;
+  } else {
+    runPath = opts.out;
+    checkOutputDir(runPath, Boolean(opts.force), `use --resume ${runPath} to continue a run there, or --force to replace it`);
+    specPath = opts.spec;
+    sets = opts.set ?? [];
+    dataDir = opts.data;
+    invertMask = Boolean(opts.invertMask);
+  }
+  const { maxParams } = opts;
+  // compiled once for the settings, then at the crop size: the training graph's shapes are the batch's
+  let c = compileFile(specPath, { overrides: sets, maxParams });
+  const settings = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
+  const [ch, cw] = settings.crop;
+  const cropError = cropStrideError(settings.crop, c.stride);
+  if (cropError) throw new BadOptionsError(cropError);
+  if (c.graph.input.size[0] !== ch || c.graph.input.size[1] !== cw) c = compileFile(specPath, { overrides: sets, maxParams, size: [ch, cw] });
+  if (c.graph.output.classes !== 1 || c.graph.output.activation === 'softmax')
+    throw new BadOptionsError(`train supports one output class with a sigmoid (binary segmentation); this spec has ${c.graph.output.classes} classes, ${c.graph.output.activation}`);
+
+  const scan = await scanDataset(dataDir, { need: ['train', 'val'] });
+  if (!scan.dataset) throw new BadDataError(scan.errors);
+  const ds = scan.dataset;
+  const channels = c.graph.input.channels;
+  const normSpec = info ? info.normalize : ((c.resolved.input as { normalize?: unknown } | undefined)?.normalize as 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined);
+  let data: TrainingData;
+  try {
+    data = await loadTrainingData(ds.samples, { channels, invertMask, normalize: normSpec });
+  } catch (e) {
+    if (e instanceof DataErrors) throw new BadDataError(e.errors);
+    throw e;
+  }
+
+  const { chooseEngine } = await import('./engines.js');
+  const { initWeights } = await import('../ir/weights.js');
+  // a resumed run keeps its engine and backend unless asked for others: the checkpoints are the same for every engine
+  const choice = opts.engine ?? (info ? savedTrainEngine(info.engine) : 'auto');
+  const backendAsked = opts.backend ?? (info && backendChoice(info.backend)) ?? 'auto';
+  const chosen = await chooseEngine(choice, c.graph, { optimizer: settings.optimizer, loss: settings.loss }, backendAsked);
+  if ('error' in chosen) throw new BadOptionsError(chosen.error);
+  for (const n of chosen.notices) log(n);
+  const backend = chosen.backend;
+
+  // nothing is written before here: the spec, the data and the engine are all good
+  if (!info && existsSync(runPath)) rmSync(runPath, { recursive: true, force: true });
+  mkdirSync(runPath, { recursive: true });
+  const run = new RunDir(fsRunHost(runPath));
+  const engine = await chosen.create(initWeights(c.graph, settings.seed));
+  let resumeState;
+  if (info) {
+    const ck = run.readCheckpoint('last');
+    engine.load(ck.weights, ck.optimizer);
+    resumeState = ck.state;
+    run.event('resume', { epoch: ck.state.epoch, step: ck.state.step, backend, engine: engine.name });
+    log(`resume ${runPath}: after epoch ${ck.state.epoch}/${settings.epochs} (step ${ck.state.step}), engine ${engine.name}`);
+  } else {
+    const { resolvedSpecYaml } = await import('../render/resolved-spec.js');
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const newInfo: RunInfo = {
+      alcli: version,
+      spec: { source: specPath, path: resolve(specPath) },
+      data: { dir: resolve(dataDir), invert_mask: invertMask, split_from: ds.splitFrom, split_seed: 0, counts: countSplits(ds.samples) },
+      normalize: data.normalize,
+      input_channels: channels,
+      crop: [ch, cw],
+      seed: settings.seed,
+      backend,
+      engine: engine.name,
+      started: new Date().toISOString(),
+      options: { set: sets },
+    };
+    run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
+    run.writeInfo(newInfo);
+    run.event('start', { spec: specPath, data: newInfo.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
+    log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epochs, batch ${settings.batch}, crop ${ch}x${cw}, engine ${engine.name} -> ${runPath}/`);
+  }
+
+  let result: LoopResult;
+  try {
+    await hooks.onStart?.(settings);
+    result = await trainLoop({ engine, data, settings, stride: c.stride, run, resume: resumeState, onStep: hooks.onStep, onEpoch: hooks.onEpoch, stopAfter: opts.stopAfter });
+  } finally {
+    engine.dispose();
+  }
+  run.event('end', { epochs: result.epochs, steps: result.steps, stopped: result.stopped, best_epoch: result.best.epoch, best_val_iou: result.best.val_iou });
+  return { run: runPath, ...result };
+}
+
+function countSplits(samples: Sample[]): Record<string, number> {
+  const out: Record<string, number> = { train: 0, val: 0, test: 0 };
+  for (const s of samples) out[s.split] = (out[s.split] ?? 0) + 1;
+  return out;
+}

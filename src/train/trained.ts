@@ -1,0 +1,160 @@
+// Using a trained run, as `alcli evaluate` and `alcli predict` do: open it (run.json, the resolved
+// spec, a checkpoint), measure a split of its data, or segment image files into probability maps,
+// masks and overlays. Errors a caller can act on are typed (errors.ts).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import type { Compiled, CompileOptions } from '../frontend/compile.js';
+import { BadDataError, BadOptionsError, DataErrors, type DataError } from './errors.js';
+import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
+import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
+import type { Checkpoint, RunDir, RunInfo } from './run.js';
+import { compileFile } from './session.js';
+
+export interface OpenRun {
+  /** the run directory as given */
+  dir: string;
+  run: RunDir;
+  info: RunInfo;
+  compiled: Compiled;
+  /** which checkpoint `checkpoint` is */
+  name: CheckpointName;
+  checkpoint: Checkpoint;
+}
+
+/** A run directory with its spec compiled and a checkpoint read. */
+export async function openRun(dir: string, name: CheckpointName = 'best', opts: CompileOptions = {}): Promise<OpenRun> {
+  const { RunDir, fsRunHost } = await import('./run.js');
+  const run = new RunDir(fsRunHost(dir));
+  const info = run.readInfo();
+  if (!info) throw new BadOptionsError(`'${dir}' is not a training run (no run.json): make one with \`alcli train SPEC --data DIR --out ${dir}\``);
+  if (!run.hasCheckpoint(name)) throw new BadOptionsError(`'${dir}' has no ${name} checkpoint yet: the run stopped before its first epoch ended; \`alcli train --resume ${dir}\``);
+  const compiled = compileFile(join(dir, 'spec.resolved.yaml'), opts);
+  return { dir, run, info, compiled, name, checkpoint: run.readCheckpoint(name) };
+}
+
+/** The probability cut of a run's masks when none is given: its spec's train.threshold (default 0.5). */
+export async function runThreshold(opened: OpenRun): Promise<number> {
+  const { trainSettings } = await import('./loop.js');
+  return trainSettings(opened.compiled.resolved.train as Record<string, unknown> | undefined).threshold;
+}
+
+export interface EvaluateRunOptions {
+  /** default test */
+  split?: Split;
+  /** dataset folder; default: the run's */
+  data?: string;
+  engine?: InferEngineChoice;
+  /** default: runThreshold */
+  threshold?: number;
+}
+
+export interface EvaluateRunResult {
+  run: string;
+  checkpoint: CheckpointName;
+  epoch: number;
+  data: string;
+  split: Split;
+  images: number;
+  threshold: number;
+  engine: 'ort' | 'tfjs';
+  summary: Record<Metric, MeanStd>;
+  perImage: { id: string; metrics: ImageMetrics }[];
+}
+
+/** Metrics of a run's checkpoint on a split of its data (or another dataset), per image and as mean ± std (`alcli evaluate`). */
+export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
+  const opened = typeof run === 'string' ? await openRun(run) : run;
+  const { info, compiled, checkpoint } = opened;
+  const threshold = opts.threshold ?? (await runThreshold(opened));
+  const [{ scanDataset }, { createPredictor, evaluateSplit }] = await Promise.all([import('./dataset.js'), import('./infer.js')]);
+  const split = opts.split ?? 'test';
+  const dataDir = opts.data ?? info.data.dir;
+  const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split] });
+  if (!scan.dataset) throw new BadDataError(scan.errors);
+  const samples = scan.dataset.samples.filter((s) => s.split === split);
+  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
+  try {
+    const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, invertMask: info.data.invert_mask }, threshold);
+    return { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, threshold, engine: predictor.engine, summary: res.summary, perImage: res.perImage };
+  } finally {
+    predictor.dispose();
+  }
+}
+
+export interface PredictOptions {
+  /** image files */
+  images: string[];
+  /** output folder (created; existing files of the same names are replaced) */
+  out: string;
+  engine?: InferEngineChoice;
+  /** default: runThreshold */
+  threshold?: number;
+}
+
+export interface PredictedImage {
+  image: string;
+  prob: string;
+  mask: string;
+  overlay: string;
+  foreground_fraction: number;
+}
+
+export interface PredictHooks {
+  /** after each image's files are written: its size and the time it took */
+  onImage?: (p: PredictedImage & { width: number; height: number; ms: number }) => void;
+}
+
+export interface PredictResult {
+  run: string;
+  checkpoint: CheckpointName;
+  engine: 'ort' | 'tfjs';
+  threshold: number;
+  images: PredictedImage[];
+}
+
+/**
+ * NAME.prob.png (probability x 255), NAME.mask.png (0/255 at the threshold) and NAME.overlay.png
+ * per image, each at its own size (`alcli predict`). Every unreadable image is named (BadDataError)
+ * before anything is written.
+ */
+export async function predictImages(run: OpenRun | string, opts: PredictOptions, hooks: PredictHooks = {}): Promise<PredictResult> {
+  if (!opts.images.length) throw new BadOptionsError('give at least one image file after the run directory');
+  const opened = typeof run === 'string' ? await openRun(run) : run;
+  const { info, compiled, checkpoint } = opened;
+  const threshold = opts.threshold ?? (await runThreshold(opened));
+  const [{ loadImageFile }, { createPredictor, foreground }, { writePredictionPngs }] = await Promise.all([import('./load.js'), import('./infer.js'), import('./overlay.js')]);
+  const loaded = [];
+  const errors: DataError[] = [];
+  for (const path of opts.images) {
+    try {
+      loaded.push({ path, image: await loadImageFile(path, info.input_channels) });
+    } catch (e) {
+      if (!(e instanceof DataErrors)) throw e;
+      errors.push(...e.errors);
+    }
+  }
+  // every unreadable file is named before anything is written
+  if (errors.length) throw new BadDataError(errors);
+  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
+  const written: PredictedImage[] = [];
+  try {
+    mkdirSync(opts.out, { recursive: true });
+    for (const { path, image } of loaded) {
+      const t = performance.now();
+      const probs = foreground(await predictor.predict(image), predictor.classes, image.height * image.width);
+      const pngs = await writePredictionPngs(image, probs, threshold);
+      const stem = join(opts.out, basename(path, extname(path)));
+      const files = { prob: `${stem}.prob.png`, mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png` };
+      writeFileSync(files.prob, pngs.prob);
+      writeFileSync(files.mask, pngs.mask);
+      writeFileSync(files.overlay, pngs.overlay);
+      const fraction = probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0) / probs.length;
+      const done = { image: path, ...files, foreground_fraction: fraction };
+      written.push(done);
+      hooks.onImage?.({ ...done, width: image.width, height: image.height, ms: performance.now() - t });
+    }
+  } finally {
+    predictor.dispose();
+  }
+  return { run: opened.dir, checkpoint: opened.name, engine: predictor.engine, threshold, images: written };
+}
