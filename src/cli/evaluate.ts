@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import type { DataError } from '../train/errors.js';
+import { thresholdOf as specThreshold } from '../train/objective.js';
 import { DataFailure, jsonFlag, printJson, UsageError } from './common.js';
 import { openRun } from './runs.js';
 
@@ -49,9 +50,9 @@ export default class Evaluate extends AlcliCommand {
   }
 }
 
-/** --threshold, else the spec's train.threshold, else 0.5. */
+/** --threshold, else the spec's train.threshold, else DEFAULT_THRESHOLD (the library's thresholdOf). */
 export function thresholdOf(flag: string | undefined, fromSpec: unknown): number {
-  const t = flag === undefined ? (typeof fromSpec === 'number' ? fromSpec : 0.5) : Number(flag);
+  const t = flag === undefined ? specThreshold({ threshold: fromSpec }) : Number(flag);
   if (!(t >= 0 && t <= 1)) throw new UsageError(`--threshold '${flag}': expected a probability in [0, 1]`);
   return t;
 }
