@@ -24,7 +24,10 @@ export { loadTf, BACKENDS, type BackendChoice, type TF } from './runtime/backend
 export { forward, toTensors } from './runtime/executor.js';
 export { runForm, compareOutputs, calibratedWeights, randomInput, VERIFY_TOLERANCE } from './runtime/verify.js';
 export { encodeWeights, decodeWeights } from './ir/weights-manifest.js';
-export { buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type Check } from './export/export.js';
+export { exportArtifacts, buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_BATCH, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportRequest, type ExportHooks, type ExportResult, type ExportVerify, type Check } from './export/export.js';
+export { checkOutputDir, dirWriter, DirWriter, fileHost, listFiles, PathError, type FileHost, type ReplaceMode } from './io/dir.js';
+export { openRun, type OpenRun } from './train/run.js';
+export { DEFAULT_THRESHOLD, thresholdOf } from './train/objective.js';
 export { emitOnnx, OnnxEmitError, DEFAULT_OPSET } from './emit/onnx.js';
 export { decodeModel } from './emit/onnx-proto.js';
 export { emitTfjsGraphModel, tfjsGraphFiles } from './emit/tfjs-graph.js';

@@ -1,6 +1,7 @@
 // The base of every command: one place that turns errors into exit codes.
 // 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 6 failed export check; never a stack trace for a user's mistake.
 import { Command, type Interfaces } from '@oclif/core';
+import { PathError } from '../io/dir.js';
 import { DataFailure, EXIT, SpecFailure, UsageError, VerifyFailure } from './common.js';
 
 // oclif's FlagOutput and ArgOutput, which its index does not export
@@ -42,7 +43,8 @@ export abstract class AlcliCommand extends Command {
       process.exitCode = EXIT.verify;
       return;
     }
-    if (err instanceof UsageError) {
+    // a path the library cannot use (io's and train's PathError) reads as a usage error
+    if (err instanceof UsageError || err instanceof PathError) {
       process.stderr.write(`alcli ${this.id}: ${err.message.trim()}\nSee more help with: alcli ${this.id} --help\n`);
       process.exitCode = EXIT.usage;
       return;

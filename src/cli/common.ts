@@ -1,6 +1,6 @@
 // Helpers every command shares. This file loads fast: the library (yaml, ajv, the compiler) is
 // imported lazily inside the functions that need it, so `alcli --help` stays quick.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import type { Compiled, CompileOptions, CompileResult } from '../frontend/compile.js';
@@ -144,14 +144,4 @@ export async function compileOrFail(path: string, opts: CompileOptions, json = f
   if (json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
   else await printDiagnostics(r.diagnostics, r.sources);
   throw new SpecFailure();
-}
-
-/**
- * An output folder may be new or empty; a non-empty one only with --force (`remedy` says what
- * else the user can do). Nothing is removed here: each command replaces the folder its own way.
- */
-export function checkOutputDir(dir: string, force: boolean, remedy = 'use --force to replace it'): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new UsageError(`'${dir}' exists and is not a directory`);
-  if (!force && readdirSync(dir).length > 0) throw new UsageError(`'${dir}' is not empty; ${remedy}`);
 }

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { checkOutputDir, compileOrFail, DataFailure, jsonFlag, printJson, specFlags, UsageError } from './common.js';
+import { compileOrFail, DataFailure, jsonFlag, printJson, specFlags, UsageError } from './common.js';
+import { checkOutputDir } from '../io/dir.js';
 import type { Compiled } from '../frontend/compile.js';
 import type { DataError } from '../train/errors.js';
 
