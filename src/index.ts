@@ -24,7 +24,9 @@ export { loadTf, BACKENDS, type BackendChoice, type TF } from './runtime/backend
 export { forward, toTensors } from './runtime/executor.js';
 export { runForm, compareOutputs, calibratedWeights, randomInput, VERIFY_TOLERANCE } from './runtime/verify.js';
 export { encodeWeights, decodeWeights } from './ir/weights-manifest.js';
-export { buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type Check } from './export/export.js';
+export { exportArtifacts, buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_BATCH, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportRequest, type ExportHooks, type ExportResult, type ExportVerify, type Check } from './export/export.js';
+export { checkOutputDir, dirWriter, DirWriter, fileHost, listFiles, PathError, type FileHost, type ReplaceMode } from './io/dir.js';
+export { DEFAULT_THRESHOLD, thresholdOf } from './train/objective.js';
 export { emitOnnx, OnnxEmitError, DEFAULT_OPSET } from './emit/onnx.js';
 export { decodeModel } from './emit/onnx-proto.js';
 export { emitTfjsGraphModel, tfjsGraphFiles } from './emit/tfjs-graph.js';
@@ -40,7 +42,6 @@ export { openRun, evaluateRun, predictImages, runThreshold, type OpenRun, type E
 export { runDemo, DemoStageError, DEMO_SPEC, type DemoOptions, type DemoHooks, type DemoResult } from './train/demo.js';
 export { TRAIN_ENGINES, INFER_ENGINES, CHECKPOINT_NAMES, SPLITS, type TrainEngineChoice, type InferEngineChoice, type CheckpointName, type Split } from './train/choices.js';
 export { BadOptionsError, BadSpecError, BadDataError, DataErrors, renderDataErrors, DATA_ERROR_CODES, type DataError, type DataErrorCode } from './train/errors.js';
-export { checkOutputDir } from './train/output-dir.js';
 export { scanDataset, type Sample } from './train/dataset.js';
 export { trainSettings, trainLoop, loadTrainingData, cropStrideError, type TrainSettings, type TrainingData, type LoopOptions, type LoopResult, type StepProgress, type EpochReport } from './train/loop.js';
 export { chooseEngine, type ChosenEngine } from './train/engines.js';

@@ -4,18 +4,16 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import ts from 'typescript';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/frontend/compile.js';
-import { buildExport, exportWeightsFromSpec, type ExportOptions } from '../src/export/export.js';
+import { exportArtifacts } from '../src/export/export.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { graphModelHandler } from '../src/runtime/tfjs-graph-io.js';
 import { rng } from '../src/ir/weights.js';
-import { fsHost } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TFJS_ESM = 'node_modules/@tensorflow/tfjs/dist/tf.fesm.min.js';
@@ -57,13 +55,11 @@ function testImage(h: number, w: number): Float32Array {
 test('an exported alnet segments an image in headless Chromium exactly as in Node', async () => {
   assert.ok(existsSync(CHROMIUM), `this test needs Debian's chromium at ${CHROMIUM}: apt-get install -y chromium`);
   const { tf } = await loadTf('cpu');
-  const c = compile('architectures/alnet.yaml', fsHost, { size: [64, 64] }).compiled!;
-  const opts: ExportOptions = { formats: ['tfjs', 'ts'], opset: 17, seed: 0, batch: 2, normalize: { mean: [0.4, 0.4, 0.4], std: [0.3, 0.3, 0.3] }, threshold: 0.5, tolerance: 1e-4 };
-  const build = await buildExport(tf, c, await exportWeightsFromSpec(tf, c, 0, 2), opts);
-  for (const [p, data] of build.files) {
-    mkdirSync(dirname(join(dir, p)), { recursive: true });
-    writeFileSync(join(dir, p), data);
-  }
+  const res = await exportArtifacts(
+    'architectures/alnet.yaml',
+    { output: dir, formats: ['tfjs', 'ts'], opset: 17, seed: 0, tolerance: 1e-4, backend: 'cpu', normalize: { mean: [0.4, 0.4, 0.4], std: [0.3, 0.3, 0.3] }, compile: { size: [64, 64] } },
+  );
+  assert.ok(res.ok, 'the export verifies');
   const js = ts.transpileModule(readFileSync(join(dir, 'model.ts'), 'utf8'), { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
   writeFileSync(join(dir, 'model.js'), js);
 

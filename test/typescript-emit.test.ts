@@ -63,7 +63,7 @@ function image(n: number, h: number, w: number): Float32Array {
 
 /** Writes model.ts, its transpiled model.mjs and the graph model's files into `sub` and returns the source. */
 function writeModule(sub: string, g: IrGraph, w: WeightStore): string {
-  const source = emitTypeScriptModule(g, { normalize: NORMALIZE, generatedBy: 'alcli test' });
+  const source = emitTypeScriptModule(g, { normalize: NORMALIZE, threshold: 0.5, generatedBy: 'alcli test' });
   const at = join(dir, sub);
   mkdirSync(at, { recursive: true });
   writeFileSync(join(at, 'model.ts'), source);
@@ -166,9 +166,9 @@ test('predict with softmax over 3 classes; threshold gives the class of each pix
 
 test('normalize must give one mean and one positive std per input channel', () => {
   const g = tiny([16, 16]);
-  assert.throws(() => emitTypeScriptModule(g, { normalize: { mean: [0], std: [1] } }), /3 means and stds/);
-  assert.throws(() => emitTypeScriptModule(g, { normalize: { mean: [0, 0, 0], std: [1, 0, 1] } }), /positive/);
-  assert.match(emitTypeScriptModule(g, { normalize: null }), 'export const NORMALIZE: Normalization | null = null;');
+  assert.throws(() => emitTypeScriptModule(g, { normalize: { mean: [0], std: [1] }, threshold: 0.5 }), /3 means and stds/);
+  assert.throws(() => emitTypeScriptModule(g, { normalize: { mean: [0, 0, 0], std: [1, 0, 1] }, threshold: 0.5 }), /positive/);
+  assert.match(emitTypeScriptModule(g, { normalize: null, threshold: 0.5 }), 'export const NORMALIZE: Normalization | null = null;');
 });
 
 test('golden: the module emitted for a tiny spec', () => {

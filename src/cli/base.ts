@@ -1,7 +1,9 @@
 // The base of every command: one place that turns errors into exit codes.
 // 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 6 failed export check; never a stack trace for a user's mistake.
-// The library's typed errors (train/errors.ts) map to the same codes: BadOptionsError 2, BadSpecError 3, BadDataError 4.
+// The library's typed errors map to the same codes: BadOptionsError (train/errors.ts) and PathError
+// (io/dir.ts) 2, BadSpecError 3, BadDataError 4.
 import { Command, type Interfaces } from '@oclif/core';
+import { PathError } from '../io/dir.js';
 import { BadDataError, BadOptionsError, BadSpecError, renderDataErrors } from '../train/errors.js';
 import { DataFailure, diagnosticJson, EXIT, printDiagnostics, printJson, SpecFailure, UsageError, VerifyFailure } from './common.js';
 
@@ -29,7 +31,7 @@ export async function reportError(err: Error, id: string | undefined, json: bool
   if (err instanceof SpecFailure) return EXIT.spec;
   if (err instanceof DataFailure) return EXIT.data;
   if (err instanceof VerifyFailure) return EXIT.verify;
-  if (err instanceof UsageError || err instanceof BadOptionsError) {
+  if (err instanceof UsageError || err instanceof BadOptionsError || err instanceof PathError) {
     process.stderr.write(`alcli ${id}: ${err.message.trim()}\nSee more help with: alcli ${id} --help\n`);
     return EXIT.usage;
   }

@@ -145,7 +145,3 @@ export async function compileOrFail(path: string, opts: CompileOptions, json = f
   else await printDiagnostics(r.diagnostics, r.sources);
   throw new SpecFailure();
 }
-
-// An output folder may be new or empty; a non-empty one only with --force (the library's rule: its
-// BadOptionsError is a usage error, exit 2, in base.ts).
-export { checkOutputDir } from '../train/output-dir.js';

@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { checkOutputDir, compileOptions, compileOrFail, jsonFlag, packagePath, printJson, specFlags, UsageError } from './common.js';
+import { checkOutputDir, dirWriter } from '../io/dir.js';
+import { compileOptions, compileOrFail, jsonFlag, packagePath, printJson, specFlags, UsageError } from './common.js';
 
 const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'] as const;
-
 
 /**
  * Writes every file into a temporary sibling directory first, so a failure or a kill never
@@ -13,21 +13,17 @@ const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'
  * each file moves by its own rename, and files alcli did not write are left alone.
  */
 function writeAtomically(dir: string, files: Record<string, string | Uint8Array>): void {
-  const abs = resolve(dir);
-  // mkdirSync honours the umask (mkdtemp would leave the new DIR at 0700)
-  const tmp = join(dirname(abs), `.${basename(abs)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const out = dirWriter(dir);
   try {
-    mkdirSync(dirname(abs), { recursive: true });
-    mkdirSync(tmp);
+    out.open();
   } catch (e) {
     throw new UsageError(`cannot write to '${dir}': ${(e as Error).message}`);
   }
   try {
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(tmp, name), text);
-    if (!existsSync(abs)) renameSync(tmp, abs);
-    else for (const name of Object.keys(files)) renameSync(join(tmp, name), join(abs, name));
+    for (const [name, text] of Object.entries(files)) out.write(name, text);
+    out.commit('files');
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    out.discard();
   }
 }
 

@@ -1,12 +1,20 @@
-// Export: the deploy form with its weights, emitted in each format and proven equal to the
-// training form. Building is pure (bytes out); checking an artifact reads it back through `read`,
-// which the CLI points at the files it wrote, so every check runs on what is on disk.
-import type { Compiled } from '../frontend/compile.js';
+// export/: the deploy form with its weights, emitted in each format and proven equal to the
+// training form; it may import every library layer below the CLI (ir, io, passes, frontend, render, emit, runtime, train).
+// exportArtifacts is the whole `alcli export`: weights from a run or a spec, the artifacts written
+// into a staging folder, each read back from disk and run by its own runtime (checkArtifacts),
+// verify.json and MODEL_CARD.md, then the swap into the output folder. buildExport is pure (bytes out).
+import { existsSync, statSync } from 'node:fs';
+import type { Compiled, CompileOptions } from '../frontend/compile.js';
+import { checkOutputDir, dirWriter, listFiles } from '../io/dir.js';
+import { modelCard, type ModelCardInput } from '../render/model-card.js';
+import { compileFile } from '../train/session.js';
+import { openRun } from '../train/trained.js';
+import { thresholdOf } from '../train/objective.js';
 import { deployForm } from '../passes/pipeline.js';
-import type { TF } from '../runtime/backend.js';
+import { loadTf, type BackendChoice, type TF } from '../runtime/backend.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm, VERIFY_TOLERANCE, withinTolerance } from '../runtime/verify.js';
 import { initWeights, type WeightStore } from '../ir/weights.js';
-import { emitArtifacts, runArtifact, type Check, type ExportBuild, type ExportOptions } from './formats.js';
+import { emitArtifacts, runArtifact, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
 
 export { EXPORT_FORMATS, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
 
@@ -46,3 +54,104 @@ export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<Expo
 }
 
 export { VERIFY_TOLERANCE };
+
+/** Images in the verification batch of `alcli export`. */
+export const EXPORT_BATCH = 2;
+
+export interface ExportRequest {
+  /** the export folder: new or empty, or (with force) replaced whole */
+  output: string;
+  force?: boolean;
+  formats: ExportFormat[];
+  opset: number;
+  /** seed of a spec's random weights; the verification inputs use seed + 1 */
+  seed: number;
+  /** pass when max abs diff <= tolerance * max(1, max |reference logit|) */
+  tolerance: number;
+  verifyEach?: boolean;
+  /** TF.js backend of the executor and the graph-model check; default auto */
+  backend?: BackendChoice;
+  /** per-channel normalization baked into model.ts for a spec source (a run brings its own); default none */
+  normalize?: { mean: number[]; std: number[] } | null;
+  /** the formats whose artifacts are read back and run (default: every format written) */
+  runBack?: readonly ExportFormat[];
+  /** input size, parameter limit and `--set` overrides of the spec (a run's spec.resolved.yaml or the source) */
+  compile?: CompileOptions;
+}
+
+export interface ExportHooks {
+  /** progress lines (the CLI's stderr) */
+  log?(line: string): void;
+}
+
+/** verify.json */
+export interface ExportVerify {
+  tolerance: number;
+  rule: string;
+  inputs: { shape: [number, number, number, number]; seed: number; layout: 'NHWC' };
+  checks: Check[];
+}
+
+/** Written (files relative to output), or a failed check: then nothing was written to output. */
+export type ExportResult = { ok: true; output: string; files: string[]; verify: ExportVerify } | { ok: false; output: string; failed: Check[]; verify: ExportVerify };
+
+/**
+ * `alcli export` as a function. `source` is a training run directory (its best checkpoint, with
+ * its normalization and metrics) or a spec file (seeded random weights, BatchNorm statistics
+ * calibrated). The output folder appears whole, only when every check passes.
+ */
+export async function exportArtifacts(source: string, req: ExportRequest, hooks: ExportHooks = {}): Promise<ExportResult> {
+  checkOutputDir(req.output, req.force ?? false);
+  const log = hooks.log ?? (() => {});
+  const { tf, backend, notice } = await loadTf(req.backend ?? 'auto');
+  if (notice) log(notice);
+  const batch = EXPORT_BATCH;
+  let c: Compiled;
+  let weights: WeightStore;
+  let normalize = req.normalize ?? null;
+  let cardSource: ModelCardInput['source'];
+  if (existsSync(source) && statSync(source).isDirectory()) {
+    const opened = await openRun(source, 'best', req.compile);
+    c = opened.compiled;
+    weights = opened.checkpoint.weights;
+    normalize = opened.info.normalize && { mean: opened.info.normalize.mean, std: opened.info.normalize.std };
+    cardSource = { kind: 'run', dir: source, data: opened.info.data.dir, epoch: opened.checkpoint.state.epoch, metrics: opened.checkpoint.state.val, engine: opened.info.engine };
+    log(`export ${source} (best checkpoint, epoch ${opened.checkpoint.state.epoch}): ${c.graph.input.size.join('x')}, backend ${backend}`);
+  } else {
+    c = compileFile(source, req.compile);
+    weights = await exportWeightsFromSpec(tf, c, req.seed, batch);
+    cardSource = { kind: 'spec', seed: req.seed };
+    log(`export ${source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${req.seed})`);
+  }
+  const { formats, tolerance } = req;
+  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: thresholdOf(c.resolved.train), tolerance };
+  const build = await buildExport(tf, c, weights, opts);
+  const out = dirWriter(req.output).open();
+  let done = false;
+  try {
+    for (const [path, data] of build.files) out.write(path, data);
+    const runBack = req.runBack ? formats.filter((f) => req.runBack!.includes(f)) : formats;
+    const read = (path: string) => {
+      const data = out.read(path);
+      if (!data) throw new Error(`${path} was not written`);
+      return data;
+    };
+    const checks = [...build.checks, ...(await checkArtifacts(tf, build, { formats: runBack, tolerance }, read))];
+    for (const k of checks) log(`  ${k.pass ? 'ok  ' : 'FAIL'} ${k.stage}: max abs diff ${k.maxAbs.toExponential(2)} (max |logit| ${k.maxRef.toFixed(3)})`);
+    const verify: ExportVerify = {
+      tolerance,
+      rule: 'max abs diff <= tolerance * max(1, max |reference logit|)',
+      inputs: { shape: build.reference.shape, seed: req.seed + 1, layout: 'NHWC' },
+      checks,
+    };
+    out.write('verify.json', `${JSON.stringify(verify, null, 2)}\n`);
+    const failed = checks.filter((k) => !k.pass);
+    if (failed.length) return { ok: false, output: req.output, failed, verify };
+    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, normalize }));
+    out.commit('whole');
+    done = true;
+    return { ok: true, output: req.output, files: listFiles(req.output), verify };
+  } finally {
+    if (!done) out.discard();
+  }
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../runtime/backend.js';
 import type { TrainEngineChoice } from './choices.js';
 import { BadOptionsError } from './errors.js';
-import { checkOutputDir } from './output-dir.js';
+import { checkOutputDir } from '../io/dir.js';
 import { trainRun, type TrainHooks, type TrainRunResult } from './session.js';
 import { evaluateRun, predictImages, type EvaluateRunResult, type PredictHooks, type PredictResult } from './trained.js';
 

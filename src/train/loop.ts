@@ -11,7 +11,7 @@ import type { Batch, TrainEngine } from './engine.js';
 import { DataErrors, type DataError } from './errors.js';
 import type { HwcImage } from './image.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
-import { DEFAULT_LOSS, bceDiceValue, type LossWeights, type OptimizerOptions } from './objective.js';
+import { DEFAULT_LOSS, bceDiceValue, thresholdOf, type LossWeights, type OptimizerOptions } from './objective.js';
 import { imageMetrics, summarize } from './metrics.js';
 import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
 
@@ -47,7 +47,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     augment: { dihedral: t.augment?.dihedral ?? true, translate: t.augment?.translate ?? 0.1 },
     earlyStop: t.early_stop,
     seed: t.seed ?? 0,
-    threshold: t.threshold ?? 0.5,
+    threshold: thresholdOf(t),
   };
 }
 

@@ -1,11 +1,12 @@
 // Segmentation metrics per image, counted only inside the FOV mask when there is one, and their
 // mean ± std over a set of images. Conventions:
-// - a pixel is predicted foreground when its probability is >= the threshold (0.5);
+// - a pixel is predicted foreground when its probability is >= the threshold (DEFAULT_THRESHOLD, 0.5);
 // - IoU and Dice of an image where truth and prediction are both empty are 1 (perfect agreement);
 // - sensitivity needs a foreground pixel and specificity a background one, AUC both: otherwise NaN,
 //   and summarize() leaves the NaNs out (its `n` says how many images counted);
 // - AUC is exact: the Mann-Whitney statistic, P(p_fg > p_bg) + 1/2 P(p_fg = p_bg), ties counted half;
 // - std is the population std (numpy's default).
+import { DEFAULT_THRESHOLD } from './objective.js';
 
 export const METRICS = ['accuracy', 'iou', 'dice', 'sensitivity', 'specificity', 'auc'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -18,7 +19,7 @@ export interface Confusion {
   fn: number;
 }
 
-export function confusion(prob: ArrayLike<number>, truth: ArrayLike<number>, fov?: ArrayLike<number>, threshold = 0.5): Confusion {
+export function confusion(prob: ArrayLike<number>, truth: ArrayLike<number>, fov?: ArrayLike<number>, threshold = DEFAULT_THRESHOLD): Confusion {
   if (prob.length !== truth.length || (fov && fov.length !== truth.length)) throw new Error(`metrics: ${prob.length} probabilities, ${truth.length} truth, ${fov?.length} fov`);
   const c = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < prob.length; i++) {

@@ -14,6 +14,12 @@ export interface LossWeights {
 export const DEFAULT_LOSS: LossWeights = { bce: 1, dice: 1 };
 export const DICE_SMOOTH = 1;
 
+/** The probability cut of the binary masks when the spec's train.threshold does not set one. */
+export const DEFAULT_THRESHOLD = 0.5;
+
+/** The spec's train.threshold, else DEFAULT_THRESHOLD: validation, evaluate, predict and export cut here. */
+export const thresholdOf = (train: { threshold?: unknown } | undefined): number => (typeof train?.threshold === 'number' ? train.threshold : DEFAULT_THRESHOLD);
+
 export interface OptimizerOptions {
   kind: 'adam' | 'sgd';
   /** Adam: PyTorch's defaults 0.9, 0.999 */

@@ -6,6 +6,7 @@
 // Pure apart from sharp's encoding: the caller writes the files.
 import sharp from 'sharp';
 import type { HwcImage } from './image.js';
+import { DEFAULT_THRESHOLD } from './objective.js';
 
 export const PREDICTION_COLOR = [255, 0, 0] as const;
 export const TRUTH_COLOR = [0, 255, 0] as const;
@@ -50,7 +51,7 @@ const png = (bytes: Uint8Array, height: number, width: number, channels: 1 | 3) 
 };
 
 /** The three PNGs of one prediction; `probs` is the HxW foreground probability at the image's size. */
-export async function writePredictionPngs(image: HwcImage, probs: ArrayLike<number>, threshold = 0.5, opts: OverlayOptions = {}): Promise<PredictionPngs> {
+export async function writePredictionPngs(image: HwcImage, probs: ArrayLike<number>, threshold = DEFAULT_THRESHOLD, opts: OverlayOptions = {}): Promise<PredictionPngs> {
   const { height: h, width: w } = image;
   const n = h * w;
   if (probs.length !== n) throw new Error(`overlay: ${probs.length} probabilities for a ${w}x${h} image`);

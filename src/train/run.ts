@@ -6,44 +6,28 @@
 //   metrics.csv            one row per epoch
 //   events.jsonl           one JSON object per event: start, resume, epoch, checkpoint, best, early_stop, end
 // A checkpoint is written into checkpoints/.NAME.tmp, then NAME moves to .NAME.old, .tmp to NAME and
-// .old goes. A kill at any moment leaves a loadable checkpoint: reading (recoverCheckpoint) finishes
-// or undoes an interrupted swap first. state.json is written last, so a folder holding it is whole.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// .old goes (io/'s DirWriter, 'whole' mode). A kill at any moment leaves a loadable checkpoint:
+// reading (recoverCheckpoint) finishes or undoes an interrupted swap first. state.json is written
+// last, so a folder holding it is whole.
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { DirWriter, fileHost, type FileHost } from '../io/dir.js';
 import { decodeWeights, encodeWeights, type WeightsManifestEntry } from '../ir/weights-manifest.js';
 import type { WeightStore } from '../ir/weights.js';
 import type { CheckpointName } from './choices.js';
 
 /** File operations on paths relative to the run directory. */
-export interface RunHost {
-  read(path: string): Uint8Array | undefined;
-  /** creates the parent folders */
-  write(path: string, data: Uint8Array | string): void;
+export interface RunHost extends FileHost {
   append(path: string, text: string): void;
-  exists(path: string): boolean;
-  /** names in a folder; [] when it does not exist */
-  list(path: string): string[];
-  rename(from: string, to: string): void;
-  /** recursive; no error when absent */
-  remove(path: string): void;
 }
 
 export function fsRunHost(root: string): RunHost {
-  const at = (p: string) => join(root, p);
   return {
-    read: (p) => (existsSync(at(p)) ? new Uint8Array(readFileSync(at(p))) : undefined),
-    write(p, data) {
-      mkdirSync(dirname(at(p)), { recursive: true });
-      writeFileSync(at(p), data);
-    },
+    ...fileHost(root),
     append(p, text) {
-      mkdirSync(dirname(at(p)), { recursive: true });
-      appendFileSync(at(p), text);
+      mkdirSync(dirname(join(root, p)), { recursive: true });
+      appendFileSync(join(root, p), text);
     },
-    exists: (p) => existsSync(at(p)),
-    list: (p) => (existsSync(at(p)) ? readdirSync(at(p)) : []),
-    rename: (a, b) => renameSync(at(a), at(b)),
-    remove: (p) => rmSync(at(p), { recursive: true, force: true }),
   };
 }
 
@@ -156,41 +140,29 @@ export class RunDir {
     this.host.rename(`${path}.tmp`, path);
   }
 
+  /** The writer of checkpoint `name`: staged in checkpoints/.NAME.tmp, the old one parked in .NAME.old. */
+  private checkpointWriter(name: CheckpointName): DirWriter {
+    return new DirWriter(this.host, `checkpoints/${name}`, { tmp: `checkpoints/.${name}.tmp`, old: `checkpoints/.${name}.old` });
+  }
+
   writeCheckpoint(name: CheckpointName, ckpt: Checkpoint): void {
-    const dir = `checkpoints/${name}`;
-    const tmp = `checkpoints/.${name}.tmp`;
-    const old = `checkpoints/.${name}.old`;
-    this.recoverCheckpoint(name);
-    this.host.remove(tmp);
+    const out = this.checkpointWriter(name);
+    out.recover((d) => this.host.exists(`${d}/state.json`));
+    out.open();
     for (const [stem, store] of [['weights', ckpt.weights], ['optimizer', ckpt.optimizer]] as const) {
       const { manifest, weightData } = encodeWeights(store);
       manifest[0].paths = [`${stem}.bin`];
-      this.host.write(`${tmp}/${stem}.bin`, weightData);
-      this.host.write(`${tmp}/${stem}.json`, `${JSON.stringify(manifest)}\n`);
+      out.write(`${stem}.bin`, weightData);
+      out.write(`${stem}.json`, `${JSON.stringify(manifest)}\n`);
     }
-    this.host.write(`${tmp}/state.json`, `${JSON.stringify(ckpt.state, null, 2)}\n`);
-    if (this.host.exists(dir)) this.host.rename(dir, old);
-    this.host.rename(tmp, dir);
-    this.host.remove(old);
+    // last: a folder holding state.json is whole
+    out.write('state.json', `${JSON.stringify(ckpt.state, null, 2)}\n`);
+    out.commit('whole');
   }
 
-  /**
-   * Finishes or undoes a checkpoint swap cut short by a kill. Write order: .tmp whole (state.json
-   * last) -> NAME to .old -> .tmp to NAME -> .old removed. So: NAME present means it is whole
-   * (leftovers go); NAME missing means the kill came between the renames, when .tmp was already
-   * whole, so it becomes NAME (or .old does, if .tmp somehow lacks its state.json).
-   */
+  /** Finishes or undoes a checkpoint swap cut short by a kill (DirWriter.recover); a folder holding state.json is whole. */
   recoverCheckpoint(name: CheckpointName): void {
-    const dir = `checkpoints/${name}`;
-    const tmp = `checkpoints/.${name}.tmp`;
-    const old = `checkpoints/.${name}.old`;
-    const whole = (d: string) => this.host.exists(`${d}/state.json`);
-    if (!this.host.exists(dir)) {
-      if (whole(tmp)) this.host.rename(tmp, dir);
-      else if (whole(old)) this.host.rename(old, dir);
-    }
-    this.host.remove(old);
-    if (this.host.exists(dir)) this.host.remove(tmp);
+    this.checkpointWriter(name).recover((d) => this.host.exists(`${d}/state.json`));
   }
 
   hasCheckpoint(name: CheckpointName): boolean {

@@ -14,7 +14,7 @@ import type { Sample } from './dataset.js';
 import { savedTrainEngine, type TrainEngineChoice } from './choices.js';
 import { BadDataError, BadOptionsError, BadSpecError, DataErrors } from './errors.js';
 import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings } from './loop.js';
-import { checkOutputDir } from './output-dir.js';
+import { checkOutputDir } from '../io/dir.js';
 import type { RunInfo } from './run.js';
 
 /** Spec files (and the modules they import) read from disk. */
