@@ -9,8 +9,10 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeModel } from '../src/emit/onnx-proto.js';
+import { compile } from '../src/frontend/compile.js';
 import { OP_KINDS } from '../src/ir/ops.js';
 import type { GraphJson } from '../src/render/graph-json.js';
+import { fsHost } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'run.js');
@@ -344,13 +346,27 @@ test('export: a non-empty output directory is refused without --force', () => {
   assert.is(readFileSync(join(out, 'keep.txt'), 'utf8'), 'mine');
 });
 
+/** `actual` within 1e-9 relative of `expected` (JSON round-trips doubles exactly; the slack is for the order of operations) */
+const near = (actual: number, expected: number, what: string) => assert.ok(Math.abs(actual - expected) <= 1e-9 * Math.abs(expected), `${what}: ${actual}, expected ${expected}`);
+
 test('bench --mode infer --json: every engine timed, with images/s and GFLOP/s', () => {
-  const r = alcli(['bench', ALNET, '--size', '64x64', '--runs', '1', '--warmup', '0', '--json']);
+  const r = alcli(['bench', ALNET, '--size', '64x64', '--batch', '2', '--runs', '3', '--warmup', '0', '--json']);
   expectExit(r, 0);
   const res = JSON.parse(r.stdout);
+  assert.equal([res.size, res.batch], [[64, 64], 2]);
   assert.equal(res.timings.map((t: { engine: string; form: string }) => `${t.engine.split(' (')[0]}/${t.form}`), ['TF.js executor/train', 'TF.js executor/deploy', 'TF.js graph model/deploy', 'ONNX Runtime/deploy']);
-  assert.ok(res.timings.every((t: { median_ms: number; images_per_s: number; gflop_per_s: number }) => t.median_ms > 0 && t.images_per_s > 0 && t.gflop_per_s > 0));
-  assert.ok(res.ratios.deploy_vs_train_executor > 0);
+  // the throughput is the batch over the median, and GFLOP/s the form's FLOPs (compile's count at 64x64) over it
+  const c = compile(ALNET, fsHost, { size: [64, 64] }).compiled!;
+  const flops = { train: c.stats.flops, deploy: c.deployStats.flops };
+  for (const t of res.timings as { engine: string; form: 'train' | 'deploy'; median_ms: number; min_ms: number; max_ms: number; runs: number; images_per_s: number; gflop_per_s: number }[]) {
+    assert.is(t.runs, 3, t.engine);
+    assert.ok(t.min_ms > 0 && t.min_ms <= t.median_ms && t.median_ms <= t.max_ms, `${t.engine}: ${t.min_ms} <= ${t.median_ms} <= ${t.max_ms}`);
+    near(t.images_per_s, (2 * 1000) / t.median_ms, `${t.engine} ${t.form} images/s`);
+    near(t.gflop_per_s, (flops[t.form] * 2) / 1e9 / (t.median_ms / 1000), `${t.engine} ${t.form} GFLOP/s`);
+  }
+  const [trainExec, deployExec, graphModel] = res.timings.map((t: { median_ms: number }) => t.median_ms);
+  near(res.ratios.deploy_vs_train_executor, trainExec / deployExec, 'deploy_vs_train_executor');
+  near(res.ratios.graph_model_vs_executor_deploy, graphModel / deployExec, 'graph_model_vs_executor_deploy');
 });
 
 test('bench EXPORT_DIR --json: the exported ONNX and graph model timed at their size', () => {
@@ -361,7 +377,11 @@ test('bench EXPORT_DIR --json: the exported ONNX and graph model timed at their 
   const res = JSON.parse(r.stdout);
   assert.equal(res.size, [64, 64]);
   assert.equal(res.timings.map((t: { engine: string }) => t.engine.split(' (')[0]), ['ONNX Runtime', 'TF.js graph model']);
-  assert.ok(res.timings.every((t: { median_ms: number }) => t.median_ms > 0));
+  for (const t of res.timings as { engine: string; median_ms: number; runs: number; images_per_s: number }[]) {
+    assert.is(t.runs, 1, t.engine);
+    assert.ok(t.median_ms > 0, t.engine);
+    near(t.images_per_s, (res.batch * 1000) / t.median_ms, `${t.engine} images/s`);
+  }
   expectExit(alcli(['bench', tempDir()]), 2, /neither model\.onnx nor tfjs\/model\.json/);
 });
 

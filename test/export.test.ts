@@ -1,13 +1,16 @@
 // Every network in architectures/ exports from seeded random weights in every format through the
 // library's exportArtifacts (what `alcli export` runs), and every artifact, written to disk and read
-// back by its own runtime, matches the training form. The Triton repository's model.onnx is the
+// back by its own runtime, matches the training form; the exported ONNX model holds no
+// BatchNormalization (all folded by the deploy passes). The Triton repository's model.onnx is the
 // same bytes as model.onnx, so it is compared byte for byte instead of run through ORT a second time.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { decodeModel } from '../src/emit/onnx-proto.js';
 import { exportArtifacts, EXPORT_FORMATS, type ExportRequest } from '../src/export/export.js';
+import { ONNX_FILE } from '../src/export/formats.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-export-test-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -25,7 +28,11 @@ for (const file of readdirSync('architectures').filter((f) => f.endsWith('.yaml'
     assert.ok(res.ok);
     const triton = res.ok ? res.files.filter((f) => f.startsWith('triton/') && f.endsWith('/1/model.onnx')) : [];
     assert.is(triton.length, 1, 'one Triton model');
-    assert.ok(readFileSync(join(dir, triton[0])).equals(readFileSync(join(dir, 'model.onnx'))), `${triton[0]} is model.onnx byte for byte`);
+    assert.ok(readFileSync(join(dir, triton[0])).equals(readFileSync(join(dir, ONNX_FILE))), `${triton[0]} is ${ONNX_FILE} byte for byte`);
+    // every BatchNorm folds into the conv (or conv_transpose: cenet's decoder) before it
+    const onnxOps = decodeModel(readFileSync(join(dir, ONNX_FILE))).graph.node.map((n) => n.op_type);
+    assert.ok(onnxOps.includes('Conv'), `the exported ${ONNX_FILE} has its convs`);
+    assert.is(onnxOps.filter((op) => op === 'BatchNormalization').length, 0, `BatchNormalization nodes in the exported ${ONNX_FILE}`);
   });
 }
 

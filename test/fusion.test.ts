@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { compile } from '../src/frontend/compile.js';
 import { deployForm } from '../src/passes/pipeline.js';
 import { loadTf, type TF } from '../src/runtime/backend.js';
-import { initWeights, randomizeBatchNorm } from '../src/ir/weights.js';
+import { initWeights, randomizeBatchNorm, rng } from '../src/ir/weights.js';
 import { compareOutputs, randomInput, runForm } from '../src/runtime/verify.js';
 import { memHost } from './helpers.js';
 
@@ -31,6 +31,26 @@ for (const [name, graph, convs] of blocks) {
     const d = deployForm(g, { weights: w, verifyEach: true });
     assert.is(d.graph.nodes.filter((n) => n.op === 'conv').length, convs);
     assert.not.ok(d.graph.nodes.some((n) => n.op === 'bn'));
+    const shape: [number, number, number, number] = [2, 12, 12, 8];
+    const x = randomInput(shape, 4);
+    const c = compareOutputs(await runForm(tf, g, w, x, shape), await runForm(tf, d.graph, d.weights!, x, shape));
+    assert.ok(c.maxAbs <= 1e-5, `max abs diff ${c.maxAbs}`);
+  });
+}
+
+// conv_transpose -> bn folds into the transposed kernel's output axis ([kh, kw, out, cin]): 8 in,
+// 6 out so a wrong axis shows; a random bias (not init's zeros) checks beta + (bias - mean) * scale
+for (const bias of [true, false]) {
+  test(`conv_transpose${bias ? ' with bias' : ' without bias'} -> bn: folded, same outputs within 1e-5`, async () => {
+    const graph = `  up: {op: conv_transpose, in: input, out: 6, kernel: 3, stride: 2, pad: 1, output_pad: 1, bias: ${bias}}\n  ub: {op: bn}\n  r: {op: relu}`;
+    const r = compile('t.yaml', memHost({ 't.yaml': `alcli: 1\ninput: {channels: 8, size: [12, 12]}\noutput: {classes: 6}\ngraph:\n${graph}\n` }));
+    const g = r.compiled!.graph;
+    const w = randomizeBatchNorm(g, initWeights(g, 2), 3);
+    const rand = rng(5);
+    if (bias) w.set('up:bias', { shape: [6], data: Float32Array.from({ length: 6 }, () => 0.2 * rand.normal()) });
+    const d = deployForm(g, { weights: w, verifyEach: true });
+    assert.equal(d.graph.nodes.map((n) => n.op), ['conv_transpose', 'relu']);
+    assert.equal(d.weights!.get('up:kernel')!.shape, [3, 3, 6, 8]);
     const shape: [number, number, number, number] = [2, 12, 12, 8];
     const x = randomInput(shape, 4);
     const c = compareOutputs(await runForm(tf, g, w, x, shape), await runForm(tf, d.graph, d.weights!, x, shape));

@@ -60,6 +60,18 @@ const cases: Case[] = [
     ops: ['conv', 'conv', 'add', 'add'],
   },
   {
+    name: 'conv_transpose -> bn folds (bias by default)',
+    graph: `  u: {op: conv_transpose, in: input, out: 8, kernel: 2, stride: 2}\n  ub: {op: bn}\n  r: {op: relu}\n  d: {op: conv, out: 8, kernel: 2, stride: 2, pad: 0}`,
+    rewrites: { 'fold-bn': 1, 'fuse-branches': 0, dce: 0 },
+    ops: ['conv_transpose', 'relu', 'conv'],
+  },
+  {
+    name: 'conv_transpose without bias -> bn folds',
+    graph: `  u: {op: conv_transpose, in: input, out: 8, kernel: 2, stride: 2, bias: false}\n  ub: {op: bn}\n  d: {op: conv, out: 8, kernel: 2, stride: 2, pad: 0}`,
+    rewrites: { 'fold-bn': 1, 'fuse-branches': 0, dce: 0 },
+    ops: ['conv_transpose', 'conv'],
+  },
+  {
     name: 'conv read by two nodes keeps its BN',
     graph: `  a: {op: conv, in: input, out: 8, kernel: 3}\n  b: {op: bn}\n  r: {op: relu, in: a}\n  s: {op: add, in: [b, r]}`,
     rewrites: { 'fold-bn': 0, 'fuse-branches': 0, dce: 0 },
@@ -92,6 +104,16 @@ test('a fused RepVGG block keeps every source position and counts 9*cin*out + ou
   assert.is(conv.origin.length, 6, 'd, db, o, ob, i, s');
   assert.is(graphStats(graph).params, 9 * 8 * 8 + 8);
   assert.is(graphStats(g).params, 9 * 64 + 64 + 3 * 16);
+});
+
+test('a folded conv_transpose has a bias and counts k*k*out*cin + out params', () => {
+  const g = compileGraph(cases.find((c) => c.name.startsWith('conv_transpose without bias'))!.graph);
+  const { graph } = runPasses(g);
+  const up = graph.nodes[0];
+  assert.is(up.attrs.bias, true);
+  assert.is(up.origin.length, 2, 'u, ub');
+  assert.is(graphStats(graph).params, 2 * 2 * 8 * 8 + 8 + 2 * 2 * 8 * 8);
+  assert.is(graphStats(g).params, 2 * 2 * 8 * 8 + 2 * 8 + 2 * 2 * 8 * 8);
 });
 
 test('the IR verifier finds a broken graph', () => {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isShapeFailure, OPS, OP_KINDS, type AttrSpec, type OpDef } from '../src/ir/ops.js';
+import { isShapeFailure, OPS, OP_KINDS, type AttrSpec, type GridRule, type OpDef } from '../src/ir/ops.js';
 import { architectureSchema } from '../src/frontend/schema.js';
 import { schemaJson, standaloneValidator } from '../src/frontend/schema-build.js';
 import type { Attrs } from '../src/ir/graph.js';
@@ -49,8 +49,46 @@ for (const kind of OP_KINDS) {
     if (isShapeFailure(out)) return;
     for (const v of [out.h, out.w, out.c, def.flops(ctx, out), ...def.weights(ctx).flatMap((w) => w.shape)]) assert.ok(Number.isFinite(v) && v >= 0);
     assert.equal([...new Set(def.weights(ctx).map((w) => w.name))].length, def.weights(ctx).length, 'weight names unique');
+    assert.type(def.keepsChannels, 'boolean', `${kind}.keepsChannels`);
+    assert.type(def.grid, 'function', `${kind}.grid`);
+    // keepsChannels: one input, and the output has its channels (checked on the sample call)
+    if (def.keepsChannels) {
+      assert.is(def.arity.max, 1, `${kind} keeps channels, so it has one input`);
+      assert.is(out.c, x.c, `${kind} keeps channels`);
+    }
+    // the grid rule agrees with the shape rule on the sample call: 'same' keeps h and w, down/up divide/multiply them
+    const rule = def.grid(ctx.attrs);
+    if (rule === 'same') assert.equal([out.h, out.w], [x.h, x.w], `${kind}: 'same' grid`);
+    else if (typeof rule === 'object' && 'down' in rule) assert.equal([out.h, out.w], [x.h / rule.down[0], x.w / rule.down[1]], `${kind}: down grid`);
+    else if (typeof rule === 'object' && 'up' in rule) assert.equal([out.h, out.w], [x.h * rule.up[0], x.w * rule.up[1]], `${kind}: up grid`);
   });
 }
+
+// the grid rule of each op, for the calls the network stride distinguishes
+const grids: [string, Attrs, GridRule][] = [
+  ['conv', { out: 6, kernel: [3, 3], stride: [2, 1] }, { down: [2, 1] }],
+  ['maxpool', { kernel: [2, 2] }, { down: [2, 2] }],
+  ['avgpool', { kernel: [3, 3], stride: [2, 2] }, { down: [2, 2] }],
+  ['conv_transpose', { out: 6, kernel: [2, 2], stride: [2, 2] }, { up: [2, 2] }],
+  ['resize', { scale: 4 }, { up: [4, 4] }],
+  ['resize', { like: 'skip' }, { like: 'skip' }],
+  ['resize', { size: [5, 7] }, 'free'],
+  ['global_avgpool', {}, 'free'],
+  ['bn', {}, 'same'],
+  ['add', {}, 'same'],
+  ['concat', {}, 'same'],
+  ['relu', {}, 'same'],
+];
+for (const [kind, attrs, rule] of grids) {
+  test(`${kind} ${JSON.stringify(attrs)}: grid ${JSON.stringify(rule)}`, () => {
+    const def: OpDef = OPS[kind as keyof typeof OPS];
+    assert.equal(def.grid(withDefaults(def, attrs)), rule);
+  });
+}
+
+test('keepsChannels: exactly the one-input ops that do not set the channel count', () => {
+  assert.equal(OP_KINDS.filter((k) => OPS[k].keepsChannels).sort(), ['avgpool', 'bn', 'dropout', 'global_avgpool', 'hsigmoid', 'identity', 'maxpool', 'relu', 'relu6', 'resize', 'sigmoid']);
+});
 
 // counts worked out by hand for the sample calls on an 8x8x4 input
 const counts: [string, { h: number; w: number; c: number }, number, number][] = [

@@ -415,12 +415,11 @@ export function expandSpec(spec: LoadedSpec, opts: ExpandOptions = {}): ExpandRe
   return diagnostics.length ? { diagnostics } : { graph, diagnostics };
 }
 
-const CHANNEL_PRESERVING = new Set(['bn', 'relu', 'relu6', 'sigmoid', 'hsigmoid', 'resize', 'maxpool', 'avgpool', 'global_avgpool', 'dropout', 'identity']);
-
+/** The node that set `id`'s channel count: walks back through ops the registry marks `keepsChannels`. */
 function channelSource(nodes: IrNode[], id: string): IrNode | undefined {
   const byId = new Map(nodes.map((n) => [n.id, n]));
   let n = byId.get(id);
-  while (n && CHANNEL_PRESERVING.has(n.op) && byId.has(n.inputs[0])) n = byId.get(n.inputs[0]);
+  while (n && opDef(n.op).keepsChannels && byId.has(n.inputs[0])) n = byId.get(n.inputs[0]);
   return n;
 }
 

@@ -1,7 +1,14 @@
 // The op registry: every primitive described once (STYLE.md 1). Attribute schema and defaults,
-// arity, shape rule, parameter and FLOP counts and a one-line formula live here; the JSON Schema,
-// the expander, shape inference, summary and passes all read this table. Later stages (executor,
-// ONNX and TF.js-graph lowering) add their fields to OpDef, so a missing entry is a type error.
+// arity, shape rule, parameter and FLOP counts, a one-line formula, whether channels pass through
+// (`keepsChannels`) and how the spatial grid moves (`grid`, for the network stride) live here; the
+// JSON Schema, the expander, shape inference, the stride check, summary and passes read this table.
+// What each backend does with an op lives with that backend, in a table keyed by OpKind and
+// declared `satisfies Record<OpKind, ...>`, so a new op without an entry there is a type error:
+// the TF.js kernel in runtime/kernels.ts (TFJS_KERNELS), the ONNX lowering in emit/onnx-ops.ts
+// (ONNX_LOWERING), the TF.js-graph lowering in emit/tfjs-graph-ops.ts (TFJS_GRAPH_LOWERINGS) and
+// the ONNX training step's gradient rule in train/ort/gradients.ts (ONNX_GRAD; TRAIN_FORWARD there
+// lists only the ops whose training forward differs). The TF.js engine's gradients are TF.js's own
+// autodiff, with the custom ones of runtime/gradients.ts called from the kernels.
 import type { Attrs, Shape } from './shape.js';
 
 export type AttrType = 'int' | 'pair' | 'float' | 'bool' | 'enum' | 'ref';
@@ -55,7 +62,30 @@ export interface OpDef {
   weights(ctx: OpContext): WeightSpec[];
   /** floating-point operations for one image (a multiply-add counts 2) */
   flops(ctx: OpContext, out: Shape): number;
+  /**
+   * One input, and the output has that input's channel count (no attribute of this node sets it).
+   * The front end's channel-count message walks back through such nodes to the node that set the
+   * channels. False for ops that set channels (conv, concat) and for multi-input ones (add, mul),
+   * where that walk stops.
+   */
+  keepsChannels: boolean;
+  /** Where the output sits on the input's sampling grid, for the network stride: see {@link GridRule}. */
+  grid(attrs: Attrs): GridRule;
 }
+
+/**
+ * How an op moves the spatial sampling grid, read by `networkStride` (src/ir/stride.ts). A node's
+ * factor [fh, fw] is how many input pixels one of its pixels spans; a node starts from the largest
+ * factor among its inputs, then:
+ * - `'same'`: keeps it (elementwise ops, bn, add, concat, ...);
+ * - `{ down: [sh, sw] }`: multiplies it (a strided conv or pool);
+ * - `{ up: [sh, sw] }`: divides it (a transposed conv's stride, resize by `scale`);
+ * - `{ like: id }`: takes the factor of node `id` (resize `like:`); the output's size is that node's,
+ *   so the nodes before it are free to round (size-free);
+ * - `'free'`: resets it to [1, 1]; the output's size does not depend on the input's (global pooling,
+ *   resize to a fixed `size`), so the nodes before it are size-free too.
+ */
+export type GridRule = 'same' | 'free' | { down: readonly [number, number] } | { up: readonly [number, number] } | { like: string };
 
 const pair = (v: unknown) => v as readonly [number, number];
 const size = (s: Shape) => s.h * s.w * s.c;
@@ -64,7 +94,8 @@ const noWeights = (): WeightSpec[] => [];
 const biasOf = (ctx: OpContext, out: number): WeightSpec[] => (ctx.attrs.bias ? [{ name: 'bias', shape: [out], role: 'trainable', init: { constant: 0 } }] : []);
 const fail = (code: ShapeFailure['code'], message: string, hint?: string): ShapeFailure => ({ code, message, hint });
 export const isShapeFailure = (x: Shape | ShapeFailure): x is ShapeFailure => 'code' in x;
-const fmt = (s: Shape) => `${s.h}x${s.w}x${s.c}`;
+const sameGrid = (): GridRule => 'same';
+const strideGrid = (attrs: Attrs): GridRule => ({ down: pair(attrs.stride) });
 
 /** Output length of a sliding window (PyTorch's rule: floor). */
 const windowOut = (n: number, k: number, s: number, p: number, d = 1) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
@@ -114,6 +145,8 @@ const elementwise = (formula: string, flopsPerElement: number): OpDef => ({
   shape: (ctx) => ctx.inputs[0],
   weights: noWeights,
   flops: (_, out) => flopsPerElement * size(out),
+  keepsChannels: true,
+  grid: sameGrid,
 });
 
 const kernelAttrs = {
@@ -137,6 +170,8 @@ const windowPool = (formula: string): OpDef => ({
   shape: (ctx) => windowShape(ctx, ctx.inputs[0].c),
   weights: noWeights,
   flops: (ctx, out) => pair(ctx.attrs.kernel)[0] * pair(ctx.attrs.kernel)[1] * size(out),
+  keepsChannels: true,
+  grid: strideGrid,
 });
 
 export const OPS = {
@@ -168,6 +203,8 @@ export const OPS = {
       const macs = ((k[0] * k[1] * ctx.inputs[0].c) / (ctx.attrs.groups as number)) * size(out);
       return 2 * macs + (ctx.attrs.bias ? size(out) : 0);
     },
+    keepsChannels: false,
+    grid: strideGrid,
   },
   conv_transpose: {
     formula: 'y = W^T * x (+ b): the gradient of a strided conv; H = (H-1)s - 2p + k + output_pad',
@@ -202,6 +239,8 @@ export const OPS = {
       const k = pair(ctx.attrs.kernel);
       return 2 * k[0] * k[1] * size(ctx.inputs[0]) * (ctx.attrs.out as number) + (ctx.attrs.bias ? size(out) : 0);
     },
+    keepsChannels: false,
+    grid: (attrs) => ({ up: pair(attrs.stride) }),
   },
   bn: {
     formula: 'y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel',
@@ -221,6 +260,8 @@ export const OPS = {
       ];
     },
     flops: (_, out) => 2 * size(out),
+    keepsChannels: true,
+    grid: sameGrid,
   },
   relu: elementwise('y = max(x, 0)', 1),
   relu6: elementwise('y = min(max(x, 0), 6)', 2),
@@ -233,6 +274,8 @@ export const OPS = {
     shape: (ctx) => sameChannels(ctx, 'add') ?? sameSpatial(ctx, 'add') ?? ctx.inputs[0],
     weights: noWeights,
     flops: (ctx, out) => (ctx.inputs.length - 1) * size(out),
+    keepsChannels: false,
+    grid: sameGrid,
   },
   mul: {
     formula: 'y = a * b; a 1x1 input broadcasts over the other (attention)',
@@ -248,6 +291,8 @@ export const OPS = {
     },
     weights: noWeights,
     flops: (_, out) => size(out),
+    keepsChannels: false,
+    grid: sameGrid,
   },
   concat: {
     formula: 'y = [x1, x2, ...] along channels',
@@ -256,6 +301,8 @@ export const OPS = {
     shape: (ctx) => sameSpatial(ctx, 'concat') ?? { ...ctx.inputs[0], c: ctx.inputs.reduce((s, x) => s + x.c, 0) },
     weights: noWeights,
     flops: none,
+    keepsChannels: false,
+    grid: sameGrid,
   },
   resize: {
     formula: 'half-pixel resize (align_corners=False) by an integer `scale`, to `size`, or like another node',
@@ -276,6 +323,12 @@ export const OPS = {
     },
     weights: noWeights,
     flops: (ctx, out) => (ctx.attrs.mode === 'nearest' ? 0 : 7 * size(out)),
+    keepsChannels: true,
+    grid(attrs) {
+      if (typeof attrs.scale === 'number') return { up: [attrs.scale, attrs.scale] };
+      if (typeof attrs.like === 'string') return { like: attrs.like };
+      return attrs.size ? 'free' : 'same';
+    },
   },
   maxpool: windowPool('y = max over a k x k window (padding never wins)'),
   avgpool: windowPool('y = mean over a k x k window (zero padding counted)'),
@@ -286,6 +339,8 @@ export const OPS = {
     shape: (ctx) => ({ h: 1, w: 1, c: ctx.inputs[0].c }),
     weights: noWeights,
     flops: (ctx) => size(ctx.inputs[0]),
+    keepsChannels: true,
+    grid: () => 'free',
   },
   dropout: {
     formula: 'training: zero each element with probability `rate` and scale by 1/(1-rate); inference: identity',
@@ -294,6 +349,8 @@ export const OPS = {
     shape: (ctx) => ctx.inputs[0],
     weights: noWeights,
     flops: none,
+    keepsChannels: true,
+    grid: sameGrid,
   },
   identity: elementwise('y = x (a named pass-through)', 0),
 } satisfies Record<string, OpDef>;
@@ -313,4 +370,3 @@ export type OpKind = keyof typeof OPS;
 export const OP_KINDS = Object.keys(OPS) as OpKind[];
 export const isOpKind = (s: string): s is OpKind => Object.prototype.hasOwnProperty.call(OPS, s);
 export const opDef = (k: OpKind): OpDef => OPS[k];
-export const shapeText = fmt;

@@ -2,24 +2,26 @@
 // Computed structurally from the IR, so it does not depend on the size being checked.
 import { diag, type Diagnostic, type SourcePos } from './diagnostics.js';
 import { INPUT_ID, type IrGraph } from './graph.js';
+import { opDef } from './ops.js';
 
 /**
- * Downsampling factor of each node relative to the input ([fh, fw]). Only nodes whose spatial
- * size matters count: those reaching the output or an add/mul/concat without passing through a
- * `resize like:` or a global pool (a pyramid pooling branch may round freely).
+ * Downsampling factor of each node relative to the input ([fh, fw]), moved by each op's registry
+ * `grid` rule (GridRule in ops.ts). Only nodes whose spatial size matters count: those reaching the
+ * output or an add/mul/concat without passing through a size-free node (`resize like:`/`size:`, a
+ * global pool: a pyramid pooling branch may round freely).
  */
 export function networkStride(g: IrGraph): [number, number] {
   const factor = new Map<string, [number, number]>([[INPUT_ID, [1, 1]]]);
+  const rules = new Map(g.nodes.map((n) => [n.id, opDef(n.op).grid(n.attrs)]));
   for (const n of g.nodes) {
     const ins = n.inputs.map((i) => factor.get(i) ?? [1, 1]);
     const f: [number, number] = [Math.max(...ins.map((x) => x[0])), Math.max(...ins.map((x) => x[1]))];
-    const s = n.attrs.stride as readonly number[] | undefined;
-    if (n.op === 'conv' || n.op === 'maxpool' || n.op === 'avgpool') factor.set(n.id, [f[0] * s![0], f[1] * s![1]]);
-    else if (n.op === 'conv_transpose') factor.set(n.id, [f[0] / s![0], f[1] / s![1]]);
-    else if (n.op === 'resize' && typeof n.attrs.scale === 'number') factor.set(n.id, [f[0] / n.attrs.scale, f[1] / n.attrs.scale]);
-    else if (n.op === 'resize' && typeof n.attrs.like === 'string') factor.set(n.id, factor.get(n.attrs.like) ?? [1, 1]);
-    else if (n.op === 'global_avgpool' || (n.op === 'resize' && n.attrs.size)) factor.set(n.id, [1, 1]);
-    else factor.set(n.id, f);
+    const rule = rules.get(n.id)!;
+    if (rule === 'same') factor.set(n.id, f);
+    else if (rule === 'free') factor.set(n.id, [1, 1]);
+    else if ('down' in rule) factor.set(n.id, [f[0] * rule.down[0], f[1] * rule.down[1]]);
+    else if ('up' in rule) factor.set(n.id, [f[0] / rule.up[0], f[1] / rule.up[1]]);
+    else factor.set(n.id, factor.get(rule.like) ?? [1, 1]);
   }
   // a graph that failed to expand part-way has no output yet: its loose ends stand in for it
   const read = new Set(g.nodes.flatMap((n) => n.inputs));
@@ -27,7 +29,8 @@ export function networkStride(g: IrGraph): [number, number] {
   const sensitive = new Set<string>(ends);
   for (const n of [...g.nodes].reverse()) {
     if (!sensitive.has(n.id)) continue;
-    const sizeFree = n.op === 'global_avgpool' || (n.op === 'resize' && (n.attrs.like !== undefined || n.attrs.size !== undefined));
+    const rule = rules.get(n.id)!;
+    const sizeFree = rule === 'free' || (typeof rule === 'object' && 'like' in rule);
     if (!sizeFree) n.inputs.forEach((i) => sensitive.add(i));
   }
   let stride: [number, number] = [1, 1];

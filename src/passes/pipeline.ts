@@ -9,7 +9,6 @@ import { checkWeights, type WeightStore } from '../ir/weights.js';
 
 /** fold-bn must run first: fuse-branches sums conv branches that already carry their BN as a bias. */
 export const DEPLOY_PASSES: readonly Pass[] = [foldBn, fuseBranches, dce];
-export const PASSES_BY_NAME = new Map(DEPLOY_PASSES.map((p) => [p.name, p]));
 
 export interface PassReport {
   pass: string;

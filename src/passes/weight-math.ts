@@ -1,5 +1,6 @@
 // The algebra the passes apply to weights, on plain Float32Arrays. Conv kernels are TF's layout
-// [kh, kw, cin/groups, out], so the out channel is the fastest-moving index.
+// [kh, kw, cin/groups, out], so the out channel is the fastest-moving index; a transposed conv's
+// kernel is [kh, kw, out, cin].
 import type { Tensor32 } from '../ir/weights.js';
 
 /** BatchNorm in inference mode as y = scale * x + shift, per channel. */
@@ -16,11 +17,17 @@ export function bnAffine(gamma: Tensor32, beta: Tensor32, mean: Tensor32, varian
   return { scale, shift };
 }
 
-/** conv then BN  ==>  kernel * scale[out], bias * scale + shift. */
-export function foldAffine(kernel: Tensor32, bias: Tensor32 | undefined, scale: Float32Array, shift: Float32Array): { kernel: Tensor32; bias: Tensor32 } {
+/**
+ * conv then BN  ==>  kernel * scale[out], bias * scale + shift (= beta + (bias - mean) * scale).
+ * `outAxis` is the kernel's output-channel axis: 3 for a conv, 2 for a transposed conv.
+ */
+export function foldAffine(kernel: Tensor32, bias: Tensor32 | undefined, scale: Float32Array, shift: Float32Array, outAxis: 2 | 3 = 3): { kernel: Tensor32; bias: Tensor32 } {
   const out = scale.length;
+  if (kernel.shape[outAxis] !== out) throw new Error(`foldAffine: kernel [${kernel.shape}] has no ${out} channels on axis ${outAxis}`);
+  // elements sharing an output channel come in runs of `inner` (the axes after the output axis)
+  const inner = kernel.shape.slice(outAxis + 1).reduce((a, b) => a * b, 1);
   const k = new Float32Array(kernel.data.length);
-  for (let i = 0; i < k.length; i += out) for (let o = 0; o < out; o++) k[i + o] = kernel.data[i + o] * scale[o];
+  for (let i = 0; i < k.length; i++) k[i] = kernel.data[i] * scale[Math.floor(i / inner) % out];
   const b = new Float32Array(out);
   for (let o = 0; o < out; o++) b[o] = (bias ? bias.data[o] * scale[o] : 0) + shift[o];
   return { kernel: { shape: kernel.shape, data: k }, bias: { shape: [out], data: b } };

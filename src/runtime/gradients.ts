@@ -92,8 +92,6 @@ const custom = (tf: TF, fn: GradFn) => {
   return op;
 };
 
-const outLen = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
-
 /** Pads (positive) or crops (negative) the spatial axes of an NHWC tensor. */
 function padOrCrop(tf: TF, x: Tensor4D, [top, bottom]: P2, [left, right]: P2): Tensor4D {
   let y = x;
@@ -309,9 +307,6 @@ export function convTrain(tf: TF, x: Tensor4D, kernel: Tensor4D, g: ConvGeometry
   });
   return f(x, kernel) as Tensor4D;
 }
-
-/** Output length check used by tests: the conv's output size for an input length. */
-export const convOutLen = outLen;
 
 // ---------------------------------------------------------------------------------------------
 // resize

@@ -27,8 +27,6 @@ export interface InferencePlan {
 
 const plans = { inference: new WeakMap<IrGraph, InferencePlan>(), training: new WeakMap<IrGraph, InferencePlan>() };
 
-export const inferencePlan = (g: IrGraph) => executionPlan(g, 'inference');
-
 export function executionPlan(g: IrGraph, mode: 'inference' | 'training'): InferencePlan {
   const cached = plans[mode].get(g);
   if (cached) return cached;
