@@ -91,6 +91,22 @@ function mutualLayers(layers: Record<string, readonly string[]>): string[] {
   return Object.entries(layers).flatMap(([a, bs]) => bs.filter((b) => a < b && layers[b]?.includes(a)).map((b) => `${a} <-> ${b}`));
 }
 
+/** Each folder's main file: it opens with what the folder is for, then `// May import: ...` as LAYERS says. */
+export const MAIN_FILES: Record<string, string> = {
+  ir: 'ir/graph.ts',
+  io: 'io/dir.ts',
+  passes: 'passes/pipeline.ts',
+  frontend: 'frontend/compile.ts',
+  emit: 'emit/onnx.ts',
+  render: 'render/summary.ts',
+  runtime: 'runtime/executor.ts',
+  train: 'train/session.ts',
+  export: 'export/export.ts',
+  bench: 'bench/infer.ts',
+  cli: 'cli/index.ts',
+  '.': 'index.ts',
+};
+
 const graph = importGraph();
 
 test('every import of src/ follows the layer table', () => {
@@ -113,6 +129,16 @@ test('the IR imports no other folder, and passes and emitters no runtime or trai
     ['emit', ['runtime', 'train', 'passes', 'frontend']],
   ] as const)
     for (const b of banned) assert.not.ok(LAYERS[layer].includes(b), `${layer} may import ${b}`);
+});
+
+test('each folder main file opens with its purpose and the folders it may import, as LAYERS says', () => {
+  assert.equal(Object.keys(MAIN_FILES).sort(), Object.keys(LAYERS).sort());
+  for (const [layer, file] of Object.entries(MAIN_FILES)) {
+    const [purpose, imports] = readFileSync(join(SRC, file), 'utf8').split('\n');
+    const where = layer === '.' ? 'src/index.ts:' : `src/${layer}/:`;
+    assert.ok(purpose.startsWith(`// ${where} `), `${file} line 1 should say what ${where} is for`);
+    assert.is(imports, `// May import: ${LAYERS[layer].join(', ') || 'nothing of src/'}.`, `${file} line 2`);
+  }
 });
 
 // the checks themselves, on small made-up graphs: each rule is seen to fail

@@ -1,3 +1,5 @@
+// src/bench/: the benchmarks behind `alcli bench`: inference of every form and engine, a training step.
+// May import: ir, passes, frontend, emit, runtime, train, export.
 // Inference benchmark: one network, four engines, one sitting. Medians after warm-up; each engine
 // gets its inputs prepared outside the timed region so only the model's own work is measured.
 import type { Tensor, Tensor4D } from '@tensorflow/tfjs';

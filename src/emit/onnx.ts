@@ -1,3 +1,5 @@
+// src/emit/: emitters: IR + weights -> ONNX, TF.js graph model, TypeScript module, Triton repository (bytes, no I/O).
+// May import: ir.
 // The ONNX emitter: IR + weights -> ModelProto bytes (pure: no file I/O). The model reads `input`
 // [N, C, H, W] (N symbolic) and writes `logits` [N, classes, H, W], before the output activation;
 // everything between is NCHW too, so the model has no Transpose at all (see onnx-ops.ts).

@@ -1,5 +1,5 @@
-// export/: the deploy form with its weights, emitted in each format and proven equal to the
-// training form; it may import every library layer below the CLI (ir, io, passes, frontend, render, emit, runtime, train).
+// src/export/: `alcli export` as a library call: deploy form, every format, checks on the files written, the swap.
+// May import: ir, io, passes, frontend, render, emit, runtime, train.
 // exportArtifacts is the whole `alcli export`: weights from a run or a spec, the artifacts written
 // into a staging folder, each read back from disk and run by its own runtime (checkArtifacts),
 // verify.json and MODEL_CARD.md, then the swap into the output folder. buildExport is pure (bytes out).

@@ -1,3 +1,5 @@
+// src/frontend/: the spec language: YAML with positions, schema, modules, expansion to the IR.
+// May import: ir, passes.
 // The front end as one pure function: spec path -> checked IR in both forms, or diagnostics.
 import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv/dist/2020.js';

@@ -1,6 +1,5 @@
-// io/: output folders on disk: the check a command makes before it writes one, and the one atomic
-// directory writer (export, compile, training checkpoints). The bottom layer: it imports nothing of src/.
-//
+// src/io/: output folders on disk: the check before a command writes one, the one atomic directory writer.
+// May import: nothing of src/.
 // A folder is written into a staging folder beside it first, so a failure or a kill never leaves
 // a half-written output; then it replaces the target one of two ways:
 //   'whole': the old folder moves aside (OLD), the staging folder takes its name, OLD goes;

@@ -1,3 +1,5 @@
+// src/ir/: the graph IR every stage reads, the op registry, shapes, stride and accounting, diagnostics, the plain weight store.
+// May import: nothing of src/.
 // The IR: a DAG of primitive ops in NHWC, batch implicit. Produced by expanding a spec's modules;
 // every later stage (summary, passes, executor, emitters) reads this and nothing else.
 import type { SourcePos } from './diagnostics.js';

@@ -1,3 +1,5 @@
+// src/passes/: the compiler passes that turn the training form into the deploy form, one file each.
+// May import: ir.
 // The deploy pipeline: a flat list of named passes (STYLE.md 4).
 import type { IrGraph } from '../ir/graph.js';
 import { dce } from './dce.js';

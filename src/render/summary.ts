@@ -1,3 +1,5 @@
+// src/render/: pure views of a compiled spec: tables, drawings, graph JSON, model card.
+// May import: ir, frontend.
 // The summary view of a compiled spec: one data object (what `--json` prints) and its text form.
 import type { Compiled } from '../frontend/compile.js';
 import type { IrGraph } from '../ir/graph.js';

@@ -1,3 +1,5 @@
+// src/runtime/: running the IR: TF.js backends, kernels and gradients, the executor, ONNX Runtime sessions, verification.
+// May import: ir, passes, emit.
 // The forward executor: IR + weights -> TF.js computation, NHWC. Inference mode uses BatchNorm's
 // running statistics; training mode uses batch statistics (the training loop updates the averages).
 // Both follow the execution plan (inference-plan.ts): some neighbouring nodes run as one call.

@@ -1,5 +1,5 @@
 // Which training engine runs a spec (`alcli train --engine`): ort compiles the whole step into one
-// ONNX model (src/emit/onnx-train.ts) for ONNX Runtime on every core; tfjs runs the executor with
+// ONNX model (ort/training-model.ts) for ONNX Runtime on every core; tfjs runs the executor with
 // hand-written gradients. auto takes native TF.js (libtensorflow, possibly a GPU) when it loads,
 // else ort when the ONNX training graph has every op of the spec, else TF.js on wasm.
 import type { IrGraph } from '../ir/graph.js';

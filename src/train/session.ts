@@ -1,3 +1,5 @@
+// src/train/: data, augmentation, metrics, the two training engines and the loop, runs, inference on whole images.
+// May import: ir, io, passes, frontend, render, emit, runtime.
 // A training run from options to result, as `alcli train` does it, callable from code: check the
 // options, compile the spec at train.crop, scan and load the data, choose the engine, write the run
 // directory (spec.resolved.yaml, run.json, events.jsonl), then the training loop. resume reads all
