@@ -19,6 +19,7 @@ import { bceDiceValue } from '../src/train/objective.js';
 import { loadTrainingData, trainLoop, trainSettings, type TrainingData } from '../src/train/loop.js';
 import { fsRunHost, RunDir, type RunHost } from '../src/train/run.js';
 import { BadDataError, BadOptionsError } from '../src/train/errors.js';
+import { PathError } from '../src/io/dir.js';
 import { trainRun, type TrainRunOptions } from '../src/train/session.js';
 import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
 import { fsHost } from './helpers.js';
@@ -298,7 +299,7 @@ test('trainRun: a run cut after epoch 1 resumes on the engine and backend it ran
   assert.is(new RunDir(fsRunHost(cut)).readMetrics().length, 2);
   // the errors the CLI maps to exit codes are typed
   await rejectsWith(() => trainRun({ resume: dataDir }), BadOptionsError, /is not a run directory/);
-  await rejectsWith(() => trainRun({ spec: specPath, data: dataDir, out: cut }), BadOptionsError, /not empty; use --resume/);
+  await rejectsWith(() => trainRun({ spec: specPath, data: dataDir, out: cut }), PathError, /not empty; use --resume/);
   await rejectsWith(() => trainRun({ spec: specPath, data: dataDir, out: tempDir(), set: ['train.crop=33'] }), BadOptionsError, /multiple of the network's stride 2x2; e\.g\. --set train\.crop=34/);
   const bad = (await rejectsWith(() => trainRun({ spec: specPath, data: join(dataDir, 'nope'), out: tempDir() }), BadDataError, /nope/)) as BadDataError;
   assert.ok(bad.errors.length > 0);
