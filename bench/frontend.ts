@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { fsHost as host } from '../src/cli/common.js';
+import { fileSpecHost as host } from '../src/frontend/load.js';
 import { compile } from '../src/frontend/compile.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchInfer, benchOnnxFile } from '../src/bench/infer.js';
-import { fsHost } from '../src/cli/common.js';
+import { fileSpecHost as fsHost } from '../src/frontend/load.js';
 import { compile } from '../src/frontend/compile.js';
 import { exportWeightsFromSpec } from '../src/export/export.js';
 import { loadTf } from '../src/runtime/backend.js';

@@ -13,7 +13,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import { measure } from '../src/bench/infer.js';
-import { fsHost } from '../src/cli/common.js';
+import { fileSpecHost as fsHost } from '../src/frontend/load.js';
 import { compile } from '../src/frontend/compile.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';

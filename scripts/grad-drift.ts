@@ -6,7 +6,7 @@
 //     u: {op: resize, scale: 2}' S=128 node --import tsx scripts/grad-drift.ts
 // The session note of 2026-11-26 reports what it showed for alnet at 128x128 (up to 5e-3).
 import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
-import { fsHost } from '../src/cli/common.js';
+import { fileSpecHost as fsHost } from '../src/frontend/load.js';
 import { compile } from '../src/frontend/compile.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';

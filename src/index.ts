@@ -1,7 +1,7 @@
 // src/index.ts: the library API: everything the CLI does is callable from code.
 // May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench.
 export { compile, applyOverrides, DEFAULT_MAX_PARAMS, type Compiled, type CompileOptions, type CompileResult } from './frontend/compile.js';
-export { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost, type ModuleDef } from './frontend/load.js';
+export { loadSpec, fileSpecHost, type LoadedSpec, type SpecDoc, type SpecHost, type ModuleDef } from './frontend/load.js';
 export { expandSpec, DEFAULT_INPUT_SIZE } from './frontend/expand.js';
 export { ERROR_CODES, type Diagnostic, type ErrorCode, type SourcePos } from './ir/diagnostics.js';
 export { renderDiagnostic, renderDiagnostics, suggestion, didYouMean } from './frontend/diagnostics.js';
@@ -38,7 +38,7 @@ export { graphModelHandler, loadGraphModelFromFiles } from './runtime/tfjs-graph
 export { benchInfer } from './bench/infer.js';
 export { modelCard } from './render/model-card.js';
 // Training and using a trained run: the commands' logic (alcli train, evaluate, predict, demo) as functions.
-export { trainRun, compileFile, fileSpecHost, type TrainRunOptions, type NewRunOptions, type ResumeOptions, type TrainHooks, type TrainRunResult } from './train/session.js';
+export { trainRun, compileFile, type TrainRunOptions, type NewRunOptions, type ResumeOptions, type TrainHooks, type TrainRunResult } from './train/session.js';
 export { openRun, evaluateRun, predictImages, runThreshold, type OpenRun, type EvaluateRunOptions, type EvaluateRunResult, type PredictOptions, type PredictHooks, type PredictResult, type PredictedImage } from './train/trained.js';
 export { runDemo, DemoStageError, DEMO_SPEC, type DemoOptions, type DemoHooks, type DemoResult } from './train/demo.js';
 export { TRAIN_ENGINES, INFER_ENGINES, CHECKPOINT_NAMES, SPLITS, type TrainEngineChoice, type InferEngineChoice, type CheckpointName, type Split } from './train/choices.js';

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { SpecHost } from '../src/frontend/load.js';
 
-export { fsHost } from '../src/cli/common.js';
+export { fileSpecHost as fsHost } from '../src/frontend/load.js';
 
 /** A host over a map of file name to text. */
 export const memHost = (files: Record<string, string>): SpecHost => ({ read: (p) => files[p] });

@@ -1,11 +1,9 @@
 // Helpers every command shares. This file loads fast: the library (yaml, ajv, the compiler) is
 // imported lazily inside the functions that need it, so `alcli --help` stays quick.
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
 import type { Compiled, CompileOptions, CompileResult } from '../frontend/compile.js';
 import type { Diagnostic } from '../ir/diagnostics.js';
-import type { SpecHost } from '../frontend/load.js';
 
 export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, data: 4, verify: 6 } as const;
 
@@ -35,17 +33,6 @@ export class SpecFailure extends Error {
 
 /** The package root, from dist/cli or src/cli alike: templates/, schemas/, architectures/ live there. */
 export const packagePath = (...parts: string[]): string => fileURLToPath(new URL(['../..', ...parts].join('/'), import.meta.url));
-
-/** Specs come from disk; the library never touches the file system itself. */
-export const fsHost: SpecHost = {
-  read(path) {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-};
 
 /** `--size 512x384` or `--size 512` (square). */
 export function parseSize(text: string): [number, number] {
@@ -131,8 +118,8 @@ export const printJson = (value: unknown): void => {
 
 /** Compiles one spec; bad --set values are usage errors (exit 2), spec errors come back as diagnostics. */
 export async function compileSpec(path: string, opts: CompileOptions): Promise<CompileResult> {
-  const { compile } = await import('../frontend/compile.js');
-  const result = compile(path, fsHost, opts);
+  const [{ compile }, { fileSpecHost }] = await Promise.all([import('../frontend/compile.js'), import('../frontend/load.js')]);
+  const result = compile(path, fileSpecHost, opts);
   if (result.usageErrors.length) throw new UsageError(result.usageErrors.join('\n'));
   return result;
 }

@@ -1,5 +1,6 @@
 // Loading a spec: the file, its imports (recursively), schema validation of each. The file system
 // is passed in (SpecHost), so this stage stays a pure function of what it reads.
+import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { diag, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
 import { parseSource, posAt, type SourceFile, type ValuePath } from './source.js';
@@ -9,6 +10,17 @@ export interface SpecHost {
   /** the file's text, or undefined when it cannot be read */
   read(path: string): string | undefined;
 }
+
+/** Spec files (and the modules they import) read from disk; tests give hosts of their own. */
+export const fileSpecHost: SpecHost = {
+  read(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+};
 
 export type ParamType = 'int' | 'float' | 'bool';
 export interface ParamDef {

@@ -10,7 +10,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compile, type Compiled, type CompileOptions } from '../frontend/compile.js';
-import type { SpecHost } from '../frontend/load.js';
+import { fileSpecHost } from '../frontend/load.js';
 import { backendChoice, type BackendChoice } from '../runtime/backend.js';
 import type { Sample } from './dataset.js';
 import { savedTrainEngine, type TrainEngineChoice } from './choices.js';
@@ -18,17 +18,6 @@ import { BadDataError, BadOptionsError, BadSpecError, DataErrors } from './error
 import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings } from './loop.js';
 import { checkOutputDir } from '../io/dir.js';
 import type { RunInfo } from './run.js';
-
-/** Spec files (and the modules they import) read from disk. */
-export const fileSpecHost: SpecHost = {
-  read(path) {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-};
 
 /** Compiles a spec from disk: bad overrides are a BadOptionsError, spec errors a BadSpecError. */
 export function compileFile(path: string, opts: CompileOptions = {}): Compiled {
