@@ -80,8 +80,9 @@ export interface OpDef {
  * - `'same'`: keeps it (elementwise ops, bn, add, concat, ...);
  * - `{ down: [sh, sw] }`: multiplies it (a strided conv or pool);
  * - `{ up: [sh, sw] }`: divides it (a transposed conv's stride, resize by `scale`);
- * - `{ like: id }`: takes the factor of node `id` (resize `like:`); the output's size is that node's,
- *   so the nodes before it are free to round (size-free);
+ * - `{ like: id }`: takes the factor of node `id` (resize `like:`); the output's size is that node's.
+ *   The nodes before it still count when the resize is merged back with another path (a U-Net
+ *   decoder written `like: skip`), unless it says `stretch: true` (pyramid pooling): see stride.ts;
  * - `'free'`: resets it to [1, 1]; the output's size does not depend on the input's (global pooling,
  *   resize to a fixed `size`), so the nodes before it are size-free too.
  */
@@ -312,11 +313,16 @@ export const OPS = {
       size: { type: 'pair', min: 1, doc: 'output [h, w]' },
       like: { type: 'ref', doc: 'a node whose spatial size to take' },
       mode: { type: 'enum', values: ['bilinear', 'nearest'], default: 'bilinear', doc: 'interpolation' },
+      stretch: {
+        type: 'bool',
+        doc: 'with like: the input may sit on any coarser grid and is stretched to fit (a pyramid-pooling bin); its downsampling does not count toward the network stride',
+      },
     },
     shape(ctx) {
       const [x] = ctx.inputs;
       const given = ['scale', 'size', 'like'].filter((k) => ctx.attrs[k] !== undefined);
       if (given.length !== 1) return fail('shape-error', `resize needs exactly one of scale, size, like (got ${given.length ? given.join(', ') : 'none'})`);
+      if (ctx.attrs.stretch !== undefined && ctx.attrs.like === undefined) return fail('shape-error', 'resize stretch: applies to resize like: only', 'remove stretch, or resize like: a node');
       if (ctx.attrs.scale !== undefined) return { h: x.h * (ctx.attrs.scale as number), w: x.w * (ctx.attrs.scale as number), c: x.c };
       if (ctx.attrs.size !== undefined) return { h: pair(ctx.attrs.size)[0], w: pair(ctx.attrs.size)[1], c: x.c };
       return { h: ctx.ref!.h, w: ctx.ref!.w, c: x.c };

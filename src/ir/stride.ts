@@ -6,9 +6,18 @@ import { opDef } from './ops.js';
 
 /**
  * Downsampling factor of each node relative to the input ([fh, fw]), moved by each op's registry
- * `grid` rule (GridRule in ops.ts). Only nodes whose spatial size matters count: those reaching the
- * output or an add/mul/concat without passing through a size-free node (`resize like:`/`size:`, a
- * global pool: a pyramid pooling branch may round freely).
+ * `grid` rule (GridRule in ops.ts); the stride is the largest factor among the nodes whose spatial
+ * size matters. Those are found walking back from the output, and the walk stops only where a
+ * node's output size does not follow its input's:
+ * - a global pool or a resize to a fixed `size:` ('free'): nothing before it counts;
+ * - a `resize like: X` that is never merged (add/mul/concat, at any distance downstream) with
+ *   another path: it only stretches its input to X's size (a final resize to the input), so its
+ *   input path does not count;
+ * - a `resize like: X, stretch: true`: a pyramid-pooling branch (CE-Net's RMP) that rounds by design.
+ * Any other `resize like:` is an upsampling that is merged back with a finer path, and the merge
+ * lines up without stretching only when the input divides by the coarse path's factor: its input
+ * path counts exactly as it would written with `scale:`. The coarse path's own factor still resets
+ * after a global pool, so an image-pooling branch (ASPP, LR-ASPP) forces no stride.
  */
 export function networkStride(g: IrGraph): [number, number] {
   const factor = new Map<string, [number, number]>([[INPUT_ID, [1, 1]]]);
@@ -23,6 +32,11 @@ export function networkStride(g: IrGraph): [number, number] {
     else if ('up' in rule) factor.set(n.id, [f[0] / rule.up[0], f[1] / rule.up[1]]);
     else factor.set(n.id, factor.get(rule.like) ?? [1, 1]);
   }
+  // nodes whose output reaches a merge (a node with two or more data inputs), in reverse order
+  const merged = new Set<string>();
+  for (const n of [...g.nodes].reverse()) {
+    if (n.inputs.length > 1 || merged.has(n.id)) n.inputs.forEach((i) => merged.add(i));
+  }
   // a graph that failed to expand part-way has no output yet: its loose ends stand in for it
   const read = new Set(g.nodes.flatMap((n) => n.inputs));
   const ends = g.nodes.some((n) => n.id === g.output.node) ? [g.output.node] : g.nodes.filter((n) => !read.has(n.id)).map((n) => n.id);
@@ -30,7 +44,8 @@ export function networkStride(g: IrGraph): [number, number] {
   for (const n of [...g.nodes].reverse()) {
     if (!sensitive.has(n.id)) continue;
     const rule = rules.get(n.id)!;
-    const sizeFree = rule === 'free' || (typeof rule === 'object' && 'like' in rule);
+    const like = typeof rule === 'object' && 'like' in rule;
+    const sizeFree = rule === 'free' || (like && (n.attrs.stretch === true || !merged.has(n.id)));
     if (!sizeFree) n.inputs.forEach((i) => sensitive.add(i));
   }
   let stride: [number, number] = [1, 1];
