@@ -2,9 +2,9 @@
 // spec, a checkpoint), measure a split of its data, or segment image files into probability maps,
 // masks and overlays. Errors a caller can act on are typed (errors.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Compiled, CompileOptions } from '../frontend/compile.js';
-import { BadDataError, BadOptionsError, DataErrors, type DataError } from './errors.js';
+import { BadDataError, BadOptionsError, DataErrors, dataError, type DataError } from './errors.js';
 import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
 import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
 import type { Checkpoint, RunDir, RunInfo } from './run.js';
@@ -82,9 +82,9 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
 }
 
 export interface PredictOptions {
-  /** image files */
+  /** image files; a multi-page one (TIFF stack, animated GIF) gives a prediction per page */
   images: string[];
-  /** output folder (created; existing files of the same names are replaced) */
+  /** output folder (created; existing files of the same names are replaced, never an input) */
   out: string;
   engine?: InferEngineChoice;
   /** default: runThreshold */
@@ -93,6 +93,10 @@ export interface PredictOptions {
 
 export interface PredictedImage {
   image: string;
+  /** the page of a multi-page input (from 0); absent for a single-page one */
+  page?: number;
+  /** the output name (predict-names.ts): the stem, told apart by folder, extension and page where needed */
+  name: string;
   prob: string;
   mask: string;
   overlay: string;
@@ -114,42 +118,61 @@ export interface PredictResult {
 
 /**
  * NAME.prob.png (probability x 255), NAME.mask.png (0/255 at the threshold) and NAME.overlay.png
- * per image, each at its own size (`alcli predict`). Every unreadable image is named (BadDataError)
- * before anything is written.
+ * per image and per page of a multi-page image, each at its own size (`alcli predict`). Before
+ * anything is written: every unreadable image is named (BadDataError), and the output names are
+ * decided (planPredictionNames: inputs that share a stem are told apart by folder and extension);
+ * names that would still collide, or an output that would replace an input, are refused
+ * (BadOptionsError).
  */
 export async function predictImages(run: OpenRun | string, opts: PredictOptions, hooks: PredictHooks = {}): Promise<PredictResult> {
   if (!opts.images.length) throw new BadOptionsError('give at least one image file after the run directory');
   const opened = typeof run === 'string' ? await openRun(run) : run;
   const { info, compiled, checkpoint } = opened;
   const threshold = opts.threshold ?? (await runThreshold(opened));
-  const [{ loadImageFile }, { createPredictor, foreground }, { writePredictionPngs }] = await Promise.all([import('./load.js'), import('./infer.js'), import('./overlay.js')]);
-  const loaded = [];
+  const [{ loadImageFile }, { createPredictor, foreground }, { writePredictionPngs }, { planPredictionNames, predictionFile, PREDICTION_FILES }, { default: sharp }] = await Promise.all([
+    import('./load.js'),
+    import('./infer.js'),
+    import('./overlay.js'),
+    import('./predict-names.js'),
+    import('sharp'),
+  ]);
   const errors: DataError[] = [];
+  const inputs = [];
   for (const path of opts.images) {
     try {
-      loaded.push({ path, image: await loadImageFile(path, info.input_channels) });
+      inputs.push({ path, pages: Math.max(1, (await sharp(path).metadata()).pages ?? 1) });
+    } catch (e) {
+      errors.push(dataError('unreadable', path, `cannot decode this image: ${(e as Error).message}`, 'give a PNG, JPEG, TIFF or GIF'));
+    }
+  }
+  // every unreadable file is named before anything is written
+  if (errors.length) throw new BadDataError(errors);
+  const planned = planPredictionNames(inputs, opts.out);
+  const loaded = [];
+  for (const p of planned) {
+    try {
+      loaded.push({ plan: p, pixels: await loadImageFile(p.image, info.input_channels, p.page ?? 0) });
     } catch (e) {
       if (!(e instanceof DataErrors)) throw e;
       errors.push(...e.errors);
     }
   }
-  // every unreadable file is named before anything is written
   if (errors.length) throw new BadDataError(errors);
   const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
   const written: PredictedImage[] = [];
   try {
     mkdirSync(opts.out, { recursive: true });
-    for (const { path, image } of loaded) {
+    for (const { plan, pixels: image } of loaded) {
       const t = performance.now();
       const probs = foreground(await predictor.predict(image), predictor.classes, image.height * image.width);
       const pngs = await writePredictionPngs(image, probs, threshold);
-      const stem = join(opts.out, basename(path, extname(path)));
-      const files = { prob: `${stem}.prob.png`, mask: `${stem}.mask.png`, overlay: `${stem}.overlay.png` };
+      const [prob, mask, overlay] = PREDICTION_FILES.map((kind) => join(opts.out, predictionFile(plan.name, kind)));
+      const files = { prob, mask, overlay };
       writeFileSync(files.prob, pngs.prob);
       writeFileSync(files.mask, pngs.mask);
       writeFileSync(files.overlay, pngs.overlay);
       const fraction = probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0) / probs.length;
-      const done = { image: path, ...files, foreground_fraction: fraction };
+      const done: PredictedImage = { image: plan.image, ...(plan.page === undefined ? {} : { page: plan.page }), name: plan.name, ...files, foreground_fraction: fraction };
       written.push(done);
       hooks.onImage?.({ ...done, width: image.width, height: image.height, ms: performance.now() - t });
     }
