@@ -86,6 +86,18 @@ test('validate: every file in architectures/ (lib/ module libraries included) ex
   assert.match(r.stdout, 'ok  architectures/lib/repvgg.yaml (module library: repvgg_block, repvgg_stage)');
 });
 
+test('validate: four yes/no/on/off values and an error in a merged node, all five in one run (exit 3)', () => {
+  const r = alcli(['validate', 'test/fixtures/errors/yaml11-booleans.yaml']);
+  expectExit(r, 3);
+  const headers = r.stderr.split('\n').filter((l) => l.includes(': error['));
+  assert.equal(
+    headers.map((l) => l.replace(/^test\/fixtures\/errors\/yaml11-booleans\.yaml:/, '').replace(/: error\[([\w-]+)\]: .*write (\w+)$/, ' $1 $2').replace(/: error\[([\w-]+)\]: .*$/, ' $1')),
+    ['8:42 bad-type false', '9:53 bad-type true', '10:65 bad-type true', '11:53 bad-type false', '15:10 bad-value'],
+    r.stderr,
+  );
+  assert.not.match(r.stderr, /unknown name|needs 'op'/);
+});
+
 test('validate --json: exact counts', () => {
   const r = alcli(['validate', ALNET, '--json']);
   expectExit(r, 0);
@@ -104,6 +116,7 @@ const usageErrors: [string, string[], RegExp][] = [
   ['--set without train.', ['validate', ALNET, '--set', 'epochs=3'], /expected train\.KEY=VALUE/],
   ['--set unknown key', ['validate', ALNET, '--set', 'train.epoch=3'], /did you mean 'epochs'/],
   ['--set bad value', ['validate', ALNET, '--set', 'train.epochs=abc'], /train\.epochs must be integer/],
+  ['--set yes for a bool', ['validate', ALNET, '--set', 'train.augment.dihedral=yes'], /'yes' is a string in YAML 1\.2 \(alcli's YAML\); write true/],
   ['bad --max-params', ['validate', ALNET, '--max-params', 'lots'], /--max-params 'lots'/],
   ['unknown flag', ['validate', ALNET, '--bogus'], /Nonexistent flag: --bogus/],
   ['missing argument', ['summary'], /Missing 1 required arg/],

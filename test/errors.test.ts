@@ -4,10 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/frontend/compile.js';
+import { applyOverrides, compile } from '../src/frontend/compile.js';
 import { ERROR_CODES } from '../src/ir/diagnostics.js';
 import { renderDiagnostics } from '../src/frontend/diagnostics.js';
-import { expectedMarkers, fsHost } from './helpers.js';
+import { expectedMarkers, fsHost, memHost } from './helpers.js';
 
 const dir = 'test/fixtures/errors';
 const cases = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
@@ -49,6 +49,11 @@ const hints: [string, RegExp][] = [
   ['channel-mismatch.yaml', /'a' has 8 but 'b' has 16/],
   ['yaml-syntax.yaml', /add the missing } on this line/],
   ['cycle.yaml', /a -> c -> b -> a/],
+  ['yaml11-booleans.yaml', /'no' is a string in YAML 1\.2 \(alcli's YAML\); write false/],
+  ['yaml11-booleans.yaml', /'On' is a string in YAML 1\.2 \(alcli's YAML\); write true/],
+  ['yaml11-booleans.yaml', /'graph\.a\.bias' takes true or false: .*write true or false/],
+  ['yaml11-booleans-modules.yaml', /'graph\.a\.n' takes true or false/],
+  ['merge-source.yaml', /a merge key \(<<\) takes a map.*\n(.*\n)*.*<<: \*base/],
 ];
 for (const [name, pattern] of hints) {
   test(`${name}: message or hint matches ${pattern}`, () => {
@@ -86,6 +91,76 @@ test('a module library validates on its own, and is no network to compile', () =
   const r = compile(lib, fsHost);
   assert.equal(r.diagnostics.map((d) => d.code), ['missing-key']);
   assert.match(r.diagnostics[0].message, 'has no graph');
+});
+
+// YAML 1.1 booleans and merge keys, in inline specs
+const spec = (graph: string, extra = '') => `alcli: 1\ninput: {channels: 3}\n${extra}graph:\n${graph}`;
+const run = (text: string) => compile('s.yaml', memHost({ 's.yaml': text }));
+const where = (r: ReturnType<typeof compile>) => r.diagnostics.map((d) => `${d.at?.line}:${d.at?.col} ${d.code} ${d.message}`);
+
+test("four yes/no/on/off values are four errors in one run, each at its own line:col with 'write true/false'", () => {
+  const r = compile(join(dir, 'yaml11-booleans.yaml'), fsHost);
+  assert.equal(where(r).filter((w) => w.includes('YAML 1.2')), [
+    "8:42 bad-type 'no' is a string in YAML 1.2 (alcli's YAML); write false",
+    "9:53 bad-type 'On' is a string in YAML 1.2 (alcli's YAML); write true",
+    "10:65 bad-type 'yes' is a string in YAML 1.2 (alcli's YAML); write true",
+    "11:53 bad-type 'OFF' is a string in YAML 1.2 (alcli's YAML); write false",
+  ]);
+  assert.not.match(renderDiagnostics(r.diagnostics, r.sources), 'unknown name');
+});
+
+const booleanCases: [string, string, string | undefined][] = [
+  ['true and false', '  a: {op: conv, out: 8, kernel: 3, bias: true, when: true}\n  b: {op: conv, out: 1, kernel: 1, bias: false}\n', undefined],
+  ['True and FALSE (YAML 1.2 booleans too)', '  a: {op: conv, out: 8, kernel: 3, bias: True}\n  b: {op: conv, out: 1, kernel: 1, bias: FALSE}\n', undefined],
+  ['a quoted "no" is an expression, as written', '  a: {op: conv, out: 1, kernel: 3, bias: "no"}\n', "6:43 bad-expression in 'no': unknown name 'no'"],
+  ['y and n', '  a: {op: conv, out: 8, kernel: 3, bias: y}\n  b: {op: conv, in: input, out: 1, kernel: 1, bias: n}\n', "6:42 bad-type 'y' is a string in YAML 1.2 (alcli's YAML); write true"],
+  ['a node named n, read with in: n', '  n: {op: conv, out: 8, kernel: 3}\n  b: {op: conv, in: n, out: 1, kernel: 1}\n', undefined],
+];
+for (const [name, graph, first] of booleanCases) {
+  test(`booleans: ${name}`, () => {
+    const r = run(spec(graph, 'name: no\ndescription: off\n'));
+    assert.is(where(r)[0], first, where(r).join('\n'));
+    if (!first) assert.ok(r.compiled);
+  });
+}
+
+test('booleans: a module parameter called n is that parameter, not a YAML 1.1 false', () => {
+  const r = run(spec('  a: {op: block, n: true}\n  head: {op: conv, out: 1, kernel: 1}\n', 'modules:\n  block:\n    params: {n: false}\n    graph:\n      c: {op: conv, out: 8, kernel: 3, bias: n, when: n}\n      d: {op: conv, in: x, out: 8, kernel: 3}\n'));
+  assert.equal(where(r), []);
+});
+
+test('merge keys: a spec with <<: *base compiles to the same network as the expanded form', () => {
+  const merged = run(spec('  c0: &base {op: conv, out: 8, kernel: 3}\n  c1:\n    <<: *base\n    out: 16\n  c2: {<<: [{kernel: 1}, *base], out: 4}\n  head: {op: conv, out: 1, kernel: 1}\n'));
+  const expanded = run(spec('  c0: {op: conv, out: 8, kernel: 3}\n  c1: {op: conv, out: 16, kernel: 3}\n  c2: {op: conv, out: 4, kernel: 1}\n  head: {op: conv, out: 1, kernel: 1}\n'));
+  const nodes = (r: typeof merged) => r.compiled?.graph.nodes.map(({ id, op, inputs, attrs, shape }) => ({ id, op, inputs, attrs, shape }));
+  assert.equal(where(merged), []);
+  assert.ok(nodes(merged)?.length);
+  assert.equal(nodes(merged), nodes(expanded));
+});
+
+test("merge keys: errors in merged content point at the line that wrote them; never \"'graph.c1' needs 'op'\"", () => {
+  const r = run(spec('  c0: &base {op: conv, out: 8, kernal: 3}\n  c1:\n    <<: *base\n    in: input\n    stride: 0\n  c2: {<<: *base, in: input, out: x}\n'));
+  assert.equal(where(r), [
+    "4:3 missing-key 'graph.c0' needs 'kernel'",
+    "4:32 unknown-key op 'conv' has no attribute 'kernal'",
+    "5:3 missing-key 'graph.c1' needs 'kernel'",
+    "9:3 missing-key 'graph.c2' needs 'kernel'",
+  ]);
+  const ok = run(spec('  c0: &base {op: conv, out: 8, kernel: 3}\n  c1:\n    <<: *base\n    in: input\n    stride: 0\n  c2: {<<: *base, in: input, out: x}\n'));
+  assert.equal(where(ok), ["8:13 bad-value 'stride' is 0, below its minimum 1", "9:35 bad-expression in 'x': unknown name 'x'"]);
+});
+
+test('merge keys: an error only the merging node has is reported at the merged line', () => {
+  // `out: w` is fine in the module (w is its parameter) and unknown where the top graph merges it
+  const modules = 'modules:\n  block:\n    params: {w: 8}\n    graph:\n      c: &conv {op: conv, out: w, kernel: 3}\n';
+  const r = run(spec('  a: {<<: *conv, in: input}\n  head: {op: conv, out: 1, kernel: 1}\n', modules));
+  assert.equal(where(r), ["7:32 bad-expression in 'w': unknown name 'w'"]);
+});
+
+test("--set train.augment.dihedral=off: 'write false', like the spec's own yes/no", () => {
+  const { errors } = applyOverrides({ alcli: 1 }, ['train.augment.dihedral=off', 'train.augment.translate=0.1']);
+  assert.equal(errors, ["--set 'train.augment.dihedral=off': train.augment.dihedral must be boolean: 'off' is a string in YAML 1.2 (alcli's YAML); write false"]);
+  assert.equal(applyOverrides({ alcli: 1 }, ['train.augment.dihedral=false']).errors, []);
 });
 
 test.run();

@@ -6,6 +6,7 @@ import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
 import { diag, normalizeDiagnostics, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
 import { suggestion } from './diagnostics.js';
+import { yaml11Message, yaml11Truth } from './booleans.js';
 import { expandSpec } from './expand.js';
 import { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost } from './load.js';
 import { architectureSchema } from './schema.js';
@@ -54,7 +55,7 @@ export const DEFAULT_MAX_PARAMS = 500_000_000;
 export function compile(path: string, host: SpecHost, opts: CompileOptions = {}): CompileResult {
   const loaded = loadSpec(path, host);
   const base = { sources: loaded.sources, usageErrors: [] as string[] };
-  if (!loaded.spec) return { ...base, diagnostics: loaded.diagnostics };
+  if (!loaded.spec) return { ...base, diagnostics: normalizeDiagnostics(loaded.diagnostics) };
   if (!loaded.spec.doc.graph) {
     const own = [...loaded.spec.modules.values()].filter((m) => m.body.file.path === path).map((m) => m.name);
     if (opts.allowLibrary && !loaded.diagnostics.length) return { ...base, diagnostics: [], library: { modules: own } };
@@ -132,10 +133,13 @@ function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
   if (trainValidator(train)) return [];
   const problems = new Map<string, string>();
   for (const e of trainValidator.errors ?? []) {
-    const extra = e.keyword === 'additionalProperties' ? `: '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
+    let extra = e.keyword === 'additionalProperties' ? `: '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
     const key = `train${e.instancePath.replaceAll('/', '.')}`;
     // a value failing an anyOf reports every alternative: one message per --set is enough
     const culprit = sets.find((s) => s.startsWith(`${key}=`) || s.startsWith(`${key}.`)) ?? key;
+    const word = culprit.slice(culprit.indexOf('=') + 1);
+    const truth = e.keyword === 'type' && (e.params as { type: string }).type === 'boolean' ? yaml11Truth(word) : undefined;
+    if (truth !== undefined) extra += `: ${yaml11Message(word, truth)}`;
     if (!problems.has(culprit)) problems.set(culprit, `--set '${culprit}': ${key} ${e.message}${extra}`);
   }
   return [...problems.values()];

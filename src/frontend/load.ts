@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { diag, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
 import { parseSource, posAt, type SourceFile, type ValuePath } from './source.js';
-import { validateDocument } from './validate.js';
+import { validateDocument, type SchemaError } from './validate.js';
+import { yaml11Booleans, type ParamTypeOf } from './booleans.js';
 
 export interface SpecHost {
   /** the file's text, or undefined when it cannot be read */
@@ -110,12 +111,9 @@ export function loadSpec(path: string, host: SpecHost): LoadResult {
     if (parsed.value === undefined) return undefined;
     if (parsed.diagnostics.length) fatal++;
     const doc = parsed.value as SpecDoc;
-    for (const e of validateDocument(parsed.file, parsed.value)) {
-      diagnostics.push(e.diagnostic);
-      const node = nodeKey(p, e.path);
-      if (node) brokenNodes.add(node);
-      else fatal++;
-    }
+    // schema errors are reported once every module is known (below): a yes/no where a module
+    // call expects a bool replaces the schema's or the expression's error about the same value
+    checked.push({ file: parsed.file, value: parsed.value, slot: diagnostics.length, errors: validateDocument(parsed.file, parsed.value) });
     if (typeof doc !== 'object' || doc === null) return undefined;
     for (const [i, rel] of (doc.imports ?? []).entries()) {
       if (typeof rel !== 'string') continue;
@@ -159,8 +157,32 @@ export function loadSpec(path: string, host: SpecHost): LoadResult {
     }
   };
 
+  const checked: { file: SourceFile; value: unknown; slot: number; errors: SchemaError[] }[] = [];
   const main = loadFile(path, [path]);
   if (main) collectModules(main.file, main.doc);
+  // each file's errors go where its loading put them (before the errors of the files it imports)
+  for (const c of [...checked].reverse()) {
+    const flagged = new Set<string>();
+    const found: Diagnostic[] = [];
+    const paramType: ParamTypeOf = (m, k) => modules.get(m)?.params[k]?.type;
+    for (const b of yaml11Booleans(c.file, c.value, paramType)) {
+      found.push(b.diagnostic);
+      for (const vp of b.paths) {
+        flagged.add(JSON.stringify(vp));
+        const node = nodeKey(c.file.path, vp);
+        if (node) brokenNodes.add(node);
+        else fatal++;
+      }
+    }
+    for (const e of c.errors) {
+      if (flagged.has(JSON.stringify(e.path))) continue;
+      found.push(e.diagnostic);
+      const node = nodeKey(c.file.path, e.path);
+      if (node) brokenNodes.add(node);
+      else fatal++;
+    }
+    diagnostics.splice(c.slot, 0, ...found);
+  }
   if (!main || fatal) return { diagnostics, sources };
   return { spec: { file: main.file, doc: main.doc, modules, files, brokenNodes }, diagnostics, sources };
 }
@@ -174,7 +196,7 @@ function paramDef(v: unknown, at?: SourcePos): ParamDef {
 }
 
 /** The node an error path lies in (`graph.NAME...` or `modules.M.graph.NAME...`), as a brokenNodes key. */
-function nodeKey(file: string, path: (string | number)[]): string | undefined {
+function nodeKey(file: string, path: ValuePath): string | undefined {
   if (path[0] === 'graph' && path.length >= 2) return `${file}|graph|${path[1]}`;
   if (path[0] === 'modules' && path[2] === 'graph' && path.length >= 4) return `${file}|modules,${path[1]},graph|${path[3]}`;
   return undefined;

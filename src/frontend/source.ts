@@ -1,5 +1,5 @@
 // YAML text to plain values, keeping a way back from any value path to its line and column.
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Parser, visit, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Parser, visit, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import { diag, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
 
 export type ValuePath = readonly (string | number)[];
@@ -23,11 +23,15 @@ export interface ParsedSource {
 
 export function parseSource(path: string, text: string): ParsedSource {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  // `merge: true`: YAML merge keys (`<<: *base`) are read as the expanded map; posAt follows them,
+  // so an error in merged content points at the line that wrote it
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
   const file: SourceFile = { path, text, doc, lines };
   const diagnostics: Diagnostic[] = doc.errors.slice(0, 1).map((e) => syntaxError(file, e.message.split('\n')[0], e.pos[0], e.pos[1]));
   if (diagnostics.length) return { file, value: undefined, diagnostics };
   diagnostics.push(...duplicateKeys(file));
+  const badMerges = mergeErrors(file);
+  if (badMerges.length) return { file, value: undefined, diagnostics: [...diagnostics, ...badMerges] };
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -100,24 +104,81 @@ function rangeOf(file: SourceFile, n: YamlNode | null | undefined): SourcePos | 
 
 /** Finds the YAML node at a value path: `part` picks the map key or the value of the last step. */
 export function posAt(file: SourceFile, path: ValuePath, part: 'key' | 'value' = 'value'): SourcePos | undefined {
-  let node: unknown = file.doc.contents;
-  let keyNode: unknown;
+  const { node, keyNode, missingKey } = lookup(file, path);
+  if (missingKey) return rangeOf(file, node);
+  if (part === 'key' && keyNode) return rangeOf(file, keyNode);
+  return rangeOf(file, node) ?? rangeOf(file, keyNode);
+}
+
+/** The YAML node at a value path (aliases resolved, merge keys followed), or undefined when absent. */
+export function nodeAt(file: SourceFile, path: ValuePath): YamlNode | undefined {
+  const r = lookup(file, path);
+  return r.complete ? resolved(file, r.node) : undefined;
+}
+
+/**
+ * Walks a value path through the YAML nodes. Where a step is missing, `node` is the deepest node
+ * found (so an error about a missing key points at the map that lacks it) and `complete` is false.
+ */
+function lookup(file: SourceFile, path: ValuePath): { node?: YamlNode; keyNode?: YamlNode; complete: boolean; missingKey?: boolean } {
+  let node = file.doc.contents as YamlNode | null | undefined;
+  let keyNode: YamlNode | undefined;
   for (const step of path) {
-    if (isAlias(node)) node = node.resolve(file.doc);
+    node = resolved(file, node);
     if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step));
-      if (!pair) return rangeOf(file, node as YamlNode);
-      keyNode = pair.key;
-      node = pair.value;
+      const pair = pairIn(file, node as YAMLMap, String(step), 0);
+      if (!pair) return { node, keyNode, complete: false, missingKey: true };
+      keyNode = pair.key as YamlNode;
+      node = pair.value as YamlNode;
     } else if (isSeq(node) && typeof step === 'number') {
       keyNode = undefined;
-      node = node.items[step];
+      node = node.items[step] as YamlNode;
     } else {
-      break;
+      return { node: node ?? undefined, keyNode, complete: false };
     }
   }
-  if (part === 'key' && keyNode) return rangeOf(file, keyNode as YamlNode);
-  return rangeOf(file, node as YamlNode) ?? rangeOf(file, keyNode as YamlNode);
+  return { node: node ?? undefined, keyNode, complete: true };
+}
+
+const resolved = (file: SourceFile, n: unknown): YamlNode | undefined => (isAlias(n) ? (n.resolve(file.doc) as YamlNode | undefined) : (n as YamlNode | undefined));
+
+const isMergeKey = (k: unknown) => isScalar(k) && typeof k.value === 'symbol' && k.value.description === '<<';
+
+/**
+ * The pair for `key` in a map: its own pairs first, then the maps merged in with `<<`, in order
+ * (the first one holding the key wins, as when the value is built).
+ */
+function pairIn(file: SourceFile, map: YAMLMap, key: string, depth: number): Pair | undefined {
+  const own = map.items.find((p) => isScalar(p.key) && !isMergeKey(p.key) && String(p.key.value) === key);
+  if (own || depth > MAX_ALIAS_COUNT) return own;
+  for (const p of map.items) {
+    if (!isMergeKey(p.key)) continue;
+    const v = resolved(file, p.value);
+    for (const src of isSeq(v) ? v.items.map((i) => resolved(file, i)) : [v]) {
+      const found = isMap(src) ? pairIn(file, src as YAMLMap, key, depth + 1) : undefined;
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** A merge key takes a map, an alias of one, or a list of those; anything else would stop toJS. */
+function mergeErrors(file: SourceFile): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  visit(file.doc, {
+    Pair(_, pair) {
+      if (!isMergeKey(pair.key)) return;
+      const v = resolved(file, pair.value);
+      const sources = isSeq(v) ? v.items.map((i) => resolved(file, i)) : [v];
+      if (sources.every((src) => isMap(src))) return;
+      out.push(
+        diag('bad-value', 'a merge key (<<) takes a map, an alias of one, or a list of them', rangeOf(file, (pair.value ?? pair.key) as YamlNode), {
+          hint: 'mark the shared map with an anchor (c0: &base {op: conv, ...}) and write `<<: *base`',
+        }),
+      );
+    },
+  });
+  return out;
 }
 
 /** `uniqueKeys: false` lets the parse go on; duplicates are reported here, naming the key. */

@@ -33,10 +33,10 @@ export interface SchemaError {
 export function validateDocument(file: SourceFile, value: unknown): SchemaError[] {
   const validate = validator();
   if (validate(value)) return [];
-  return mapErrors(file, validate.errors ?? []);
+  return mapErrors(file, value, validate.errors ?? []);
 }
 
-function mapErrors(file: SourceFile, errors: ErrorObject[]): SchemaError[] {
+function mapErrors(file: SourceFile, value: unknown, errors: ErrorObject[]): SchemaError[] {
   // anyOf reports each failed branch too; keep one message per place, the most specific first
   const byPath = new Map<string, ErrorObject[]>();
   for (const e of errors) {
@@ -47,20 +47,20 @@ function mapErrors(file: SourceFile, errors: ErrorObject[]): SchemaError[] {
   for (const [instancePath, es] of byPath) {
     const path = pathOf(instancePath);
     const structural = es.filter((e) => ['additionalProperties', 'required', 'propertyNames', 'minProperties'].includes(e.keyword));
-    for (const e of structural) out.push({ diagnostic: structuralError(file, path, e), path });
+    for (const e of structural) out.push({ diagnostic: structuralError(file, value, path, e), path });
     if (structural.length) continue;
     const e = es.find((x) => ['enum', 'const'].includes(x.keyword)) ?? es.find((x) => x.keyword === 'anyOf') ?? es[0];
-    out.push({ diagnostic: valueError(file, path, e, es), path });
+    out.push({ diagnostic: valueError(file, value, path, e, es), path });
   }
   return out;
 }
 
-function structuralError(file: SourceFile, path: (string | number)[], e: ErrorObject): Diagnostic {
+function structuralError(file: SourceFile, value: unknown, path: (string | number)[], e: ErrorObject): Diagnostic {
   if (e.keyword === 'additionalProperties') {
     const key = (e.params as { additionalProperty: string }).additionalProperty;
     const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
     const isNode = path.length >= 2 && (path[path.length - 2] === 'graph');
-    const what = isNode ? `op '${(nodeOp(file, path) ?? '?')}' has no attribute '${key}'` : `unknown key '${key}' in ${describe(path)}`;
+    const what = isNode ? `op '${(nodeOp(value, path) ?? '?')}' has no attribute '${key}'` : `unknown key '${key}' in ${describe(path)}`;
     return diag('unknown-key', what, posAt(file, [...path, key], 'key'), {
       hint: suggestion(key, allowed) ?? `allowed here: ${allowed.join(', ')}`,
     });
@@ -78,17 +78,22 @@ function structuralError(file: SourceFile, path: (string | number)[], e: ErrorOb
   return diag('bad-value', `${describe(path)} ${e.message}`, posAt(file, path));
 }
 
-function nodeOp(file: SourceFile, path: (string | number)[]): string | undefined {
-  const op = file.doc.getIn([...path, 'op']);
+/** The value at a path of the parsed value (merge keys already applied, unlike the YAML nodes). */
+function valueAt(value: unknown, path: (string | number)[]): unknown {
+  return path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), value);
+}
+
+function nodeOp(value: unknown, path: (string | number)[]): string | undefined {
+  const op = valueAt(value, [...path, 'op']);
   return typeof op === 'string' ? op : undefined;
 }
 
-function valueError(file: SourceFile, path: (string | number)[], e: ErrorObject, all: ErrorObject[]): Diagnostic {
+function valueError(file: SourceFile, value: unknown, path: (string | number)[], e: ErrorObject, all: ErrorObject[]): Diagnostic {
   const at = posAt(file, path);
-  const got = JSON.stringify(file.doc.getIn(path)) ?? 'nothing';
+  const got = JSON.stringify(valueAt(value, path)) ?? 'nothing';
   if (e.keyword === 'enum' || e.keyword === 'const') {
     const allowed = e.keyword === 'enum' ? ((e.params as { allowedValues: unknown[] }).allowedValues) : [(e.params as { allowedValue: unknown }).allowedValue];
-    const word = String(file.doc.getIn(path));
+    const word = String(valueAt(value, path));
     return diag('bad-value', `${describe(path)} is ${got}; allowed: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, at, {
       hint: suggestion(word, allowed.map(String)),
     });
