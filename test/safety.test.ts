@@ -338,6 +338,30 @@ test('lockDir: one holder; a second is refused naming the pid; release frees it;
   assert.not.ok(existsSync(lockFile(dir)));
 });
 
+test('a lock goes with its process on SIGTERM and SIGINT (which still ends it), and on a normal exit', async () => {
+  for (const signal of ['SIGTERM', 'SIGINT', null] as const) {
+    const dir = tempDir();
+    const code = `const { lockDir } = await import(${JSON.stringify(join(ROOT, 'src/io/lock.ts'))}); lockDir(${JSON.stringify(dir)}); console.log('locked'); setTimeout(() => {}, ${signal ? 60000 : 10});`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d) => String(d).includes('locked') && resolve()));
+    assert.ok(existsSync(lockFile(dir)));
+    if (signal) child.kill(signal);
+    const [exitCode, exitSignal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, sig) => resolve([c, sig])));
+    if (signal) assert.is(exitSignal, signal);
+    else assert.is(exitCode, 0);
+    assert.not.ok(existsSync(lockFile(dir)), `${signal}: lock left`);
+  }
+});
+
+test('README: the exit-code list names every code the CLI uses, 5 (diverged) included', async () => {
+  const { EXIT } = await import('../src/cli/common.js');
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const para = /Exit codes:([\s\S]*?)\n\n/.exec(readme)![1];
+  const listed = [...para.matchAll(/`(\d)`/g)].map((m) => Number(m[1]));
+  assert.equal(listed, [...new Set(Object.values(EXIT))].sort());
+  assert.match(para, /`5` training diverged/);
+});
+
 test('trainRun: two runs on one --out at once: the second is refused (in use), the first finishes; a stale lock is taken over', async () => {
   const out = tempDir();
   const opts = { spec: specPath, data: dataDir, out, engine: 'tfjs' as const, backend: 'wasm' as const, set: ['train.epochs=1'] };
