@@ -94,7 +94,7 @@ if (process.env.BENCH_PROFILE) {
 if (process.env.BENCH_PROFILE) {
   // where the ONNX Runtime step's time goes: ORT's own per-node profile, summed by op type
   const { trainingModel, stepShape, toStepLayout, TRAIN_X, TRAIN_Y, STEP_SIZE, BIAS_CORRECTION2 } = await import('../src/train/ort/training-model.js');
-  const ort = await import('onnxruntime-node');
+  const ort = await (await import('../src/runtime/ort.js')).importOrt();
   const { nhwcToNchw } = await import('../src/ir/layout.js');
   const prefix = join(mkdtempSync(join(tmpdir(), 'alcli-ort-profile-')), 'step');
   const m = trainingModel(g, { loss: { bce: 1, dice: 1 }, optimizer: { kind: 'adam' } });

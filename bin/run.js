@@ -9,4 +9,7 @@ if (!existsSync(new URL('../dist/cli/index.js', import.meta.url))) {
   process.exit(1);
 }
 settings.enableAutoTranspile = false;
+// ONNX Runtime's telemetry off before anything loads it (src/runtime/ort.ts importOrt does the same):
+// it would write to ~/.cache/Microsoft/DeveloperTools/ and leave mat-debug-PID.log in the temp folder
+process.env.ORT_DISABLE_TELEMETRY = '1';
 await execute({ dir: import.meta.url });

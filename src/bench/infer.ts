@@ -91,7 +91,7 @@ export async function benchInfer(tf: TF, c: Compiled, weights: WeightStore, back
   );
   model.dispose();
 
-  const ort = await import('onnxruntime-node');
+  const ort = await (await import('../runtime/ort.js')).importOrt();
   const session = await ort.InferenceSession.create(emitOnnx(deploy, deployWeights!), { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const nchw = new ort.Tensor('float32', nhwcToNchw(data, shape), [shape[0], shape[3], shape[1], shape[2]]);
   out.push(timing(`ONNX Runtime (${o.threads} thread${o.threads === 1 ? '' : 's'})`, 'deploy', c.deployStats.flops, await measure(async () => {
@@ -105,7 +105,7 @@ export async function benchInfer(tf: TF, c: Compiled, weights: WeightStore, back
 
 /** Times any ONNX file (e.g. the PyTorch twin's export) the same way, NCHW input named `input`. */
 export async function benchOnnxFile(bytes: Uint8Array, shapeNchw: [number, number, number, number], o: InferBenchOptions): Promise<{ median: number; min: number; max: number }> {
-  const ort = await import('onnxruntime-node');
+  const ort = await (await import('../runtime/ort.js')).importOrt();
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const x = new ort.Tensor('float32', randomInput([shapeNchw[0], shapeNchw[2], shapeNchw[3], shapeNchw[1]], 0), shapeNchw);
   const name = session.inputNames[0];

@@ -1,10 +1,10 @@
 // The base of every command: one place that turns errors into exit codes.
-// 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 6 failed export check; never a stack trace for a user's mistake.
+// 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 5 training diverged, 6 failed export check; never a stack trace for a user's mistake.
 // The library's typed errors map to the same codes: BadOptionsError (train/errors.ts) and PathError
-// (io/dir.ts) 2, BadSpecError 3, BadDataError 4.
+// (io/dir.ts; LockError, io/lock.ts, is one) 2, BadSpecError 3, BadDataError 4, DivergedError 5.
 import { Command, type Interfaces } from '@oclif/core';
 import { PathError } from '../io/dir.js';
-import { BadDataError, BadOptionsError, BadSpecError, renderDataErrors } from '../train/errors.js';
+import { BadDataError, BadOptionsError, BadSpecError, DivergedError, renderDataErrors } from '../train/errors.js';
 import { DataFailure, diagnosticJson, EXIT, printDiagnostics, printJson, SpecFailure, UsageError, VerifyFailure } from './common.js';
 
 // oclif's FlagOutput and ArgOutput, which its index does not export
@@ -27,6 +27,11 @@ export async function reportError(err: Error, id: string | undefined, json: bool
     if (json) printJson({ ok: false, errors: err.errors });
     else process.stderr.write(`${renderDataErrors(err.errors)}\n`);
     return EXIT.data;
+  }
+  if (err instanceof DivergedError) {
+    if (json) printJson({ ok: false, error: err.message, epoch: err.epoch, step: err.step });
+    else process.stderr.write(`alcli ${id}: ${err.message}\n`);
+    return EXIT.diverged;
   }
   if (err instanceof SpecFailure) return EXIT.spec;
   if (err instanceof DataFailure) return EXIT.data;

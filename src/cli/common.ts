@@ -5,7 +5,7 @@ import { Flags } from '@oclif/core';
 import type { Compiled, CompileOptions, CompileResult } from '../frontend/compile.js';
 import type { Diagnostic } from '../ir/diagnostics.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, data: 4, verify: 6 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, data: 4, diverged: 5, verify: 6 } as const;
 
 /** A numeric check of an export failed (already reported): exit 6, nothing left in the output. */
 export class VerifyFailure extends Error {

@@ -6,6 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Compiled, CompileOptions } from '../frontend/compile.js';
 import { checkOutputDir, dirWriter, listFiles } from '../io/dir.js';
+import { lockDir } from '../io/lock.js';
 import { modelCard, type ModelCardInput } from '../render/model-card.js';
 import { compileFile } from '../train/session.js';
 import { openRun } from '../train/trained.js';
@@ -101,6 +102,16 @@ export type ExportResult = { ok: true; output: string; files: string[]; verify: 
  * calibrated). The output folder appears whole, only when every check passes.
  */
 export async function exportArtifacts(source: string, req: ExportRequest, hooks: ExportHooks = {}): Promise<ExportResult> {
+  // the output folder is locked while it is written (io/lock.ts): a second export or a run there is refused
+  const lock = lockDir(req.output);
+  try {
+    return await lockedExport(source, req, hooks);
+  } finally {
+    lock.release();
+  }
+}
+
+async function lockedExport(source: string, req: ExportRequest, hooks: ExportHooks): Promise<ExportResult> {
   checkOutputDir(req.output, req.force ?? false);
   const log = hooks.log ?? (() => {});
   const { tf, backend, notice } = await loadTf(req.backend ?? 'auto');

@@ -129,18 +129,20 @@ let trainValidator: ValidateFunction | undefined;
 function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
   // ajv is loaded only when --set is used: every other run takes the precompiled validator
   const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-  trainValidator ??= new Ajv2020({ allErrors: true, strict: false }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
+  trainValidator ??= new Ajv2020({ allErrors: true, strict: false, strictNumbers: true }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
   if (trainValidator(train)) return [];
   const problems = new Map<string, string>();
   for (const e of trainValidator.errors ?? []) {
     let extra = e.keyword === 'additionalProperties' ? `: '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
     const key = `train${e.instancePath.replaceAll('/', '.')}`;
     // a value failing an anyOf reports every alternative: one message per --set is enough
-    const culprit = sets.find((s) => s.startsWith(`${key}=`) || s.startsWith(`${key}.`)) ?? key;
+    const culprit = sets.find((s) => ((k) => k === key || k.startsWith(`${key}.`) || key.startsWith(`${k}.`))(s.split('=')[0])) ?? key;
     const word = culprit.slice(culprit.indexOf('=') + 1);
     const truth = e.keyword === 'type' && (e.params as { type: string }).type === 'boolean' ? yaml11Truth(word) : undefined;
     if (truth !== undefined) extra += `: ${yaml11Message(word, truth)}`;
-    if (!problems.has(culprit)) problems.set(culprit, `--set '${culprit}': ${key} ${e.message}${extra}`);
+    const value = e.instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], train);
+    const message = typeof value === 'number' && !Number.isFinite(value) ? `must be a finite number, got ${value}` : e.message;
+    if (!problems.has(culprit)) problems.set(culprit, `--set '${culprit}': ${key} ${message}${extra}`);
   }
   return [...problems.values()];
 }

@@ -7,8 +7,11 @@ import { architectureSchema } from './schema.js';
 
 export const schemaJson = (): string => `${JSON.stringify(architectureSchema(), null, 2)}\n`;
 
-/** Options the loader's error mapping relies on: every error, and parentSchema for did-you-mean. */
-const AJV_OPTIONS = { allErrors: true, strict: false, verbose: true, code: { source: true } } as const;
+/**
+ * Options the loader's error mapping relies on: every error, and parentSchema for did-you-mean;
+ * strictNumbers: a number is finite (YAML's .inf and .nan, or 1e309, are not numbers).
+ */
+const AJV_OPTIONS = { allErrors: true, strict: false, strictNumbers: true, verbose: true, code: { source: true } } as const;
 
 export function standaloneValidator(): string {
   const ajv = new Ajv2020(AJV_OPTIONS);

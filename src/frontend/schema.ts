@@ -18,6 +18,34 @@ export const CALL_KEYS = {
 
 const NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 
+/** A setting's range: [min, max], both included unless `open` names the end left out. */
+export interface Limit {
+  min: number;
+  max: number;
+  open?: 'min';
+}
+
+/**
+ * The range of every numeric train setting (the schema's and trainSettings' checks): finite, and
+ * wide enough for any sensible run but not for one that overflows float32 or memory.
+ */
+export const TRAIN_LIMITS = {
+  epochs: { min: 1, max: 100_000 },
+  batch: { min: 1, max: 1024 },
+  crop: { min: 8, max: 4096 },
+  lr: { min: 0, max: 100, open: 'min' },
+  lr_decay: { min: 0, max: 1, open: 'min' },
+  weight_decay: { min: 0, max: 1 },
+  'loss.bce': { min: 0, max: 100 },
+  'loss.dice': { min: 0, max: 100 },
+  'augment.translate': { min: 0, max: 0.5 },
+  early_stop: { min: 1, max: 100_000 },
+  seed: { min: 0, max: 2 ** 32 - 1 },
+  threshold: { min: 0, max: 1 },
+} as const satisfies Record<string, Limit>;
+
+const range = (l: Limit) => ({ ...(l.open === 'min' ? { exclusiveMinimum: l.min } : { minimum: l.min }), maximum: l.max });
+
 function attrSchema(a: AttrSpec): Record<string, unknown> {
   const d = { description: a.doc, ...(a.default !== undefined ? { default: a.default } : {}) };
   switch (a.type) {
@@ -143,26 +171,32 @@ export function architectureSchema(): Record<string, unknown> {
         additionalProperties: false,
         description: 'training settings; each can be overridden with --set train.KEY=VALUE',
         properties: {
-          epochs: { type: 'integer', minimum: 1 },
-          batch: { type: 'integer', minimum: 1 },
-          crop: { description: 'random crop size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 8 }, { type: 'array', items: { type: 'integer', minimum: 8 }, minItems: 2, maxItems: 2 }] },
-          lr: { type: 'number', exclusiveMinimum: 0 },
-          lr_decay: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'learning rate factor per epoch' },
+          epochs: { type: 'integer', ...range(TRAIN_LIMITS.epochs) },
+          batch: { type: 'integer', ...range(TRAIN_LIMITS.batch) },
+          crop: {
+            description: 'random crop size, n or [h, w]',
+            anyOf: [{ type: 'integer', ...range(TRAIN_LIMITS.crop) }, { type: 'array', items: { type: 'integer', ...range(TRAIN_LIMITS.crop) }, minItems: 2, maxItems: 2 }],
+          },
+          lr: { type: 'number', ...range(TRAIN_LIMITS.lr) },
+          lr_decay: { type: 'number', ...range(TRAIN_LIMITS.lr_decay), description: 'learning rate factor per epoch' },
           optimizer: { enum: ['adam', 'sgd'] },
-          weight_decay: { type: 'number', minimum: 0 },
+          weight_decay: { type: 'number', ...range(TRAIN_LIMITS.weight_decay) },
           loss: {
             type: 'object',
             additionalProperties: false,
-            properties: { bce: { type: 'number', minimum: 0 }, dice: { type: 'number', minimum: 0 } },
+            properties: { bce: { type: 'number', ...range(TRAIN_LIMITS['loss.bce']) }, dice: { type: 'number', ...range(TRAIN_LIMITS['loss.dice']) } },
           },
           augment: {
             type: 'object',
             additionalProperties: false,
-            properties: { dihedral: { type: 'boolean' }, translate: { type: 'number', minimum: 0, maximum: 0.5, description: 'largest shift, as a fraction of the size' } },
+            properties: {
+              dihedral: { type: 'boolean' },
+              translate: { type: 'number', ...range(TRAIN_LIMITS['augment.translate']), description: 'largest shift, as a fraction of the size' },
+            },
           },
-          early_stop: { type: 'integer', minimum: 1, description: 'stop after this many epochs without a better validation IoU' },
-          seed: { type: 'integer' },
-          threshold: { type: 'number', minimum: 0, maximum: 1 },
+          early_stop: { type: 'integer', ...range(TRAIN_LIMITS.early_stop), description: 'stop after this many epochs without a better validation IoU' },
+          seed: { type: 'integer', ...range(TRAIN_LIMITS.seed) },
+          threshold: { type: 'number', ...range(TRAIN_LIMITS.threshold) },
         },
       },
     },

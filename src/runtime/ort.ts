@@ -12,7 +12,18 @@ export interface OrtOptions {
 }
 
 let ort: Promise<Ort> | undefined;
-const loadOrt = () => (ort ??= import('onnxruntime-node'));
+
+/**
+ * onnxruntime-node, loaded once with its telemetry off. ONNX Runtime 1.30's native library reads
+ * ORT_DISABLE_TELEMETRY when it starts; without it every process writes a device id and an event
+ * database to ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ and a mat-debug-PID.log (and .ses)
+ * to the temp folder (its 1DS telemetry SDK). Every import of onnxruntime-node goes through here.
+ */
+export function importOrt(): Promise<Ort> {
+  process.env.ORT_DISABLE_TELEMETRY = '1';
+  return (ort ??= import('onnxruntime-node'));
+}
+const loadOrt = importOrt;
 
 // one session per model bytes and thread count: building one re-reads and optimizes the whole model
 const sessions = new WeakMap<Uint8Array, Map<number, Promise<InferenceSession>>>();

@@ -43,7 +43,7 @@ export function renderDataErrors(errors: DataError[]): string {
 }
 
 // The library's errors a caller can act on. The CLI maps each to its exit code: BadOptionsError 2,
-// BadSpecError 3, BadDataError 4 (cli/base.ts). Messages name the CLI's flags where the option is one.
+// BadSpecError 3, BadDataError 4, DivergedError 5 (cli/base.ts). Messages name the CLI's flags where the option is one.
 
 /** A mistake in the options given (a run folder that is no run, a crop off the stride, an engine that cannot train the spec). */
 export class BadOptionsError extends Error {}
@@ -62,5 +62,19 @@ export class BadSpecError extends Error {
 export class BadDataError extends Error {
   constructor(readonly errors: DataError[]) {
     super(errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
+  }
+}
+
+/**
+ * Training diverged: a loss or weight went NaN or infinite at `epoch`, `step` (1-based, the step
+ * within the epoch). The run's checkpoints are those of the last finite epoch.
+ */
+export class DivergedError extends Error {
+  constructor(
+    readonly what: string,
+    readonly epoch: number,
+    readonly step: number,
+  ) {
+    super(`${what} at epoch ${epoch} step ${step}: lower train.lr`);
   }
 }

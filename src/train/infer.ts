@@ -104,7 +104,7 @@ export async function createPredictor(opts: PredictorOptions): Promise<Predictor
 let ortProbe: Promise<boolean> | undefined;
 /** Whether onnxruntime-node loads here (its native binding can be missing on some platforms). */
 export const ortLoads = () =>
-  (ortProbe ??= import('onnxruntime-node').then(
+  (ortProbe ??= import('../runtime/ort.js').then((m) => m.importOrt()).then(
     () => true,
     () => false,
   ));

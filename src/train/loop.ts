@@ -3,12 +3,13 @@
 // the order of an epoch's samples from (seed, epoch), each sample's augmentation from (seed, epoch,
 // index in the train split). With checkpoints at epoch boundaries (weights, BN statistics, optimizer
 // state, step count), a resumed run takes exactly the steps the uninterrupted run would have.
-import { rng } from '../ir/weights.js';
+import { rng, type WeightStore } from '../ir/weights.js';
 import { activate } from './infer.js';
 import { applyDraw, cropTo, drawAugment, padToMultiple, sampleSeed, type AugmentOptions } from './augment.js';
 import type { Sample } from './dataset.js';
 import type { Batch, TrainEngine } from './engine.js';
-import { DataErrors, type DataError } from './errors.js';
+import { BadOptionsError, DataErrors, DivergedError, type DataError } from './errors.js';
+import { TRAIN_LIMITS, type Limit } from '../frontend/schema.js';
 import type { HwcImage } from './image.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
 import { DEFAULT_LOSS, bceDiceValue, thresholdOf, type LossWeights, type OptimizerOptions } from './objective.js';
@@ -35,6 +36,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; optimizer?: 'adam' | 'sgd'; weight_decay?: number;
     loss?: Partial<LossWeights>; augment?: { dihedral?: boolean; translate?: number }; early_stop?: number; seed?: number; threshold?: number;
   };
+  checkTrainSection(t as Record<string, unknown>);
   const crop = t.crop ?? 256;
   return {
     epochs: t.epochs ?? 150,
@@ -49,6 +51,27 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     seed: t.seed ?? 0,
     threshold: thresholdOf(t),
   };
+}
+
+const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed']);
+
+/**
+ * Every numeric train setting present is a finite number in its range (TRAIN_LIMITS, the schema's
+ * own): a BadOptionsError naming the setting otherwise. Compiled specs have passed the schema
+ * already; this guards the library's other callers, so no run starts on garbage numbers.
+ */
+export function checkTrainSection(train: Record<string, unknown>): void {
+  for (const [key, limit] of Object.entries(TRAIN_LIMITS) as [string, Limit][]) {
+    const raw = key.split('.').reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], train);
+    if (raw === undefined) continue;
+    for (const v of Array.isArray(raw) ? raw : [raw]) {
+      const lo = limit.open === 'min' ? `(${limit.min}` : `[${limit.min}`;
+      const fits = typeof v === 'number' && Number.isFinite(v) && (limit.open === 'min' ? v > limit.min : v >= limit.min) && v <= limit.max;
+      const integer = !INTEGER_SETTINGS.has(key) || Number.isInteger(v);
+      if (!fits || !integer)
+        throw new BadOptionsError(`train.${key} is ${typeof raw === 'number' ? raw : JSON.stringify(raw)}: it must be a finite ${INTEGER_SETTINGS.has(key) ? 'integer' : 'number'} in ${lo}, ${limit.max}]`);
+    }
+  }
 }
 
 /**
@@ -195,6 +218,23 @@ export interface LoopResult {
   last?: MetricsRow;
 }
 
+/** The first weight with a NaN or infinite value, else undefined. */
+function nonFinite(weights: WeightStore): string | undefined {
+  for (const [name, t] of weights) for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) return name;
+  return undefined;
+}
+
+/** Stops a run whose numbers went non-finite: an event in the run, then a DivergedError. */
+function diverged(run: RunDir, what: string, epoch: number, step: number, loss: number): never {
+  const e = new DivergedError(what, epoch, step);
+  run.event('diverged', { epoch, step, loss: String(loss), message: e.message });
+  throw e;
+}
+
+/**
+ * The loop. A non-finite loss, weight or validation loss stops it with a DivergedError (epoch and
+ * step 1-based, the step within the epoch); checkpoints/last and best keep the last finite epoch.
+ */
 export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const { engine, data, settings: s, run } = o;
   if (!data.train.length) throw new Error('the train split is empty');
@@ -217,13 +257,22 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     let sum = 0;
     for (let k = 0; k < steps; k++) {
       const batch = makeBatch(data.train, order.slice(k * s.batch, (k + 1) * s.batch), s, epoch);
-      sum += (await engine.step(batch, lr)) * batch.shape[0];
+      const loss = await engine.step(batch, lr);
+      // the checkpoints stay at the last finite epoch: nothing of this epoch is written
+      if (!Number.isFinite(loss)) diverged(run, `loss is ${loss}`, epoch + 1, k + 1, loss);
+      sum += loss * batch.shape[0];
       st = { ...st, step: st.step + 1 };
       const seen = Math.min((k + 1) * s.batch, order.length);
       o.onStep?.({ epoch: epoch + 1, epochs: s.epochs, step: k + 1, steps, loss: sum / seen, imagesPerS: (seen * 1000) / (performance.now() - t0) });
     }
     const trainMs = performance.now() - t0;
+    // the last step's update may have made a weight non-finite (an overflowing gradient) with a
+    // finite loss; validation and the checkpoints would then compute on NaN
+    const weights = engine.weights();
+    const bad = nonFinite(weights);
+    if (bad) diverged(run, `weight ${bad} is not finite`, epoch + 1, steps, NaN);
     const v = await validate(engine, data.val, o.stride, s);
+    if (!Number.isFinite(v.loss)) diverged(run, `validation loss is ${v.loss}`, epoch + 1, steps, v.loss);
     const seconds = (performance.now() - t0) / 1000;
     const best = v.iou > st.best_val_iou;
     st = {
@@ -252,7 +301,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     // the resumed run repeats this epoch exactly and rewrites the same files.
     run.writeMetrics(rows);
     run.event('epoch', { ...row });
-    const ckpt = { weights: engine.weights(), optimizer: engine.optimizerState(), state: st };
+    const ckpt = { weights, optimizer: engine.optimizerState(), state: st };
     if (best) {
       run.writeCheckpoint('best', ckpt);
       run.event('best', { epoch: epoch + 1, val_iou: v.iou });

@@ -5,7 +5,10 @@
 // - sensitivity needs a foreground pixel and specificity a background one, AUC both: otherwise NaN,
 //   and summarize() leaves the NaNs out (its `n` says how many images counted);
 // - AUC is exact: the Mann-Whitney statistic, P(p_fg > p_bg) + 1/2 P(p_fg = p_bg), ties counted half;
-// - std is the population std (numpy's default).
+// - std is the population std (numpy's default);
+// - a NaN probability (a diverged network) counts as a wrong prediction everywhere: the class
+//   opposite to the truth in the confusion counts, the worst rank in AUC (below every negative
+//   for a foreground pixel, above every positive for a background one). Never a hang, never perfect.
 import { DEFAULT_THRESHOLD } from './objective.js';
 
 export const METRICS = ['accuracy', 'iou', 'dice', 'sensitivity', 'specificity', 'auc'] as const;
@@ -24,7 +27,7 @@ export function confusion(prob: ArrayLike<number>, truth: ArrayLike<number>, fov
   const c = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < prob.length; i++) {
     if (fov && !(fov[i] > 0.5)) continue;
-    const p = prob[i] >= threshold;
+    const p = Number.isNaN(prob[i]) ? !(truth[i] > 0.5) : prob[i] >= threshold;
     if (truth[i] > 0.5) p ? c.tp++ : c.fn++;
     else p ? c.fp++ : c.tn++;
   }
@@ -37,7 +40,9 @@ export function auc(prob: ArrayLike<number>, truth: ArrayLike<number>, fov?: Arr
   const neg: number[] = [];
   for (let i = 0; i < prob.length; i++) {
     if (fov && !(fov[i] > 0.5)) continue;
-    (truth[i] > 0.5 ? pos : neg).push(prob[i]);
+    const fg = truth[i] > 0.5;
+    const v = prob[i];
+    (fg ? pos : neg).push(Number.isNaN(v) ? (fg ? -Infinity : Infinity) : v);
   }
   if (!pos.length || !neg.length) return NaN;
   const p = Float64Array.from(pos).sort();
@@ -47,7 +52,8 @@ export function auc(prob: ArrayLike<number>, truth: ArrayLike<number>, fov?: Arr
   let wins = 0;
   for (let i = 0; i < p.length; ) {
     const v = p[i];
-    let j = i;
+    // j > i: the walk always moves on (no value is NaN here, but never rely on === for progress)
+    let j = i + 1;
     while (j < p.length && p[j] === v) j++;
     while (below < n.length && n[below] < v) below++;
     let equal = 0;

@@ -17,6 +17,7 @@ import { savedTrainEngine, type TrainEngineChoice } from './choices.js';
 import { BadDataError, BadOptionsError, BadSpecError, DataErrors } from './errors.js';
 import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings } from './loop.js';
 import { checkOutputDir } from '../io/dir.js';
+import { lockDir } from '../io/lock.js';
 import type { RunInfo } from './run.js';
 
 /** Compiles a spec from disk: bad overrides are a BadOptionsError, spec errors a BadSpecError. */
@@ -74,8 +75,21 @@ export interface TrainRunResult extends LoopResult {
 
 const isResume = (o: TrainRunOptions): o is ResumeOptions => 'resume' in o && o.resume !== undefined;
 
-/** A run from its options to the end of the training loop (`alcli train`, `alcli train --resume`). */
+/**
+ * A run from its options to the end of the training loop (`alcli train`, `alcli train --resume`).
+ * The run folder is locked throughout (io/lock.ts): a second trainRun or export on it, in this
+ * process or another, gets a LockError; a lock left by a killed process is taken over.
+ */
 export async function trainRun(opts: TrainRunOptions, hooks: TrainHooks = {}): Promise<TrainRunResult> {
+  const lock = lockDir(isResume(opts) ? opts.resume : opts.out);
+  try {
+    return await lockedRun(opts, hooks);
+  } finally {
+    lock.release();
+  }
+}
+
+async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<TrainRunResult> {
   const log = hooks.log ?? (() => {});
   const [{ RunDir, fsRunHost }, { trainSettings, loadTrainingData, trainLoop, cropStrideError }, { scanDataset }] = await Promise.all([
     import('./run.js'),

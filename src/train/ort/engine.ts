@@ -41,7 +41,7 @@ export class OrtEngine implements TrainEngine {
 
   /** `built`: trainingModel(g, opts) when the caller has it already (engines.ts builds it to see that the spec trains here). */
   static async create(g: IrGraph, weights: WeightStore, opts: EngineOptions, threads = cpus().length, built?: TrainModel): Promise<OrtEngine> {
-    const e = new OrtEngine(await import('onnxruntime-node'), g, opts, threads, built);
+    const e = new OrtEngine(await (await import('../../runtime/ort.js')).importOrt(), g, opts, threads, built);
     e.load(weights);
     return e;
   }
