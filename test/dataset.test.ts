@@ -1,6 +1,7 @@
 // Datasets on disk: tiny images written with sharp into a temp folder (PNG, JPEG, GIF, multi-page TIFF,
 // gray and RGB), every layout and split rule, every data error naming its file, and the decoding:
-// [0, 1] scaling, channel adaptation, mask binarization at > 127, FOV, train-set statistics.
+// [0, 1] scaling, channel adaptation, mask binarization at > 127 (--mask-threshold 0.5; the strict mask
+// rule and every encoding are in decode.test.ts), FOV, train-set statistics.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -107,10 +108,14 @@ test('train/ val/ test/ folders decide the split; without val/, 2/7 of train is 
   assert.ok(idsOf(e, 'val').every((id) => id.startsWith('a')));
 });
 
-test('a name used in two split folders gets the folder as a prefix, so ids stay unique', async () => {
-  const dir = await make({ ...prefixed('train', pairs(3)), ...prefixed('val', pairs(1, 'v')), ...prefixed('test', pairs(2)) });
+test('a name used in two split folders is a duplicate-id error naming both files (ids stay unique)', async () => {
+  const dup = await make({ ...prefixed('train', pairs(3)), ...prefixed('val', pairs(1, 'v')), ...prefixed('test', pairs(2)) });
+  const r = await scanDataset(dup);
+  assert.equal(r.errors.map((e) => [e.code, e.file.slice(dup.length + 1)]), [['duplicate-id', 'test/images/00.png'], ['duplicate-id', 'test/images/01.png']]);
+  assert.match(r.errors[0].message, `${join(dup, 'train', 'images', '00.png')} and ${join(dup, 'test', 'images', '00.png')}`);
+  const dir = await make({ ...prefixed('train', pairs(3)), ...prefixed('val', pairs(1, 'v')), ...prefixed('test', pairs(2, 'test_')) });
   const d = await scanOk(dir);
-  assert.equal(d.samples.map((s) => s.id), ['train/00', 'train/01', '02', 'v00', 'test/00', 'test/01']);
+  assert.equal(d.samples.map((s) => s.id), ['00', '01', '02', 'v00', 'test_00', 'test_01']);
 });
 
 test('a test/ folder may be absent when the test split is not needed', async () => {
@@ -168,7 +173,7 @@ const errorCases: [string, Record<string, Img | string>, [string, string][]][] =
   ['nothing inside', { 'readme.txt': 'hi' }, [['no-dataset', '']]],
   ['split folder without images/', { ...prefixed('train', pairs(3)), 'test/masks/00.png': mask43 }, [['no-dataset', 'test/images']]],
   ['too few for 5:2:3', pairs(2), [['empty-split', 'images']]],
-  ['empty val folder', { ...prefixed('train', pairs(3)), 'val/images/.keep': '', 'val/masks/.keep': '', ...prefixed('test', pairs(1)) }, [['empty-split', 'val']]],
+  ['empty val folder', { ...prefixed('train', pairs(3)), 'val/images/.keep': '', 'val/masks/.keep': '', ...prefixed('test', pairs(1, 't')) }, [['empty-split', 'val']]],
   ['split.json not JSON', { ...pairs(3), 'split.json': '{"train": [' }, [['bad-split-file', 'split.json']]],
   ['split.json unknown id', { ...pairs(3), 'split.json': '{"train": ["00", "99"], "val": ["01"], "test": ["02"]}' }, [['bad-split-file', 'split.json']]],
   ['split.json id twice', { ...pairs(3), 'split.json': '{"train": ["00", "01"], "val": ["01"], "test": ["02"]}' }, [['bad-split-file', 'split.json']]],
@@ -232,10 +237,10 @@ const decodeCases: [string, string, Img, 1 | 3, number[], number][] = [
 ];
 
 for (const [name, ext, img, channels, want, tol] of decodeCases) {
-  test(`decode ${name}, with the mask binarized at > 127`, async () => {
+  test(`decode ${name}, with the mask binarized at > 127 (--mask-threshold 0.5)`, async () => {
     const dir = await make({ [`images/a.${ext}`]: img, 'masks/a.png': { w: 4, h: 3, values: maskValues } });
-    const d = await scanOk(dir, { need: [] });
-    const s = await loadSample(d.samples[0], { channels });
+    const d = await scanOk(dir, { need: [], maskThreshold: 0.5 });
+    const s = await loadSample(d.samples[0], { channels, maskThreshold: 0.5 });
     assert.equal([s.image.height, s.image.width, s.image.channels], [3, 4, channels]);
     close(s.image.data, want, tol, 'image');
     assert.equal([...s.mask.data], maskBits);
@@ -243,31 +248,33 @@ for (const [name, ext, img, channels, want, tol] of decodeCases) {
   });
 }
 
-test('invertMask flips the polarity; a colour mask counts any channel > 127; FOV is binarized', async () => {
+test('invertMask flips the polarity; a colour mask counts any channel > 127; FOV is binarized (--mask-threshold 0.5)', async () => {
   const red = Array.from({ length: 12 }, (_, i) => (i % 2 ? [200, 0, 0] : [0, 0, 0])).flat();
   const dir = await make({ 'images/a.png': { w: 4, h: 3 }, 'masks/a.png': { w: 4, h: 3, values: maskValues }, 'fov/a.gif': { w: 4, h: 3, values: [...maskValues].reverse() }, 'images/b.png': { w: 4, h: 3 }, 'masks/b.png': { w: 4, h: 3, c: 3, values: red }, 'fov/b.png': { w: 4, h: 3, fill: 255 } });
-  const d = await scanOk(dir, { need: [] });
-  const a = await loadSample(d.samples[0], { channels: 1, invertMask: true });
+  const d = await scanOk(dir, { need: [], maskThreshold: 0.5 });
+  const a = await loadSample(d.samples[0], { channels: 1, invertMask: true, maskThreshold: 0.5 });
   assert.equal([...a.mask.data], maskBits.map((b) => 1 - b));
   assert.equal([...a.fov!.data], [...maskBits].reverse());
-  const b = await loadSample(d.samples[1], { channels: 1 });
+  const b = await loadSample(d.samples[1], { channels: 1, maskThreshold: 0.5 });
   assert.equal([...b.mask.data], Array.from({ length: 12 }, (_, i) => i % 2));
+  const strict = await loadSample(d.samples[1], { channels: 1 });
+  assert.equal([...strict.mask.data], Array.from({ length: 12 }, (_, i) => i % 2), 'red on black is binary without a threshold');
 });
 
 test('a multi-page TIFF is one sample per page, with its mask pages; a one-page FOV serves every page', async () => {
   const dir = await make({ 'images/vol.tif': { w: 4, h: 3, values: grayValues, pages: 3 }, 'masks/vol.tif': { w: 4, h: 3, values: maskValues, pages: 3 }, 'fov/vol.png': { w: 4, h: 3, fill: 255 } });
-  const d = await scanOk(dir, { need: [] });
+  const d = await scanOk(dir, { need: [], maskThreshold: 0.5 });
   assert.equal(d.samples.map((s) => s.id), ['vol#0', 'vol#1', 'vol#2']);
   for (const [p, s] of d.samples.entries()) {
-    const l = await loadSample(s, { channels: 1 });
+    const l = await loadSample(s, { channels: 1, maskThreshold: 0.5 });
     close(l.image.data, grayValues.map((v) => (v + p) / 255), 1e-6, `page ${p}`);
     assert.equal([...l.mask.data], maskValues.map((v) => (v + p > 127 ? 1 : 0)));
     assert.equal([...l.fov!.data], new Array(12).fill(1));
   }
-  const split = await make({ 'images/vol.tif': { w: 4, h: 3, pages: 3 }, 'masks/vol.tif': { w: 4, h: 3, pages: 3 }, 'images/b.png': img43, 'masks/b.png': mask43, 'split.json': '{"train": ["vol"], "val": ["b"], "test": ["vol#2"]}' });
+  const split = await make({ 'images/vol.tif': { w: 4, h: 3, pages: 3 }, 'masks/vol.tif': { w: 4, h: 3, pages: 3, fill: 255 }, 'images/b.png': img43, 'masks/b.png': mask43, 'split.json': '{"train": ["vol"], "val": ["b"], "test": ["vol#2"]}' });
   const r = await scanDataset(split);
   assert.equal(r.errors.map((e) => e.code), ['bad-split-file'], 'vol#2 is listed twice (all of vol, and vol#2)');
-  const ok = await make({ 'images/vol.tif': { w: 4, h: 3, pages: 3 }, 'masks/vol.tif': { w: 4, h: 3, pages: 3 }, 'split.json': '{"train": ["vol#0", "vol#1"], "val": [], "test": ["vol#2"]}' });
+  const ok = await make({ 'images/vol.tif': { w: 4, h: 3, pages: 3 }, 'masks/vol.tif': { w: 4, h: 3, pages: 3, fill: 255 }, 'split.json': '{"train": ["vol#0", "vol#1"], "val": [], "test": ["vol#2"]}' });
   assert.equal(idsOf(await scanOk(ok, { need: ['train', 'test'] }), 'test'), ['vol#2']);
 });
 
@@ -296,7 +303,7 @@ test('imageStats: per-channel mean and population std, by hand', () => {
 });
 
 test('datasetStats counts the train split only', async () => {
-  const files = { 'images/a.png': { w: 2, h: 1, values: [0, 255] }, 'masks/a.png': { w: 2, h: 1 }, 'images/b.png': { w: 2, h: 1, values: [51, 51] }, 'masks/b.png': { w: 2, h: 1 }, 'images/c.png': { w: 2, h: 1, values: [255, 255] }, 'masks/c.png': { w: 2, h: 1 } };
+  const files = { 'images/a.png': { w: 2, h: 1, values: [0, 255] }, 'masks/a.png': { w: 2, h: 1, fill: 255 }, 'images/b.png': { w: 2, h: 1, values: [51, 51] }, 'masks/b.png': { w: 2, h: 1, fill: 255 }, 'images/c.png': { w: 2, h: 1, values: [255, 255] }, 'masks/c.png': { w: 2, h: 1, fill: 255 } };
   const dir = await make({ ...files, 'split.json': '{"train": ["a", "b"], "val": ["c"], "test": []}' });
   const d = await scanOk(dir, { need: ['train'] });
   const s = await datasetStats(d.samples, { channels: 1 });

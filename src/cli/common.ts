@@ -66,6 +66,22 @@ export const specFlags = {
   'max-params': Flags.string({ summary: 'refuse networks with more trainable parameters than this', default: '500M', helpValue: 'N' }),
 };
 
+/** --mask-threshold T: foreground = mask values above T x the depth's max (255, 65535, the largest palette index). */
+export const maskThresholdFlag = {
+  'mask-threshold': Flags.string({
+    summary: "read masks that are not binary: foreground = values above T x the mask's max (255, 65535, or the largest palette index), T in [0, 1); colour masks take their largest channel, alpha must pass too (evaluate: default the run's)",
+    helpValue: 'T',
+  }),
+};
+
+/** The value of --mask-threshold: a fraction in [0, 1). */
+export function parseMaskThreshold(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim() === '' ? NaN : Number(text);
+  if (!(t >= 0 && t < 1)) throw new UsageError(`--mask-threshold '${text}': expected a fraction in [0, 1) of the mask's largest value, e.g. 0.5 (values > 127.5 of 255 are foreground)`);
+  return t;
+}
+
 export const jsonFlag = { json: Flags.boolean({ summary: 'print the result as JSON on stdout' }) };
 
 export interface SpecFlagValues {

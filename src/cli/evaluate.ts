@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { CHECKPOINT_NAMES, INFER_ENGINES, SPLITS } from '../train/choices.js';
-import { jsonFlag, printJson, UsageError } from './common.js';
+import { jsonFlag, maskThresholdFlag, parseMaskThreshold, printJson, UsageError } from './common.js';
 
 export default class Evaluate extends AlcliCommand {
   static override summary = "Metrics of a trained run on a split of its data (or another dataset)";
@@ -19,6 +19,7 @@ export default class Evaluate extends AlcliCommand {
     checkpoint: Flags.option({ summary: 'which checkpoint', options: CHECKPOINT_NAMES, default: 'best' as const })(),
     engine: Flags.option({ summary: 'inference engine (auto: ONNX Runtime when it loads)', options: INFER_ENGINES, default: 'auto' as const })(),
     threshold: Flags.string({ summary: "probability cut for the binary masks (default: the spec's train.threshold, else 0.5)", helpValue: 'P' }),
+    ...maskThresholdFlag,
   };
 
   async run(): Promise<void> {
@@ -26,7 +27,7 @@ export default class Evaluate extends AlcliCommand {
     const { openRun, evaluateRun, runThreshold } = await import('../train/trained.js');
     const opened = await openRun(args.run, flags.checkpoint);
     const threshold = thresholdOf(flags.threshold, await runThreshold(opened));
-    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold });
+    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']) });
     if (flags.json) return printJson(out);
     await printEvaluation(out);
   }

@@ -4,6 +4,7 @@
 // than globbing dist/cli lets helper files (base, common) sit next to the commands.
 import Bench from './bench.js';
 import Compile from './compile.js';
+import DataCheck from './data-check.js';
 import Demo from './demo.js';
 import Evaluate from './evaluate.js';
 import Export from './export.js';
@@ -14,4 +15,4 @@ import Summary from './summary.js';
 import Train from './train.js';
 import Validate from './validate.js';
 
-export const COMMANDS = { validate: Validate, summary: Summary, compile: Compile, graph: Graph, init: Init, export: Export, bench: Bench, train: Train, evaluate: Evaluate, predict: Predict, demo: Demo };
+export const COMMANDS = { validate: Validate, summary: Summary, compile: Compile, graph: Graph, init: Init, export: Export, bench: Bench, train: Train, evaluate: Evaluate, predict: Predict, demo: Demo, 'data:check': DataCheck };

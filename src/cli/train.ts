@@ -2,14 +2,14 @@ import { Args, Flags } from '@oclif/core';
 import { BACKENDS } from '../runtime/backend.js';
 import { TRAIN_ENGINES } from '../train/choices.js';
 import { AlcliCommand } from './base.js';
-import { jsonFlag, parseCount, printJson, specFlags, UsageError } from './common.js';
+import { jsonFlag, maskThresholdFlag, parseCount, parseMaskThreshold, printJson, specFlags, UsageError } from './common.js';
 
 export default class Train extends AlcliCommand {
   static override summary = 'Train a spec on a dataset (ONNX Runtime or TF.js engine), or resume a run';
   static override description = [
     'Trains with the spec\'s train settings (BCE + Dice, Adam, lr x lr_decay per epoch, seeded dihedral + translate augmentation on random crops of train.crop), validates on whole val images every epoch, and keeps checkpoints/last and checkpoints/best (by val IoU) in RUN, written atomically: a run killed at any moment continues exactly with --resume.',
     'Engines (--engine): ort runs the whole step (forward, loss, backward, Adam) compiled into one ONNX model in ONNX Runtime on every core; tfjs runs the TF.js executor with hand-written gradients (native TensorFlow when installed, else wasm). auto takes native TF.js when it loads, else ort, else TF.js wasm (for ops the ONNX training graph lacks). Checkpoints are the same for both: a run may resume on the other engine.',
-    'RUN holds spec.resolved.yaml, run.json, checkpoints/, metrics.csv and events.jsonl. A dataset is a folder with images/ and masks/ (optional fov/, split.json) or train/ val/ test/ folders; every data error names its file and exits 4 before anything is written.',
+    'RUN holds spec.resolved.yaml, run.json, checkpoints/, metrics.csv and events.jsonl. A dataset is a folder with images/ and masks/ (optional fov/, split.json) or train/ val/ test/ folders; every data error names its file and exits 4 before anything is written. Masks must be binary: {0, 255}, {0, 65535} or {0, 1} (a palette PNG by index), or black plus one colour; other masks need --mask-threshold T (foreground = values above T x the max). `alcli data check DIR` shows what train would read.',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --data ../shared/datasets/isbi2012_em --set train.epochs=2 --set train.crop=128 --out runs/smoke',
@@ -24,7 +24,8 @@ export default class Train extends AlcliCommand {
     'max-params': specFlags['max-params'],
     engine: Flags.option({ summary: 'training engine (auto: native TF.js when installed, else ort where the spec\'s ops allow, else TF.js wasm); a resumed run keeps its own unless given', options: TRAIN_ENGINES })(),
     backend: Flags.option({ summary: 'TF.js backend for --engine tfjs (auto: tensorflow when installed, else wasm)', options: BACKENDS })(),
-    'invert-mask': Flags.boolean({ summary: 'masks mark the foreground with 0 (black) instead of 255' }),
+    'invert-mask': Flags.boolean({ summary: 'masks mark the foreground with 0 (black) instead of 255 (or 1, or the colour)' }),
+    ...maskThresholdFlag,
     force: Flags.boolean({ summary: 'replace a non-empty RUN' }),
     ...jsonFlag,
   };
@@ -35,7 +36,7 @@ export default class Train extends AlcliCommand {
     const log = (line: string) => json || process.stderr.write(`${line}\n`);
     const resuming = flags.resume !== undefined;
     if (resuming) {
-      const extra = [args.spec && 'SPEC', flags.data && '--data', flags.out && '--out', flags.set?.length && '--set', flags.force && '--force', flags['invert-mask'] && '--invert-mask'].filter(Boolean);
+      const extra = [args.spec && 'SPEC', flags.data && '--data', flags.out && '--out', flags.set?.length && '--set', flags.force && '--force', flags['invert-mask'] && '--invert-mask', flags['mask-threshold'] !== undefined && '--mask-threshold'].filter(Boolean);
       // --engine and --backend may change: the checkpoints are the same for every engine
       if (extra.length) throw new UsageError(`--resume takes the spec, data and options from the run; drop ${extra.join(', ')}`);
     } else {
@@ -48,7 +49,7 @@ export default class Train extends AlcliCommand {
     const engine = { maxParams, engine: flags.engine, backend: flags.backend };
     const opts = resuming
       ? { resume: flags.resume!, ...engine }
-      : { spec: args.spec!, data: flags.data!, out: flags.out!, set: flags.set ?? [], invertMask: flags['invert-mask'], force: flags.force, ...engine };
+      : { spec: args.spec!, data: flags.data!, out: flags.out!, set: flags.set ?? [], invertMask: flags['invert-mask'], maskThreshold: parseMaskThreshold(flags['mask-threshold']), force: flags.force, ...engine };
     const progress = trainProgress(json);
     let result;
     try {

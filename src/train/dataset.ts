@@ -3,14 +3,18 @@
 //   DIR/{train,val,test}/images/ + masks/ [+ fov/]               split by folder; no val/: 2/7 of train, seeded
 // Masks are paired to images by stem (match.ts). A multi-page TIFF (or GIF) is one sample per page,
 // id `stem#page`; its mask must have as many pages (an FOV may have one, shared by all pages).
-// Ids are unique: in the folder layout a name used in two folders gets the folder as a prefix (train/0, test/0).
-// Scanning reads every file's header, so unreadable files and size mismatches are found before training
-// starts, all at once.
+// Ids are unique: a name in two split folders (train/0.png, test/0.png) is a duplicate-id error, as the
+// same name in two splits is most often the same image in both.
+// Scanning reads every file's header (sizes after the EXIF orientation) and decodes every mask and FOV
+// once, one at a time, by the mask rule (decode.ts), so unreadable files, size mismatches and masks
+// that are not binary are found before training starts, all at once; then the sanity of the set: a
+// train split with no foreground pixel is an error, an empty val or test split and a set that is all
+// foreground are warnings (returned with the counts).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { rng } from '../ir/weights.js';
-import { dataError, type DataError } from './errors.js';
+import { decodeFile, fileInfo, toMask, type FileInfo, type MaskOptions } from './decode.js';
+import { DataErrors, dataError, type DataError } from './errors.js';
 import { entry, isImageFile, matchByStem, type FileEntry } from './match.js';
 
 export type Split = 'train' | 'val' | 'test';
@@ -32,6 +36,8 @@ export interface Sample {
   fov?: FileRef;
   height: number;
   width: number;
+  /** fraction of the mask's pixels that are foreground (after --invert-mask), from the scan */
+  foreground?: number;
 }
 
 export interface Dataset {
@@ -43,6 +49,8 @@ export interface Dataset {
   ignored: string[];
   /** samples that split.json does not list: left out of every split */
   unlisted: string[];
+  /** the header of every file read (image, mask, FOV), by path */
+  files: Record<string, FileInfo>;
 }
 
 export interface ScanOptions {
@@ -52,12 +60,19 @@ export interface ScanOptions {
   need?: Split[];
   /** the mask folder's name (default masks; e.g. masks_vk for STARE's second observer) */
   masks?: string;
+  /** how mask values are read (--mask-threshold, --invert-mask); FOV masks take the threshold only */
+  maskThreshold?: MaskOptions['maskThreshold'];
+  invertMask?: MaskOptions['invertMask'];
 }
 
 export interface ScanResult {
   /** undefined when there are errors */
   dataset?: Dataset;
   errors: DataError[];
+  /** problems that do not stop training, each with its counts (no-foreground in val/test, all-foreground) */
+  warnings: DataError[];
+  /** what was found even when there are errors (samples whose files could be read), for reports */
+  found: Dataset;
 }
 
 interface Part {
@@ -73,19 +88,17 @@ interface Pair {
   split?: Split;
 }
 
-interface Header {
-  width: number;
-  height: number;
-  pages: number;
-}
+type Header = FileInfo;
 
 export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<ScanResult> {
   const { seed = 0, need = SPLITS, masks = 'masks' } = opts;
   const errors: DataError[] = [];
+  const warnings: DataError[] = [];
   const ignored: string[] = [];
+  const nothing = (errs: DataError[]): ScanResult => ({ errors: errs, warnings, found: { dir, samples: [], splitFrom: 'seeded', ignored, unlisted: [], files: {} } });
   const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
   const layoutHint = `a dataset is a folder with images/ and ${masks}/ (optional fov/, split.json), or with train/ val/ test/ each holding those`;
-  if (!isDir(dir)) return { errors: [dataError('no-dataset', dir, 'no such folder', layoutHint)] };
+  if (!isDir(dir)) return nothing([dataError('no-dataset', dir, 'no such folder', layoutHint)]);
 
   let parts: Part[];
   if (isDir(join(dir, 'images'))) parts = [{ root: dir }];
@@ -94,16 +107,15 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
       const name = SPLIT_FOLDERS[split].find((n) => isDir(join(dir, n)));
       return name ? [{ root: join(dir, name), split }] : [];
     });
-    if (!parts.length) return { errors: [dataError('no-dataset', dir, 'has neither images/ nor train/ val/ test/', layoutHint)] };
+    if (!parts.length) return nothing([dataError('no-dataset', dir, 'has neither images/ nor train/ val/ test/', layoutHint)]);
   }
 
   const stems = new Set<string>();
   const pairs = parts.flatMap((p) => pairFiles(p, masks, errors, ignored, stems));
   const headers = await readHeaders([...new Set(pairs.flatMap((p) => [p.image, p.mask, ...(p.fov ? [p.fov] : [])]))], errors);
-  const samples = pairs.flatMap((p) => samplesOf(p, headers, errors));
-  const seen = new Map<string, number>();
-  for (const s of samples) seen.set(s.id, (seen.get(s.id) ?? 0) + 1);
-  for (const s of samples) if (seen.get(s.id)! > 1) s.id = `${s.split}/${s.id}`;
+  let samples = pairs.flatMap((p) => samplesOf(p, headers, errors));
+  samples = uniqueIds(samples, errors);
+  await readMasks(samples, headers, { maskThreshold: opts.maskThreshold, invertMask: opts.invertMask }, errors);
 
   const splitFile = join(dir, 'split.json');
   let splitFrom: Dataset['splitFrom'] = 'seeded';
@@ -128,8 +140,90 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
     errors.push(dataError('empty-split', where, `the ${split} split has no samples`, hint));
   }
   if (!samples.length && !errors.length) errors.push(dataError('empty-split', join(dir, 'images'), 'no image/mask pairs', layoutHint));
-  if (errors.length) return { errors };
-  return { dataset: { dir, samples: kept, splitFrom, ignored, unlisted }, errors };
+  const splitPlace = (split: Split) => (splitFrom === 'split.json' ? splitFile : splitFrom === 'folders' ? join(dir, SPLIT_FOLDERS[split][0], masks) : join(dir, masks));
+  foregroundChecks(kept, need, splitPlace, errors, warnings);
+  const found: Dataset = { dir, samples: kept, splitFrom, ignored, unlisted, files: Object.fromEntries(headers) };
+  if (errors.length) return { errors, warnings, found };
+  return { dataset: found, errors, warnings, found };
+}
+
+/** Ids must be unique: a name in two split folders, or a page id (`vol#1`) that is also a file's name, is an error. */
+function uniqueIds(samples: Sample[], errors: DataError[]): Sample[] {
+  const byId = new Map<string, Sample[]>();
+  for (const s of samples) byId.set(s.id, [...(byId.get(s.id) ?? []), s]);
+  const bad = new Set<string>();
+  for (const [id, ss] of byId) {
+    if (ss.length < 2) continue;
+    bad.add(id);
+    const files = [...new Set(ss.map((s) => s.image.path))];
+    errors.push(
+      dataError(
+        'duplicate-id',
+        files[1] ?? files[0],
+        `the id ${id} is used by ${files.join(' and ')}${new Set(ss.map((s) => s.split)).size > 1 ? ` (splits ${[...new Set(ss.map((s) => s.split))].join(' and ')})` : ''}`,
+        'rename one of them (e.g. prefix the test images with test_); the same name in two splits is most often the same image in both, which leaks the test set into training',
+      ),
+    );
+  }
+  return samples.filter((s) => !bad.has(s.id));
+}
+
+/**
+ * Decodes every mask (and FOV) page once, one at a time, by the mask rule: values that are not
+ * binary are errors naming the file; each sample gets its foreground fraction.
+ */
+async function readMasks(samples: Sample[], headers: Map<string, Header>, opts: MaskOptions, errors: DataError[]): Promise<void> {
+  const fovDone = new Set<string>();
+  const reported = new Set<string>();
+  const read = async (path: string, page: number, what: 'mask' | 'FOV mask', o: MaskOptions): Promise<number | undefined> => {
+    if (reported.has(path)) return undefined; // one error per file, not one per page
+    try {
+      const d = await decodeFile(path, { page, indices: true, info: headers.get(path) });
+      return toMask(d, o, what).foreground;
+    } catch (e) {
+      if (!(e instanceof DataErrors)) throw e;
+      reported.add(path);
+      errors.push(...e.errors);
+      return undefined;
+    }
+  };
+  for (const s of samples) {
+    const fg = await read(s.mask.path, s.mask.page, 'mask', opts);
+    if (fg !== undefined) s.foreground = fg / (s.width * s.height);
+    if (s.fov && !fovDone.has(`${s.fov.path}#${s.fov.page}`)) {
+      fovDone.add(`${s.fov.path}#${s.fov.page}`);
+      await read(s.fov.path, s.fov.page, 'FOV mask', { maskThreshold: opts.maskThreshold });
+    }
+  }
+}
+
+/** A train split with no foreground pixel is an error; val or test with none, or a set all foreground, a warning. */
+function foregroundChecks(samples: Sample[], need: Split[], place: (s: Split) => string, errors: DataError[], warnings: DataError[]) {
+  const read = samples.filter((s) => s.foreground !== undefined);
+  if (!read.length) return;
+  for (const split of SPLITS) {
+    const ss = samples.filter((s) => s.split === split);
+    // a split with an unreadable mask is not judged: its error is reported already
+    if (!ss.length || ss.some((s) => s.foreground === undefined || s.foreground > 0)) continue;
+    const px = ss.reduce((a, s) => a + s.width * s.height, 0);
+    const e = dataError(
+      'no-foreground',
+      place(split),
+      `the ${split} split has no foreground pixel: ${ss.length} mask${ss.length === 1 ? '' : 's'}, ${px} pixels, all background${split === 'train' ? ' (a network trained on it predicts nothing and scores IoU 1.0)' : ' (its IoU and Dice say nothing)'}`,
+      'check the mask encoding with `alcli data check`: foreground is 255 (or 65535, or 1 in a 0/1 mask); if 0 marks the foreground pass --invert-mask; for other values --mask-threshold T',
+    );
+    if (split === 'train' && need.includes('train')) errors.push(e);
+    else warnings.push(e);
+  }
+  if (read.length === samples.length && read.every((s) => s.foreground === 1))
+    warnings.push(
+      dataError(
+        'all-foreground',
+        place('train'),
+        `every pixel of all ${read.length} masks is foreground: nothing to tell apart (IoU 1.0 for a network that predicts everything)`,
+        'if 0 marks the background in these files, drop --invert-mask (or pass it if 0 marks the foreground); check the masks with `alcli data check`',
+      ),
+    );
 }
 
 /** Lists one part's folders and pairs images with masks and FOV masks. */
@@ -188,10 +282,10 @@ async function readHeaders(paths: string[], errors: DataError[]): Promise<Map<st
   const worker = async () => {
     for (let p = queue.shift(); p !== undefined; p = queue.shift()) {
       try {
-        const m = await sharp(p).metadata();
-        out.set(p, { width: m.width, height: m.height, pages: m.pages ?? 1 });
+        out.set(p, await fileInfo(p));
       } catch (e) {
-        errors.push(dataError('unreadable', p, `cannot read this image: ${(e as Error).message}`, 'replace it with a valid PNG, JPEG, TIFF or GIF, or remove it with its image and mask'));
+        if (!(e instanceof DataErrors)) throw e;
+        errors.push(...e.errors.map((x) => ({ ...x, hint: `${x.hint}, or remove it with its image and mask` })));
       }
     }
   };
@@ -208,7 +302,20 @@ function samplesOf(p: Pair, headers: Map<string, Header>, errors: DataError[]): 
   const check = (path: string, h: Header, what: string, pagesOk: boolean) => {
     if (h.width === img.width && h.height === img.height && pagesOk) return;
     ok = false;
-    const size = (x: Header) => `${x.width}x${x.height}${x.pages > 1 ? ` (${x.pages} pages)` : ''}`;
+    const size = (x: Header) => `${x.width}x${x.height}${x.orientation !== 1 ? ` upright (EXIF orientation ${x.orientation}; stored ${x.storedWidth}x${x.storedHeight})` : ''}${x.pages > 1 ? ` (${x.pages} pages)` : ''}`;
+    const stored = h.storedWidth === img.storedWidth && h.storedHeight === img.storedHeight && pagesOk;
+    if ((img.orientation !== 1 || h.orientation !== 1) && stored) {
+      const [tagged, other] = img.orientation !== 1 ? [p.image, path] : [path, p.image];
+      errors.push(
+        dataError(
+          'size-mismatch',
+          path,
+          `${what} is ${size(h)}, its image ${p.image} is ${size(img)}: the stored pixels match, the EXIF orientation of ${tagged} turns it and ${other} is not turned the same way`,
+          `do not resize: give both files the same orientation, e.g. rotate ${other} to the upright view of ${tagged} (or save ${tagged} upright without the orientation tag, if ${other} was drawn on the stored pixels)`,
+        ),
+      );
+      return;
+    }
     errors.push(dataError('size-mismatch', path, `${what} is ${size(h)}, its image ${p.image} is ${size(img)}`, `make the ${what} the same size as the image (resize both together, or re-export the ${what})`));
   };
   check(p.mask, mask, 'mask', mask.pages === img.pages);

@@ -15,6 +15,10 @@ export const DATA_ERROR_CODES = {
   'bad-split-file': 'split.json is not valid JSON, or lists names that are not in the dataset',
   'empty-split': 'a split (train, val or test) that has no samples',
   channels: 'the network takes a channel count the data cannot be adapted to',
+  'mask-values': 'a mask (or FOV) whose values are not binary by the mask rule: several values, a varying alpha, more than black and one colour',
+  'no-foreground': 'a split whose masks have no foreground pixel at all (an error for train; a warning for val and test)',
+  'all-foreground': 'every pixel of every mask is foreground (a warning: most often the polarity, see --invert-mask)',
+  'duplicate-id': 'two samples with the same id: one name in two split folders, or a page id that is also a file name',
 } as const;
 
 export type DataErrorCode = keyof typeof DATA_ERROR_CODES;

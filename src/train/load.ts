@@ -1,17 +1,16 @@
-// Decoding one sample with sharp into HWC Float32Arrays: the image in [0, 1] with the network's
-// channel count, the mask and FOV binarized at > 127. sharp decodes everything (gray, palette, 16-bit,
-// CMYK) to 8-bit sRGB here, so gray arrives as R = G = B: gray -> RGB needs nothing more and RGB -> gray
-// is the luminance, which leaves a gray image unchanged.
-import sharp, { type OutputInfo } from 'sharp';
+// Loading one sample into HWC Float32Arrays through the one decoder (decode.ts): the image in [0, 1]
+// at its own precision with the network's channel count, the mask and FOV by the mask rule (0/1),
+// everything upright by its EXIF orientation.
 import type { Sample, FileRef } from './dataset.js';
 import { DataErrors, dataError } from './errors.js';
-import { hwc, type HwcImage } from './image.js';
+import { decodeFile, toImage, toMask, LUMA, type Decoded, type MaskOptions } from './decode.js';
+import type { HwcImage } from './image.js';
 
-export interface LoadOptions {
+export { LUMA };
+
+export interface LoadOptions extends MaskOptions {
   /** the network's input channels: 1 or 3 */
   channels: number;
-  /** 0 = foreground in the mask files (e.g. ISBI 2012 with cell contours as the class) */
-  invertMask?: boolean;
 }
 
 export interface LoadedSample {
@@ -23,55 +22,24 @@ export interface LoadedSample {
   fov?: HwcImage;
 }
 
-/** ITU-R BT.601 luma, as libvips, PIL and OpenCV convert RGB to gray */
-export const LUMA = [0.299, 0.587, 0.114] as const;
-
-async function decodeRgb(ref: FileRef, sample: Sample): Promise<Uint8Array> {
-  let out: { data: Buffer; info: OutputInfo };
-  try {
-    out = await sharp(ref.path, { page: ref.page }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new DataErrors([dataError('unreadable', ref.path, `cannot decode this image: ${(e as Error).message}`, 'replace it with a valid PNG, JPEG, TIFF or GIF')]);
-  }
-  const { width, height, channels } = out.info;
-  if (width !== sample.width || height !== sample.height || channels !== 3)
-    throw new DataErrors([dataError('size-mismatch', ref.path, `decodes to ${width}x${height}x${channels}, expected ${sample.width}x${sample.height} (the file changed since the scan?)`, 'scan the dataset again')]);
-  return out.data;
-}
-
-/** 8-bit RGB to [0, 1] with 1 or 3 channels. */
-export function adaptChannels(rgb: Uint8Array, height: number, width: number, channels: number, file = 'image'): HwcImage {
-  const n = height * width;
-  if (channels === 3) return hwc(height, width, 3, Float32Array.from(rgb, (v) => v / 255));
-  if (channels !== 1)
-    throw new DataErrors([dataError('channels', file, `the network takes ${channels} input channels; images are read as gray (1) or RGB (3)`, 'set input.channels to 1 or 3 in the spec')]);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (LUMA[0] * rgb[3 * i] + LUMA[1] * rgb[3 * i + 1] + LUMA[2] * rgb[3 * i + 2]) / 255;
-  return hwc(height, width, 1, out);
-}
-
-/** 1 where any colour channel is > 127 (a red-on-black annotation counts too), flipped by `invert`. */
-export function binarize(rgb: Uint8Array, height: number, width: number, invert = false): HwcImage {
-  const out = new Float32Array(height * width);
-  for (let i = 0; i < out.length; i++) {
-    const on = rgb[3 * i] > 127 || rgb[3 * i + 1] > 127 || rgb[3 * i + 2] > 127;
-    out[i] = on !== invert ? 1 : 0;
-  }
-  return hwc(height, width, 1, out);
+async function decodeRef(ref: FileRef, sample: Sample, indices: boolean): Promise<Decoded> {
+  const d = await decodeFile(ref.path, { page: ref.page, indices });
+  if (d.width !== sample.width || d.height !== sample.height)
+    throw new DataErrors([dataError('size-mismatch', ref.path, `decodes to ${d.width}x${d.height}, expected ${sample.width}x${sample.height} (the file changed since the scan?)`, 'scan the dataset again')]);
+  return d;
 }
 
 export async function loadSample(sample: Sample, opts: LoadOptions): Promise<LoadedSample> {
-  const { height, width } = sample;
   const [img, mask, fov] = await Promise.all([
-    decodeRgb(sample.image, sample),
-    decodeRgb(sample.mask, sample),
-    sample.fov ? decodeRgb(sample.fov, sample) : undefined,
+    decodeRef(sample.image, sample, false),
+    decodeRef(sample.mask, sample, true),
+    sample.fov ? decodeRef(sample.fov, sample, true) : undefined,
   ]);
   return {
     id: sample.id,
-    image: adaptChannels(img, height, width, opts.channels, sample.image.path),
-    mask: binarize(mask, height, width, opts.invertMask),
-    fov: fov && binarize(fov, height, width),
+    image: toImage(img, opts.channels),
+    mask: toMask(mask, opts, 'mask').mask,
+    fov: fov && toMask(fov, { maskThreshold: opts.maskThreshold }, 'FOV mask').mask,
   };
 }
 
@@ -115,7 +83,7 @@ export async function datasetStats(samples: Sample[], opts: LoadOptions): Promis
   const train = samples.filter((s) => s.split === 'train');
   if (!train.length) throw new DataErrors([dataError('empty-split', samples[0]?.image.path ?? '.', 'the train split has no samples', 'datasetStats needs train samples')]);
   const acc = new StatsSum();
-  for (const s of train) acc.add(adaptChannels(await decodeRgb(s.image, s), s.height, s.width, opts.channels, s.image.path));
+  for (const s of train) acc.add(toImage(await decodeRef(s.image, s, false), opts.channels));
   return acc.result();
 }
 
@@ -128,13 +96,7 @@ export function normalize(img: HwcImage, stats: Pick<ChannelStats, 'mean' | 'std
   return { ...img, data: out };
 }
 
-/** One image file (any format sharp reads; `page` of a multi-page file) as [0, 1] HWC with `channels` channels. */
+/** One image file (any format sharp reads; `page` of a multi-page file) as [0, 1] HWC with `channels` channels, upright. */
 export async function loadImageFile(path: string, channels: number, page = 0): Promise<HwcImage> {
-  let out: { data: Buffer; info: OutputInfo };
-  try {
-    out = await sharp(path, { page }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new DataErrors([dataError('unreadable', path, `cannot decode this image: ${(e as Error).message}`, 'give a PNG, JPEG, TIFF or GIF')]);
-  }
-  return adaptChannels(out.data, out.info.height, out.info.width, channels, path);
+  return toImage(await decodeFile(path, { page }), channels);
 }

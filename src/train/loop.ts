@@ -107,8 +107,8 @@ export interface TrainingData {
 export type NormalizeSpec = 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined;
 
 /** Loads the train and val splits into memory (small datasets), normalized; data errors are thrown as DataErrors. */
-export async function loadTrainingData(samples: Sample[], opts: { channels: number; invertMask?: boolean; normalize: NormalizeSpec | Normalization }): Promise<TrainingData> {
-  const load = { channels: opts.channels, invertMask: opts.invertMask };
+export async function loadTrainingData(samples: Sample[], opts: { channels: number; invertMask?: boolean; maskThreshold?: number; normalize: NormalizeSpec | Normalization }): Promise<TrainingData> {
+  const load = { channels: opts.channels, invertMask: opts.invertMask, maskThreshold: opts.maskThreshold };
   let norm: Normalization;
   const n = opts.normalize;
   if (n === 'none' || n === null) norm = null;

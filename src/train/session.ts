@@ -20,6 +20,12 @@ import { checkOutputDir } from '../io/dir.js';
 import { lockDir } from '../io/lock.js';
 import type { RunInfo } from './run.js';
 
+/** Why a --mask-threshold is refused, or undefined: a fraction of the depth's max in [0, 1). */
+export function maskThresholdError(t: number | undefined): string | undefined {
+  if (t === undefined || (Number.isFinite(t) && t >= 0 && t < 1)) return undefined;
+  return `--mask-threshold ${t}: expected a fraction in [0, 1) of the mask's largest value (255, 65535, or the largest palette index), e.g. 0.5`;
+}
+
 /** Compiles a spec from disk: bad overrides are a BadOptionsError, spec errors a BadSpecError. */
 export function compileFile(path: string, opts: CompileOptions = {}): Compiled {
   const r = compile(path, fileSpecHost, opts);
@@ -48,6 +54,8 @@ export interface NewRunOptions extends RunOptionsBase {
   set?: string[];
   /** masks mark the foreground with 0 (black) instead of 255 */
   invertMask?: boolean;
+  /** foreground = mask values above this fraction of the depth's max, in [0, 1) (decode.ts MaskOptions); unset: the strict mask rule */
+  maskThreshold?: number;
   /** replace a non-empty `out` */
   force?: boolean;
 }
@@ -102,6 +110,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   let sets: string[];
   let dataDir: string;
   let invertMask: boolean;
+  let maskThreshold: number | undefined;
   let info: RunInfo | undefined;
   if (isResume(opts)) {
     runPath = opts.resume;
@@ -113,6 +122,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     sets = [];
     dataDir = info.data.dir;
     invertMask = info.data.invert_mask;
+    maskThreshold = info.data.mask_threshold;
   } else {
     runPath = opts.out;
     checkOutputDir(runPath, Boolean(opts.force), `use --resume ${runPath} to continue a run there, or --force to replace it`);
@@ -120,6 +130,9 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     sets = opts.set ?? [];
     dataDir = opts.data;
     invertMask = Boolean(opts.invertMask);
+    maskThreshold = opts.maskThreshold;
+    const mt = maskThresholdError(maskThreshold);
+    if (mt) throw new BadOptionsError(mt);
   }
   const { maxParams } = opts;
   // compiled once for the settings, then at the crop size: the training graph's shapes are the batch's
@@ -132,14 +145,15 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   if (c.graph.output.classes !== 1 || c.graph.output.activation === 'softmax')
     throw new BadOptionsError(`train supports one output class with a sigmoid (binary segmentation); this spec has ${c.graph.output.classes} classes, ${c.graph.output.activation}`);
 
-  const scan = await scanDataset(dataDir, { need: ['train', 'val'] });
+  const scan = await scanDataset(dataDir, { need: ['train', 'val'], invertMask, maskThreshold });
   if (!scan.dataset) throw new BadDataError(scan.errors);
+  for (const w of scan.warnings) log(`warning[${w.code}]: ${w.file}: ${w.message}\n  hint: ${w.hint}`);
   const ds = scan.dataset;
   const channels = c.graph.input.channels;
   const normSpec = info ? info.normalize : ((c.resolved.input as { normalize?: unknown } | undefined)?.normalize as 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined);
   let data: TrainingData;
   try {
-    data = await loadTrainingData(ds.samples, { channels, invertMask, normalize: normSpec });
+    data = await loadTrainingData(ds.samples, { channels, invertMask, maskThreshold, normalize: normSpec });
   } catch (e) {
     if (e instanceof DataErrors) throw new BadDataError(e.errors);
     throw e;
@@ -173,7 +187,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     const newInfo: RunInfo = {
       alcli: version,
       spec: { source: specPath, path: resolve(specPath) },
-      data: { dir: resolve(dataDir), invert_mask: invertMask, split_from: ds.splitFrom, split_seed: 0, counts: countSplits(ds.samples) },
+      data: { dir: resolve(dataDir), invert_mask: invertMask, ...(maskThreshold !== undefined ? { mask_threshold: maskThreshold } : {}), split_from: ds.splitFrom, split_seed: 0, counts: countSplits(ds.samples) },
       normalize: data.normalize,
       input_channels: channels,
       crop: [ch, cw],

@@ -8,7 +8,7 @@ import { BadDataError, BadOptionsError, DataErrors, dataError, type DataError } 
 import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
 import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
 import type { Checkpoint, RunDir, RunInfo } from './run.js';
-import { compileFile } from './session.js';
+import { compileFile, maskThresholdError } from './session.js';
 
 export interface OpenRun {
   /** the run directory as given */
@@ -46,6 +46,8 @@ export interface EvaluateRunOptions {
   engine?: InferEngineChoice;
   /** default: runThreshold */
   threshold?: number;
+  /** how mask values are read (--mask-threshold); default: the run's */
+  maskThreshold?: number;
 }
 
 export interface EvaluateRunResult {
@@ -69,12 +71,16 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
   const [{ scanDataset }, { createPredictor, evaluateSplit }] = await Promise.all([import('./dataset.js'), import('./infer.js')]);
   const split = opts.split ?? 'test';
   const dataDir = opts.data ?? info.data.dir;
-  const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split] });
+  const maskThreshold = opts.maskThreshold ?? info.data.mask_threshold;
+  const mt = maskThresholdError(maskThreshold);
+  if (mt) throw new BadOptionsError(mt);
+  const mask = { invertMask: info.data.invert_mask, maskThreshold };
+  const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split], ...mask });
   if (!scan.dataset) throw new BadDataError(scan.errors);
   const samples = scan.dataset.samples.filter((s) => s.split === split);
   const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
   try {
-    const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, invertMask: info.data.invert_mask }, threshold);
+    const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, ...mask }, threshold);
     return { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, threshold, engine: predictor.engine, summary: res.summary, perImage: res.perImage };
   } finally {
     predictor.dispose();
