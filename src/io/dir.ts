@@ -86,6 +86,9 @@ const stagingPattern = (name: string) => new RegExp(`^\\.${name.replace(/[.*+?^$
 
 export type ReplaceMode = 'whole' | 'files';
 
+/** tells apart the staging names of writers made in the same millisecond */
+let writers = 0;
+
 export interface StagingNames {
   /** the staging folder; default `.NAME.tmp-PID-TIME` beside the target */
   tmp?: string;
@@ -107,7 +110,7 @@ export class DirWriter {
     readonly dir: string,
     names: StagingNames = {},
   ) {
-    this.tmp = names.tmp ?? join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+    this.tmp = names.tmp ?? join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now().toString(36)}${(writers++).toString(36)}`);
     this.old = names.old ?? `${this.tmp}.old`;
   }
 

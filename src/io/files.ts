@@ -129,6 +129,8 @@ export const diskFileOps: AtomicFileOps = {
   syncDir,
 };
 
+let temps = 0;
+
 const FILE_TEMP = /^\..+\.tmp-(\d+)-[0-9a-z]+$/;
 
 /**
@@ -137,7 +139,7 @@ const FILE_TEMP = /^\..+\.tmp-(\d+)-[0-9a-z]+$/;
  * error is an IoError naming `path`; a kill leaves the old file and a temporary cleanStaleFiles removes.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string, ops: AtomicFileOps = diskFileOps): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Date.now().toString(36)}${(temps++).toString(36)}`);
   try {
     ops.write(tmp, data);
     ops.rename(tmp, path);
