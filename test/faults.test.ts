@@ -221,7 +221,7 @@ for (const [code, reason] of [
   ['EDQUOT', 'disk quota exceeded'],
 ] as const) {
   test(`${code} from the file system: exit 7, "cannot write 'PATH': ${reason} (${code})", JSON with --json`, async () => {
-    const e = fsError(code, 'open', '/out/x.png');
+    const e = fsError(code, 'write', '/out/x.png');
     const text = await captured(() => reportError(e, 'predict', false));
     assert.is(text.code, EXIT.io);
     assert.is(text.stderr, `alcli predict: cannot write '/out/x.png': ${reason} (${code})\n`);
@@ -239,7 +239,7 @@ test(`a read-only output folder: compile exits 7 naming the path, nothing writte
   try {
     if (!asRoot) {
       const r = alcli(['compile', join(ROOT, 'architectures/alnet.yaml'), '-o', join(ro, 'out')]);
-      expectExit(r, 7, /cannot write '.*ro\d+.*': permission denied \(EACCES\)/);
+      expectExit(r, 7, /cannot (create|write|open) '.*ro\d+.*': permission denied \(EACCES\)/);
       assert.equal(readdirSync(ro), []);
     }
     // what a read-only folder does to the writer compile and export use, as an injected error
@@ -261,7 +261,7 @@ test(`a read-only output folder: compile exits 7 naming the path, nothing writte
     assert.ok(err, 'not refused');
     const r = await captured(() => reportError(err!, 'compile', false));
     assert.is(r.code, 7);
-    assert.match(r.stderr, /^alcli compile: cannot write '.*ro\d+[^']*': permission denied \(EACCES\)\n$/);
+    assert.match(r.stderr, /^alcli compile: cannot create '.*ro\d+[^']*': permission denied \(EACCES\)\n$/);
     assert.equal(readdirSync(ro), []);
   } finally {
     chmodSync(ro, 0o755);

@@ -51,20 +51,24 @@ export function isFsError(e: unknown): e is ErrnoError {
 }
 
 const READS = new Set(['read', 'scandir', 'stat', 'lstat', 'access', 'realpath', 'readlink', 'opendir']);
+/** codes only a write can meet */
+const WRITES = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
 
-/** `cannot write 'PATH': disk full (ENOSPC)`; `path` stands in where the error carries none. */
-export function describeFsError(e: ErrnoError, path?: string): string {
+/** `cannot write 'PATH': disk full (ENOSPC)`; `path` stands in where the error carries none, `verb` where the call says more than the error. */
+export function describeFsError(e: ErrnoError, path?: string, verb?: string): string {
   const code = e.code ?? 'EIO';
   const where = e.path ?? path ?? '?';
-  const verb = READS.has(e.syscall ?? '') ? 'read' : e.syscall === 'rename' && e.dest ? `move '${where}' to` : 'write';
-  const target = e.syscall === 'rename' && e.dest ? e.dest : where;
-  return `cannot ${verb} '${target}': ${REASONS[code] ?? code.toLowerCase()} (${code})`;
+  const call = e.syscall ?? '';
+  if (call === 'rename' && e.dest) return `cannot move '${where}' to '${e.dest}': ${REASONS[code] ?? code.toLowerCase()} (${code})`;
+  const v =
+    verb ?? (WRITES.has(code) ? 'write' : READS.has(call) ? 'read' : call === 'mkdir' ? 'create' : ['unlink', 'rmdir', 'rm'].includes(call) ? 'remove' : call === 'open' ? 'open' : 'write');
+  return `cannot ${v} '${where}': ${REASONS[code] ?? code.toLowerCase()} (${code})`;
 }
 
 /** An fs error as an IoError naming the path (`path` where the error has none); anything else as it is. */
-export function toIoError(e: unknown, path?: string): unknown {
+export function toIoError(e: unknown, path?: string, verb?: string): unknown {
   if (!isFsError(e)) return e;
-  return new IoError(describeFsError(e, path), e.path ?? path ?? '?', e.code!);
+  return new IoError(describeFsError(e, path, verb), e.path ?? path ?? '?', e.code!);
 }
 
 /** Runs `f`; an fs error it throws comes out as an IoError naming `path` where it names none. */
@@ -78,13 +82,18 @@ export function guardFs<T>(path: string, f: () => T): T {
 
 /** Writes `data` to `path` and fsyncs it before closing. */
 export function writeSynced(path: string, data: Uint8Array | string): void {
-  const fd = openSync(path, 'w');
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (e) {
+    throw toIoError(e, path, 'write');
+  }
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
     fsyncSync(fd);
   } catch (e) {
-    throw toIoError(e, path);
+    throw toIoError(e, path, 'write');
   } finally {
     closeSync(fd);
   }
@@ -150,7 +159,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, ops: At
     } catch {
       // the error that matters is the first
     }
-    throw toIoError(e, path);
+    throw toIoError(e, path, 'write');
   }
 }
 
