@@ -26,7 +26,7 @@ export { forward, toTensors } from './runtime/executor.js';
 export { runForm, compareOutputs, calibratedWeights, randomInput, VERIFY_TOLERANCE } from './runtime/verify.js';
 export { encodeWeights, decodeWeights } from './ir/weights-manifest.js';
 export { exportArtifacts, buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_BATCH, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportRequest, type ExportHooks, type ExportResult, type ExportVerify, type Check } from './export/export.js';
-export { checkOutputDir, dirWriter, DirWriter, fileHost, listFiles, PathError, type FileHost, type ReplaceMode } from './io/dir.js';
+export { checkOutputDir, dirWriter, DirWriter, fileHost, listFiles, PathError, IoError, refuseOverlap, writeFileAtomic, type FileHost, type ReplaceMode, type Protected } from './io/dir.js';
 export { DEFAULT_THRESHOLD, thresholdOf } from './train/objective.js';
 export { emitOnnx, OnnxEmitError, DEFAULT_OPSET } from './emit/onnx.js';
 export { decodeModel } from './emit/onnx-proto.js';
@@ -48,7 +48,7 @@ export { trainSettings, trainLoop, loadTrainingData, cropStrideError, type Train
 export { chooseEngine, type ChosenEngine } from './train/engines.js';
 export type { TrainEngine, Batch, EngineOptions } from './train/engine.js';
 export { createPredictor, evaluateSplit, foreground, type Predictor, type PredictorOptions, type EvaluateResult } from './train/infer.js';
-export { RunDir, fsRunHost, type RunHost, type RunInfo, type Checkpoint, type CheckpointState, type MetricsRow } from './train/run.js';
+export { RunDir, fsRunHost, DamagedRunError, type RunHost, type RunInfo, type Checkpoint, type CheckpointState, type MetricsRow } from './train/run.js';
 export { syntheticDataset, encodePng } from './train/synthetic.js';
 export { loadImageFile } from './train/load.js';
 export { decodeFile, fileInfo, toImage, toMask, encodingOf, MASK_RULE, type Decoded, type FileInfo, type ColourModel, type DecodeOptions, type MaskOptions, type MaskResult } from './train/decode.js';

@@ -1,9 +1,13 @@
 // The base of every command: one place that turns errors into exit codes.
-// 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 5 training diverged, 6 failed export check; never a stack trace for a user's mistake.
+// 0 ok, 1 internal error, 2 usage error, 3 spec error, 4 data error, 5 training diverged, 6 failed export check, 7 cannot
+// read or write a file; never a stack trace for a user's mistake (common.ts EXIT, README's table).
 // The library's typed errors map to the same codes: BadOptionsError (train/errors.ts) and PathError
-// (io/dir.ts; LockError, io/lock.ts, is one) 2, BadSpecError 3, BadDataError 4, DivergedError 5.
+// (io/; LockError, io/lock.ts, is one) 2, BadSpecError 3, BadDataError and DamagedRunError (train/run.ts) 4, DivergedError 5, IoError (io/) and any
+// of Node's fs errors 7, each naming its path. With --json every error is also a JSON object on stdout:
+// {ok: false, error: {code, exit, message, ...}} (or the diagnostics, or the data errors).
 import { Command, type Interfaces } from '@oclif/core';
-import { PathError } from '../io/dir.js';
+import { describeFsError, IoError, isFsError, PathError } from '../io/dir.js';
+import { DamagedRunError } from '../train/run.js';
 import { BadDataError, BadOptionsError, BadSpecError, DivergedError, renderDataErrors } from '../train/errors.js';
 import { DataFailure, diagnosticJson, EXIT, printDiagnostics, printJson, SpecFailure, UsageError, VerifyFailure } from './common.js';
 
@@ -29,18 +33,33 @@ export async function reportError(err: Error, id: string | undefined, json: bool
     return EXIT.data;
   }
   if (err instanceof DivergedError) {
-    if (json) printJson({ ok: false, error: err.message, epoch: err.epoch, step: err.step });
+    if (json) printJson({ ok: false, error: { code: 'diverged', exit: EXIT.diverged, message: err.message, epoch: err.epoch, step: err.step } });
     else process.stderr.write(`alcli ${id}: ${err.message}\n`);
     return EXIT.diverged;
   }
   if (err instanceof SpecFailure) return EXIT.spec;
   if (err instanceof DataFailure) return EXIT.data;
   if (err instanceof VerifyFailure) return EXIT.verify;
+  const name = id ? `alcli ${id}` : 'alcli';
   if (err instanceof UsageError || err instanceof BadOptionsError || err instanceof PathError) {
-    process.stderr.write(`alcli ${id}: ${err.message.trim()}\nSee more help with: alcli ${id} --help\n`);
+    if (json) printJson({ ok: false, error: { code: 'usage', exit: EXIT.usage, message: err.message.trim() } });
+    process.stderr.write(`${name}: ${err.message.trim()}\nSee more help with: alcli ${id} --help\n`);
     return EXIT.usage;
   }
+  if (err instanceof DamagedRunError) {
+    if (json) printJson({ ok: false, error: { code: 'damaged-run', exit: EXIT.data, file: err.file, message: err.message, hint: err.hint } });
+    process.stderr.write(`${name}: ${err.message}\n  hint: ${err.hint}\n`);
+    return EXIT.data;
+  }
+  if (err instanceof IoError || isFsError(err)) {
+    const message = err instanceof IoError ? err.message : describeFsError(err);
+    const path = err instanceof IoError ? err.path : err.path;
+    if (json) printJson({ ok: false, error: { code: err.code, exit: EXIT.io, path, message } });
+    process.stderr.write(`${name}: ${message}\n`);
+    return EXIT.io;
+  }
   const message = (err.message || String(err)).replace(/\s*\n\s*/g, '; ');
+  if (json) printJson({ ok: false, error: { code: 'internal', exit: EXIT.internal, message } });
   process.stderr.write(`alcli: internal error: ${message}\n`);
   if (debugEnabled() && err.stack) process.stderr.write(`${err.stack}\n`);
   return EXIT.internal;
@@ -59,6 +78,10 @@ export abstract class AlcliCommand extends Command {
     try {
       out = await super.parse(options, argv);
     } catch (e) {
+      // the flags are not known yet: --json as given on the command line (before a bare --)
+      const args = argv ?? this.argv;
+      const end = args.indexOf('--');
+      this.json = (end < 0 ? args : args.slice(0, end)).includes('--json');
       const message = (e as Error).message
         .replace(/\nSee more help with --help/g, '')
         // oclif's note about greedy multiple flags does not apply: --set is non-greedy

@@ -5,7 +5,22 @@ import { Flags } from '@oclif/core';
 import type { Compiled, CompileOptions, CompileResult } from '../frontend/compile.js';
 import type { Diagnostic } from '../ir/diagnostics.js';
 
-export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, data: 4, diverged: 5, verify: 6 } as const;
+export const EXIT = { ok: 0, internal: 1, usage: 2, spec: 3, data: 4, diverged: 5, verify: 6, io: 7 } as const;
+
+/**
+ * What each exit code means, as README.md's exit-code table says it (a test compares the two: every
+ * code here is in the table with these words, and the table has no other code).
+ */
+export const EXIT_MEANING: Record<keyof typeof EXIT, string> = {
+  ok: 'ok',
+  internal: 'internal error',
+  usage: 'usage error',
+  spec: 'spec error',
+  data: 'data error',
+  diverged: 'training diverged',
+  verify: 'failed export check',
+  io: 'cannot read or write a file',
+};
 
 /** A numeric check of an export failed (already reported): exit 6, nothing left in the output. */
 export class VerifyFailure extends Error {

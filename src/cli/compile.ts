@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { checkOutputDir, dirWriter } from '../io/dir.js';
+import { checkOutputDir, dirWriter, refuseOverlap } from '../io/dir.js';
 import { compileOptions, compileOrFail, jsonFlag, packagePath, printJson, specFlags, UsageError } from './common.js';
 
 const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'] as const;
@@ -13,12 +13,8 @@ const FILES = ['spec.resolved.yaml', 'graph.json', 'summary.txt', 'summary.json'
  * each file moves by its own rename, and files alcli did not write are left alone.
  */
 function writeAtomically(dir: string, files: Record<string, string | Uint8Array>): void {
-  const out = dirWriter(dir);
-  try {
-    out.open();
-  } catch (e) {
-    throw new UsageError(`cannot write to '${dir}': ${(e as Error).message}`);
-  }
+  // a file-system error (read-only, disk full, no permission) names its path: exit 7
+  const out = dirWriter(dir).open();
   try {
     for (const [name, text] of Object.entries(files)) out.write(name, text);
     out.commit('files');
@@ -67,6 +63,9 @@ export default class Compile extends AlcliCommand {
       'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
     };
     if (flags.emit?.includes('train-onnx')) files['train.onnx'] = await trainOnnx(c, opts.size !== undefined);
+    // --force replaces the files compile writes, never the spec or a file it imports
+    const inputs = [...c.spec.files.keys()].map((path) => ({ path, what: path === args.spec ? 'the spec' : 'a file the spec imports' }));
+    for (const name of Object.keys(files)) refuseOverlap(join(flags.output, name), inputs);
     writeAtomically(flags.output, files);
     if (flags.json) {
       printJson({ ok: true, output: flags.output, files: Object.keys(files).map((f) => join(flags.output, f)), train: summary.train, deploy: summary.deploy });

@@ -5,7 +5,7 @@
 // verify.json and MODEL_CARD.md, then the swap into the output folder. buildExport is pure (bytes out).
 import { existsSync, statSync } from 'node:fs';
 import type { Compiled, CompileOptions } from '../frontend/compile.js';
-import { checkOutputDir, dirWriter, listFiles } from '../io/dir.js';
+import { checkOutputDir, dirWriter, listFiles, refuseOverlap } from '../io/dir.js';
 import { lockDir } from '../io/lock.js';
 import { modelCard, type ModelCardInput } from '../render/model-card.js';
 import { compileFile } from '../train/session.js';
@@ -112,7 +112,9 @@ export async function exportArtifacts(source: string, req: ExportRequest, hooks:
 }
 
 async function lockedExport(source: string, req: ExportRequest, hooks: ExportHooks): Promise<ExportResult> {
-  checkOutputDir(req.output, req.force ?? false);
+  const fromRun = existsSync(source) && statSync(source).isDirectory();
+  // never the source (a run, or a spec and its imports: checked once compiled) nor the folder the user is in
+  checkOutputDir(req.output, req.force ?? false, undefined, { protect: [{ path: source, what: fromRun ? 'the source run' : 'the source spec' }, { path: process.cwd(), what: 'the current folder', allowInside: true }] });
   const log = hooks.log ?? (() => {});
   const { tf, backend, notice } = await loadTf(req.backend ?? 'auto');
   if (notice) log(notice);
@@ -121,8 +123,9 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
   let weights: WeightStore;
   let normalize = req.normalize ?? null;
   let cardSource: ModelCardInput['source'];
-  if (existsSync(source) && statSync(source).isDirectory()) {
+  if (fromRun) {
     const opened = await openRun(source, 'best', req.compile);
+    refuseOverlap(req.output, [{ path: opened.info.data.dir, what: "the run's data folder" }]);
     c = opened.compiled;
     weights = opened.checkpoint.weights;
     normalize = opened.info.normalize && { mean: opened.info.normalize.mean, std: opened.info.normalize.std };
@@ -130,6 +133,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     log(`export ${source} (best checkpoint, epoch ${opened.checkpoint.state.epoch}): ${c.graph.input.size.join('x')}, backend ${backend}`);
   } else {
     c = compileFile(source, req.compile);
+    refuseOverlap(req.output, [...c.spec.files.keys()].map((path) => ({ path, what: 'a file the spec imports' })));
     weights = await exportWeightsFromSpec(tf, c, req.seed, batch);
     cardSource = { kind: 'spec', seed: req.seed };
     log(`export ${source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${req.seed})`);

@@ -67,7 +67,9 @@ export async function runDemo(opts: DemoOptions = {}, hooks: DemoHooks = {}): Pr
   const { out = 'runs/demo', epochs = 12, images = 40, size = 160, seed = 0, engine = 'auto', backend = 'auto' } = opts;
   const stage = hooks.stage ?? (() => {});
   if (size % 32) throw new BadOptionsError(`--size ${size}: AL-Net needs a multiple of 32, e.g. ${Math.ceil(size / 32) * 32}`);
-  checkOutputDir(out, Boolean(opts.force), 'use --force to replace it, or --out another folder');
+  checkOutputDir(out, Boolean(opts.force), 'use --force to replace it, or --out another folder', {
+    protect: [{ path: DEMO_SPEC, what: "the demo's spec" }, { path: process.cwd(), what: 'the current folder', allowInside: true }],
+  });
   rmSync(out, { recursive: true, force: true });
   const data = join(out, 'data');
   const run = join(out, 'run');

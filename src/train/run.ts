@@ -11,7 +11,7 @@
 // last, so a folder holding it is whole.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DirWriter, fileHost, type FileHost } from '../io/dir.js';
+import { DirWriter, fileHost, guardFs, type FileHost } from '../io/dir.js';
 import { decodeWeights, encodeWeights, type WeightsManifestEntry } from '../ir/weights-manifest.js';
 import type { WeightStore } from '../ir/weights.js';
 import type { CheckpointName } from './choices.js';
@@ -19,16 +19,33 @@ import type { CheckpointName } from './choices.js';
 /** File operations on paths relative to the run directory. */
 export interface RunHost extends FileHost {
   append(path: string, text: string): void;
+  /** the run folder as the user gave it, to name damaged files (absent: paths relative to the run) */
+  root?: string;
 }
 
 export function fsRunHost(root: string): RunHost {
   return {
     ...fileHost(root),
+    root,
     append(p, text) {
-      mkdirSync(dirname(join(root, p)), { recursive: true });
-      appendFileSync(join(root, p), text);
+      guardFs(join(root, p), () => {
+        mkdirSync(dirname(join(root, p)), { recursive: true });
+        appendFileSync(join(root, p), text);
+      });
     },
   };
+}
+
+/** A file of a run folder is missing, truncated or not what it should be: the CLI exits 4, naming it and what to do. */
+export class DamagedRunError extends Error {
+  constructor(
+    /** the damaged file */
+    readonly file: string,
+    what: string,
+    readonly hint: string,
+  ) {
+    super(`${file} ${what}`);
+  }
 }
 
 export type Normalization = { mean: number[]; std: number[]; from: 'dataset' | 'spec' } | null;
@@ -95,9 +112,23 @@ export class RunDir {
     this.writeAtomic('run.json', `${JSON.stringify(info, null, 2)}\n`);
   }
 
+  /** A path of the run as the user sees it. */
+  where(path: string): string {
+    return this.host.root === undefined ? path : join(this.host.root, path);
+  }
+
   readInfo(): RunInfo | undefined {
     const b = this.host.read('run.json');
-    return b && (JSON.parse(text(b)) as RunInfo);
+    if (!b) return undefined;
+    let info: RunInfo;
+    try {
+      info = JSON.parse(text(b)) as RunInfo;
+    } catch (e) {
+      throw new DamagedRunError(this.where('run.json'), `is damaged: not valid JSON (${(e as Error).message})`, 'the run cannot be used without it: train it again (alcli train SPEC --data DIR --out RUN --force)');
+    }
+    if (!info || typeof info !== 'object' || typeof info.data?.dir !== 'string' || typeof info.spec?.path !== 'string')
+      throw new DamagedRunError(this.where('run.json'), 'is damaged: it lacks the spec and data fields of a run', 'the run cannot be used without it: train it again (alcli train SPEC --data DIR --out RUN --force)');
+    return info;
   }
 
   event(type: string, fields: Record<string, unknown> = {}): void {
@@ -138,6 +169,7 @@ export class RunDir {
   private writeAtomic(path: string, data: string | Uint8Array): void {
     this.host.write(`${path}.tmp`, data);
     this.host.rename(`${path}.tmp`, path);
+    this.host.syncDir?.(dirname(path));
   }
 
   /** The writer of checkpoint `name`: staged in checkpoints/.NAME.tmp, the old one parked in .NAME.old. */
@@ -170,15 +202,46 @@ export class RunDir {
     return this.host.exists(`checkpoints/${name}/state.json`);
   }
 
+  /**
+   * A checkpoint as written; a missing, truncated or unparsable file of it is a DamagedRunError
+   * naming the file (`RUN/checkpoints/last/weights.bin is truncated (N of M bytes)`) and what to do.
+   */
   readCheckpoint(name: CheckpointName): Checkpoint {
     this.recoverCheckpoint(name);
     const dir = `checkpoints/${name}`;
+    const other = name === 'last' ? 'best' : 'last';
+    const hint = `use the ${other} checkpoint (--checkpoint ${other}; alcli train --resume needs last), or train the run again with --force`;
+    const damaged = (p: string, what: string) => new DamagedRunError(this.where(`${dir}/${p}`), what, hint);
     const need = (p: string) => {
       const b = this.host.read(`${dir}/${p}`);
-      if (!b) throw new Error(`${dir}/${p} is missing`);
+      if (!b) throw damaged(p, 'is missing');
       return b;
     };
-    const store = (stem: string) => decodeWeights(JSON.parse(text(need(`${stem}.json`))) as WeightsManifestEntry[], (p) => need(p));
-    return { weights: store('weights'), optimizer: store('optimizer'), state: JSON.parse(text(need('state.json'))) as CheckpointState };
+    const json = <T>(p: string): T => {
+      try {
+        return JSON.parse(text(need(p))) as T;
+      } catch (e) {
+        if (e instanceof DamagedRunError) throw e;
+        throw damaged(p, `is damaged: not valid JSON (${(e as Error).message})`);
+      }
+    };
+    const store = (stem: string) => {
+      const manifest = json<WeightsManifestEntry[]>(`${stem}.json`);
+      if (!Array.isArray(manifest) || manifest.some((g) => !Array.isArray(g?.paths) || !Array.isArray(g?.weights))) throw damaged(`${stem}.json`, 'is damaged: not a weights manifest');
+      for (const g of manifest) {
+        const want = g.weights.reduce((s, w) => s + 4 * (Array.isArray(w.shape) ? w.shape.reduce((a, b) => a * b, 1) : NaN), 0);
+        const have = g.paths.reduce((s, p) => s + need(p).length, 0);
+        if (have !== want) throw damaged(g.paths.join(', '), have < want ? `is truncated (${have} of ${want} bytes)` : `is damaged (${have} bytes, its manifest lists ${want})`);
+      }
+      try {
+        return decodeWeights(manifest, (p) => need(p));
+      } catch (e) {
+        if (e instanceof DamagedRunError) throw e;
+        throw damaged(`${stem}.bin`, `is damaged: ${(e as Error).message}`);
+      }
+    };
+    const state = json<CheckpointState>('state.json');
+    if (!state || typeof state !== 'object' || !Number.isInteger(state.epoch) || !Number.isInteger(state.step)) throw damaged('state.json', 'is damaged: no epoch and step in it');
+    return { weights: store('weights'), optimizer: store('optimizer'), state };
   }
 }

@@ -16,7 +16,7 @@ import type { Sample } from './dataset.js';
 import { savedTrainEngine, type TrainEngineChoice } from './choices.js';
 import { BadDataError, BadOptionsError, BadSpecError, DataErrors } from './errors.js';
 import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings } from './loop.js';
-import { checkOutputDir } from '../io/dir.js';
+import { checkOutputDir, refuseOverlap, type Protected } from '../io/dir.js';
 import { lockDir } from '../io/lock.js';
 import type { RunInfo } from './run.js';
 
@@ -125,7 +125,8 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     maskThreshold = info.data.mask_threshold;
   } else {
     runPath = opts.out;
-    checkOutputDir(runPath, Boolean(opts.force), `use --resume ${runPath} to continue a run there, or --force to replace it`);
+    const protect: Protected[] = [{ path: opts.data, what: 'the data folder' }, { path: opts.spec, what: 'the spec' }, { path: process.cwd(), what: 'the current folder', allowInside: true }];
+    checkOutputDir(runPath, Boolean(opts.force), `use --resume ${runPath} to continue a run there, or --force to replace it`, { protect });
     specPath = opts.spec;
     sets = opts.set ?? [];
     dataDir = opts.data;
@@ -137,6 +138,8 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   const { maxParams } = opts;
   // compiled once for the settings, then at the crop size: the training graph's shapes are the batch's
   let c = compileFile(specPath, { overrides: sets, maxParams });
+  // the spec's imports too: a --force must not delete them
+  if (!info) refuseOverlap(runPath, [...c.spec.files.keys()].map((path) => ({ path, what: 'a file the spec imports' })));
   const settings = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
   const [ch, cw] = settings.crop;
   const cropError = cropStrideError(settings.crop, c.stride);

@@ -1,9 +1,10 @@
 // Using a trained run, as `alcli evaluate` and `alcli predict` do: open it (run.json, the resolved
 // spec, a checkpoint), measure a split of its data, or segment image files into probability maps,
 // masks and overlays. Errors a caller can act on are typed (errors.ts).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compiled, CompileOptions } from '../frontend/compile.js';
+import { checkOutputDir, cleanStaleFiles, guardFs, writeFileAtomic, type AtomicFileOps } from '../io/dir.js';
 import { BadDataError, BadOptionsError, DataErrors, dataError, type DataError } from './errors.js';
 import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
 import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
@@ -95,6 +96,8 @@ export interface PredictOptions {
   engine?: InferEngineChoice;
   /** default: runThreshold */
   threshold?: number;
+  /** how each file is written (tests inject faults; default the disk) */
+  fileOps?: AtomicFileOps;
 }
 
 export interface PredictedImage {
@@ -128,11 +131,16 @@ export interface PredictResult {
  * anything is written: every unreadable image is named (BadDataError), and the output names are
  * decided (planPredictionNames: inputs that share a stem are told apart by folder and extension);
  * names that would still collide, or an output that would replace an input, are refused
- * (BadOptionsError).
+ * (BadOptionsError), as is an output folder that is or contains the run (PathError). Each file is
+ * written whole or not at all (io's writeFileAtomic: temp, fsync, rename); temporaries a killed
+ * predict left in the output folder are removed first.
  */
 export async function predictImages(run: OpenRun | string, opts: PredictOptions, hooks: PredictHooks = {}): Promise<PredictResult> {
   if (!opts.images.length) throw new BadOptionsError('give at least one image file after the run directory');
   const opened = typeof run === 'string' ? await openRun(run) : run;
+  // existing files of the same names are replaced (force), but never the run itself
+  checkOutputDir(opts.out, true, undefined, { protect: [{ path: opened.dir, what: 'the run folder', allowInside: true }] });
+  cleanStaleFiles(opts.out);
   const { info, compiled, checkpoint } = opened;
   const threshold = opts.threshold ?? (await runThreshold(opened));
   const [{ loadImageFile }, { createPredictor, foreground }, { writePredictionPngs }, { planPredictionNames, predictionFile, PREDICTION_FILES }, { default: sharp }] = await Promise.all([
@@ -167,16 +175,14 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
   const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
   const written: PredictedImage[] = [];
   try {
-    mkdirSync(opts.out, { recursive: true });
+    guardFs(opts.out, () => mkdirSync(opts.out, { recursive: true }));
     for (const { plan, pixels: image } of loaded) {
       const t = performance.now();
       const probs = foreground(await predictor.predict(image), predictor.classes, image.height * image.width);
       const pngs = await writePredictionPngs(image, probs, threshold);
       const [prob, mask, overlay] = PREDICTION_FILES.map((kind) => join(opts.out, predictionFile(plan.name, kind)));
       const files = { prob, mask, overlay };
-      writeFileSync(files.prob, pngs.prob);
-      writeFileSync(files.mask, pngs.mask);
-      writeFileSync(files.overlay, pngs.overlay);
+      for (const kind of ['prob', 'mask', 'overlay'] as const) writeFileAtomic(files[kind], pngs[kind], opts.fileOps);
       const fraction = probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0) / probs.length;
       const done: PredictedImage = { image: plan.image, ...(plan.page === undefined ? {} : { page: plan.page }), name: plan.name, ...files, foreground_fraction: fraction };
       written.push(done);
