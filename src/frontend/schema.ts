@@ -71,7 +71,7 @@ export function architectureSchema(): Record<string, unknown> {
         required: ['channels'],
         properties: {
           channels: { type: 'integer', minimum: 1, maximum: 64 },
-          size: { description: 'default input size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 1 }, { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2 }] },
+          size: { description: 'default input size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 1, maximum: 16384 }, { type: 'array', items: { type: 'integer', minimum: 1, maximum: 16384 }, minItems: 2, maxItems: 2 }] },
           normalize: {
             description: "'dataset' (train-set mean/std, the default), 'none', or explicit per-channel mean/std",
             anyOf: [
@@ -144,8 +144,8 @@ export function architectureSchema(): Record<string, unknown> {
         description: 'training settings; each can be overridden with --set train.KEY=VALUE',
         properties: {
           epochs: { type: 'integer', minimum: 1 },
-          batch: { type: 'integer', minimum: 1 },
-          crop: { description: 'random crop size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 8 }, { type: 'array', items: { type: 'integer', minimum: 8 }, minItems: 2, maxItems: 2 }] },
+          batch: { type: 'integer', minimum: 1, maximum: 4096 },
+          crop: { description: 'random crop size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 8, maximum: 8192 }, { type: 'array', items: { type: 'integer', minimum: 8, maximum: 8192 }, minItems: 2, maxItems: 2 }] },
           lr: { type: 'number', exclusiveMinimum: 0 },
           lr_decay: { type: 'number', exclusiveMinimum: 0, maximum: 1, description: 'learning rate factor per epoch' },
           optimizer: { enum: ['adam', 'sgd'] },

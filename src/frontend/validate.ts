@@ -104,7 +104,7 @@ function valueError(file: SourceFile, value: unknown, path: (string | number)[],
     return diag('bad-value', `${describe(path)} is ${got}: it ${bounds.message}`, at);
   }
   if (types.length) {
-    const want = types.map((t) => (t === 'string' ? 'an expression' : t === 'integer' ? 'an integer' : `a ${t}`)).join(' or ');
+    const want = types.map((t) => (t === 'string' ? 'an expression' : t === 'integer' ? 'an integer' : t === 'object' ? 'a map (key: value lines)' : t === 'array' ? 'a list' : `a ${t}`)).join(' or ');
     return diag('bad-type', `${describe(path)} should be ${want}, got ${got}`, at);
   }
   return diag('bad-value', `${describe(path)} is ${got}: it ${e.message}`, at);
