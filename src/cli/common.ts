@@ -69,6 +69,16 @@ export function parseCount(text: string, flag: string): number {
   return Math.round(n);
 }
 
+const BYTE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `--max-memory 8G`, `512M`, `1.5GB`, `2GiB`, or a byte count. */
+export function parseBytes(text: string, flag: string): number {
+  const m = /^\s*(\d*\.?\d+)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  const n = m ? Number(m[1]) * BYTE_UNITS[m[2].toLowerCase()] : NaN;
+  if (!(Number.isFinite(n) && n >= 1)) throw new UsageError(`${flag} '${text}': expected a size such as 8G, 512M or 1.5GB`);
+  return Math.round(n);
+}
+
 export const specFlags = {
   size: Flags.string({ char: 's', summary: 'input size HxW (default: the spec\'s input.size)', helpValue: 'HxW' }),
   set: Flags.string({
@@ -79,6 +89,8 @@ export const specFlags = {
     multipleNonGreedy: true,
   }),
   'max-params': Flags.string({ summary: 'refuse networks with more trainable parameters than this', default: '500M', helpValue: 'N' }),
+  'max-memory': Flags.string({ summary: 'refuse networks whose estimated activation memory (a training step, or inference) is over this (default: half the RAM)', helpValue: 'BYTES' }),
+  'allow-outside-imports': Flags.boolean({ summary: "read imports outside the spec's folder tree" }),
 };
 
 /** --mask-threshold T: foreground = mask values above T x the depth's max (255, 65535, the largest palette index). */
@@ -103,6 +115,8 @@ export interface SpecFlagValues {
   size?: string;
   set?: string[];
   'max-params'?: string;
+  'max-memory'?: string;
+  'allow-outside-imports'?: boolean;
 }
 
 export function compileOptions(flags: SpecFlagValues): CompileOptions {
@@ -110,6 +124,8 @@ export function compileOptions(flags: SpecFlagValues): CompileOptions {
     size: flags.size === undefined ? undefined : parseSize(flags.size),
     overrides: flags.set ?? [],
     maxParams: flags['max-params'] === undefined ? undefined : parseCount(flags['max-params'], '--max-params'),
+    maxMemory: flags['max-memory'] === undefined ? undefined : parseBytes(flags['max-memory'], '--max-memory'),
+    allowOutsideImports: flags['allow-outside-imports'] || undefined,
   };
 }
 

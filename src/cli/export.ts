@@ -18,6 +18,8 @@ export default class Export extends AlcliCommand {
   static override flags = {
     size: specFlags.size,
     'max-params': specFlags['max-params'],
+    'max-memory': specFlags['max-memory'],
+    'allow-outside-imports': specFlags['allow-outside-imports'],
     ...jsonFlag,
     output: Flags.string({ char: 'o', summary: 'output directory', required: true, helpValue: 'DIR' }),
     format: Flags.string({ summary: `formats, comma-separated: ${EXPORT_FORMATS.join(', ')}`, default: 'tfjs,onnx,ts', helpValue: 'LIST' }),

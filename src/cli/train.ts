@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BACKENDS } from '../runtime/backend.js';
 import { TRAIN_ENGINES } from '../train/choices.js';
 import { AlcliCommand } from './base.js';
-import { jsonFlag, maskThresholdFlag, parseCount, parseMaskThreshold, printJson, specFlags, UsageError } from './common.js';
+import { jsonFlag, maskThresholdFlag, parseBytes, parseCount, parseMaskThreshold, printJson, specFlags, UsageError } from './common.js';
 
 export default class Train extends AlcliCommand {
   static override summary = 'Train a spec on a dataset (ONNX Runtime or TF.js engine), or resume a run';
@@ -22,6 +22,8 @@ export default class Train extends AlcliCommand {
     resume: Flags.string({ summary: 'continue the run in RUN from checkpoints/last (same spec, data and options)', helpValue: 'RUN' }),
     set: specFlags.set,
     'max-params': specFlags['max-params'],
+    'max-memory': specFlags['max-memory'],
+    'allow-outside-imports': specFlags['allow-outside-imports'],
     engine: Flags.option({ summary: 'training engine (auto: native TF.js when installed, else ort where the spec\'s ops allow, else TF.js wasm); a resumed run keeps its own unless given', options: TRAIN_ENGINES })(),
     backend: Flags.option({ summary: 'TF.js backend for --engine tfjs (auto: tensorflow when installed, else wasm)', options: BACKENDS })(),
     'invert-mask': Flags.boolean({ summary: 'masks mark the foreground with 0 (black) instead of 255 (or 1, or the colour)' }),
@@ -46,7 +48,8 @@ export default class Train extends AlcliCommand {
     }
     const { trainRun } = await import('../train/session.js');
     const maxParams = flags['max-params'] === undefined ? undefined : parseCount(flags['max-params'], '--max-params');
-    const engine = { maxParams, engine: flags.engine, backend: flags.backend };
+    const maxMemory = flags['max-memory'] === undefined ? undefined : parseBytes(flags['max-memory'], '--max-memory');
+    const engine = { maxParams, maxMemory, allowOutsideImports: flags['allow-outside-imports'] || undefined, engine: flags.engine, backend: flags.backend };
     const opts = resuming
       ? { resume: flags.resume!, ...engine }
       : { spec: args.spec!, data: flags.data!, out: flags.out!, set: flags.set ?? [], invertMask: flags['invert-mask'], maskThreshold: parseMaskThreshold(flags['mask-threshold']), force: flags.force, ...engine };

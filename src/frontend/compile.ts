@@ -2,6 +2,7 @@
 // May import: ir, passes.
 // The front end as one pure function: spec path -> checked IR in both forms, or diagnostics.
 import { createRequire } from 'node:module';
+import { totalmem } from 'node:os';
 import type { ValidateFunction } from 'ajv/dist/2020.js';
 import { parse as parseYamlValue } from 'yaml';
 import { diag, normalizeDiagnostics, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
@@ -11,7 +12,7 @@ import { expandSpec } from './expand.js';
 import { loadSpec, type LoadedSpec, type SpecDoc, type SpecHost } from './load.js';
 import { architectureSchema } from './schema.js';
 import type { IrGraph } from '../ir/graph.js';
-import { graphStats, type GraphStats } from '../ir/stats.js';
+import { activationMemory, graphStats, type GraphStats, type MemoryEstimate } from '../ir/stats.js';
 import { networkStride } from '../ir/stride.js';
 import { deployForm, type PassReport } from '../passes/pipeline.js';
 
@@ -26,6 +27,12 @@ export interface CompileOptions {
   verifyEach?: boolean;
   /** accept a file of modules with no graph (`alcli validate architectures/lib/x.yaml`) */
   allowLibrary?: boolean;
+  /** refuse specs whose estimated activation memory (training step or inference) is over this many bytes; default: half the RAM */
+  maxMemory?: number;
+  /** the training batch for the memory estimate; default: the resolved train.batch (4) */
+  batch?: number;
+  /** read imports outside the spec's folder tree */
+  allowOutsideImports?: boolean;
 }
 
 export interface Compiled {
@@ -51,9 +58,14 @@ export interface CompileResult {
 }
 
 export const DEFAULT_MAX_PARAMS = 500_000_000;
+/** The default --max-memory: this fraction of the machine's RAM. */
+export const DEFAULT_MEMORY_FRACTION = 0.5;
+/** train.batch and train.crop when the spec does not set them (as src/train/loop.ts trainSettings). */
+const DEFAULT_BATCH = 4;
+const DEFAULT_CROP = 256;
 
 export function compile(path: string, host: SpecHost, opts: CompileOptions = {}): CompileResult {
-  const loaded = loadSpec(path, host);
+  const loaded = loadSpec(path, host, { allowOutsideImports: opts.allowOutsideImports });
   const base = { sources: loaded.sources, usageErrors: [] as string[] };
   if (!loaded.spec) return { ...base, diagnostics: normalizeDiagnostics(loaded.diagnostics) };
   if (!loaded.spec.doc.graph) {
@@ -78,12 +90,38 @@ export function compile(path: string, host: SpecHost, opts: CompileOptions = {})
     });
     return { ...base, diagnostics: [d] };
   }
+  const memory = memoryError(graph, resolved, opts, path);
+  if (memory) return { ...base, diagnostics: [memory] };
   const { graph: deploy, report } = deployForm(graph, { verifyEach: opts.verifyEach });
   return {
     ...base,
     diagnostics: [],
     compiled: { spec, resolved, graph, stats, deploy, deployStats: graphStats(deploy), passes: report, stride: networkStride(graph) },
   };
+}
+
+const GB = 1024 ** 3;
+export const formatBytes = (b: number): string => (b >= GB ? `${(b / GB).toFixed(1)} GB` : `${(b / 1024 ** 2).toFixed(1)} MB`);
+
+/**
+ * The memory check: a training step at train.batch x train.crop (activations x3, see
+ * activationMemory) and inference at the compiled size (batch 1), against --max-memory.
+ */
+function memoryError(graph: IrGraph, doc: SpecDoc, opts: CompileOptions, path: string): Diagnostic | undefined {
+  const limit = opts.maxMemory ?? Math.floor(totalmem() * DEFAULT_MEMORY_FRACTION);
+  const train = (doc.train ?? {}) as { batch?: unknown; crop?: unknown };
+  const batch = opts.batch ?? (typeof train.batch === 'number' ? train.batch : DEFAULT_BATCH);
+  const crop = typeof train.crop === 'number' ? [train.crop, train.crop] : Array.isArray(train.crop) ? train.crop.map(Number) : [DEFAULT_CROP, DEFAULT_CROP];
+  const step = activationMemory(graph, batch, [crop[0], crop[1]]);
+  const infer = activationMemory(graph, 1, graph.input.size, 1);
+  const [what, est]: [string, MemoryEstimate] =
+    step.total >= infer.total ? [`a training step (batch ${batch}, crop ${crop[0]}x${crop[1]})`, step] : [`inference at ${graph.input.size.join('x')}`, infer];
+  if (est.total <= limit) return undefined;
+  const node = graph.nodes.find((n) => n.id === est.largest.id);
+  const shape = node ? ` (${node.shape.h}x${node.shape.w}x${node.shape.c} at the compiled size)` : '';
+  return diag('too-large', `${what} needs about ${formatBytes(est.total)} of activations, over the limit of ${formatBytes(limit)}; the largest is '${est.largest.id}'${shape} with ${formatBytes(est.largest.bytes)}`, node?.origin.at(-1) ?? firstLine(path), {
+    hint: 'check resize scales and sizes, or lower train.batch / train.crop; raise the limit with --max-memory if this is intended',
+  });
 }
 
 /** A whole-file error points at the file's first line. */

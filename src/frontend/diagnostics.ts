@@ -20,11 +20,17 @@ export function renderDiagnostic(d: Diagnostic, sources: ReadonlyMap<string, str
   return lines.join('\n');
 }
 
+/** The longest source line shown under an error. */
+export const MAX_SNIPPET = 160;
+
 function snippet(at: SourcePos, sources: ReadonlyMap<string, string>, mark: (s: string) => string): string[] {
   const text = sources.get(at.file);
   if (text === undefined) return [];
-  const line = text.split(/\r?\n/)[at.line - 1];
-  if (line === undefined) return [];
+  const full = text.split(/\r?\n/, at.line)[at.line - 1];
+  if (full === undefined) return [];
+  // a long line is cut, never printed whole (a minified or binary file would flood the terminal)
+  const line = full.length > MAX_SNIPPET ? `${full.slice(0, MAX_SNIPPET)}...` : full;
+  if (at.col > MAX_SNIPPET) return [];
   const gutter = String(at.line).length;
   const end = at.endLine === at.line ? Math.max(at.endCol, at.col + 1) : line.length + 1;
   const carets = '^'.repeat(Math.max(1, Math.min(end, line.length + 1) - at.col));

@@ -25,6 +25,8 @@ export interface ExpandResult {
 
 export const DEFAULT_INPUT_SIZE: [number, number] = [256, 256];
 export const DEFAULT_MAX_NODES = 100_000;
+/** How deep module calls may nest (real specs: 2 or 3); thousands would overflow the stack. */
+export const MAX_MODULE_DEPTH = 32;
 
 /** What a name in a graph body stands for once expanded. */
 type Bound = { id: string; shape: Shape; at?: SourcePos; /** the name the user wrote */ label: string } | 'excluded' | 'failed';
@@ -67,27 +69,33 @@ class Expander {
   expandBody(frame: Frame): Map<string, Bound> {
     const { body } = frame;
     const names = Object.keys(body.nodes);
+    const nameSet = new Set(names);
     const results = new Map<string, Bound>();
     const refs = new Map<string, Ref[]>();
     const firstInput = [...frame.bindings.keys()][0];
 
     for (const [i, name] of names.entries()) {
+      if (this.spec.brokenNodes.has(brokenNodeKey(body.file.path, body.path, name))) {
+        // the schema already reported this node: its references are not worth a second error
+        results.set(name, 'failed');
+        refs.set(name, []);
+        continue;
+      }
       const call = body.nodes[name];
       const rs = this.refsOf(frame, name, call, i === 0 ? firstInput : names[i - 1]);
       for (const r of rs) {
-        if (!names.includes(r.name) && !frame.bindings.has(r.name)) {
+        if (!nameSet.has(r.name) && !frame.bindings.has(r.name)) {
           const known = [...names, ...frame.bindings.keys()];
           this.error('undefined-ref', `node '${name}' reads '${r.name}', which is not defined here`, r.at, frame, {
-            hint: suggestion(r.name, known) ?? `defined here: ${known.join(', ')}`,
+            hint: suggestion(r.name, known) ?? `defined here: ${known.length > 20 ? `${known.slice(0, 20).join(', ')}, ...` : known.join(', ')}`,
           });
           results.set(name, 'failed');
         }
-        if (frame.bindings.has(r.name) && names.includes(r.name)) {
+        if (frame.bindings.has(r.name) && nameSet.has(r.name)) {
           this.error('duplicate-name', `node '${r.name}' has the name of an input of this graph`, posAt(body.file, [...body.path, r.name], 'key'), frame, { hint: 'rename the node' });
         }
       }
       refs.set(name, rs);
-      if (this.spec.brokenNodes.has(brokenNodeKey(body.file.path, body.path, name))) results.set(name, 'failed');
     }
 
     for (const name of this.order(frame, names, refs, results)) {
@@ -109,29 +117,40 @@ class Expander {
     return out;
   }
 
-  /** YAML order where it can; a node waits for the nodes it reads. Cycles are reported and skipped. */
+  /**
+   * YAML order where it can; a node waits for the nodes it reads. Cycles are reported and skipped.
+   * Kahn's algorithm with the lowest YAML index first: linear in nodes and references (up to a log).
+   */
   private order(frame: Frame, names: string[], refs: Map<string, Ref[]>, results: Map<string, Bound>): string[] {
-    const done = new Set<string>();
+    const index = new Map(names.map((n, i) => [n, i]));
+    const local = (n: string) => [...new Set((refs.get(n) ?? []).map((r) => r.name).filter((r) => index.has(r)))];
+    const waiting = names.map((n) => local(n).length);
+    const readers: number[][] = names.map(() => []);
+    names.forEach((n, i) => local(n).forEach((d) => readers[index.get(d)!].push(i)));
+    const done = new Array<boolean>(names.length).fill(false);
+    const ready = new MinHeap();
+    waiting.forEach((w, i) => w === 0 && ready.push(i));
     const out: string[] = [];
-    const local = (n: string) => (refs.get(n) ?? []).map((r) => r.name).filter((r) => names.includes(r));
+    const finish = (i: number) => {
+      done[i] = true;
+      out.push(names[i]);
+      for (const r of readers[i]) if (--waiting[r] === 0 && !done[r]) ready.push(r);
+    };
     while (out.length < names.length) {
-      const next = names.find((n) => !done.has(n) && local(n).every((d) => done.has(d)));
-      if (next !== undefined) {
-        done.add(next);
-        out.push(next);
+      if (ready.size) {
+        const i = ready.pop();
+        if (!done[i]) finish(i);
         continue;
       }
-      const cycle = findCycle(names.filter((n) => !done.has(n)), local);
+      const remaining = names.filter((_, i) => !done[i]);
+      const cycle = findCycle(remaining, local);
       const at = (n: string) => posAt(frame.body.file, [...frame.body.path, n], 'key');
       this.error('cycle', `nodes depend on each other in a loop: ${[...cycle, cycle[0]].join(' -> ')}`, at(cycle[0]), frame, {
         notes: cycle.slice(1).map((n) => ({ message: `'${n}' is part of the loop`, at: at(n) })),
         hint: 'a graph must flow one way: remove one of these references',
       });
-      for (const n of names.filter((n) => !done.has(n))) {
-        if (cycle.includes(n)) results.set(n, 'failed');
-      }
-      for (const n of cycle) done.add(n);
-      out.push(...cycle);
+      for (const n of cycle) results.set(n, 'failed');
+      for (const n of cycle) finish(index.get(n)!);
     }
     return out;
   }
@@ -248,6 +267,12 @@ class Expander {
   private module(frame: Frame, name: string, mod: ModuleDef, inputs: Built[], id: string, scope: ScopeFn, at?: SourcePos): Bound {
     const { file, path } = frame.body;
     const call = frame.body.nodes[name];
+    if (frame.modules.length >= MAX_MODULE_DEPTH) {
+      this.error('too-large', `module calls nest more than ${MAX_MODULE_DEPTH} deep ('${name}' calls '${mod.name}')`, at, { ...frame, chain: frame.chain.slice(-3), modules: frame.modules.slice(-3) }, {
+        hint: 'a module may call others, but not in a chain this long: use `repeat` for repeated blocks',
+      });
+      return 'failed';
+    }
     if (frame.modules.includes(mod.name)) {
       this.error('cycle', `module '${mod.name}' calls itself (${[...frame.modules, mod.name].join(' -> ')})`, at, frame);
       return 'failed';
@@ -327,7 +352,7 @@ class Expander {
         if (!(e instanceof ExprError)) throw e;
         const col = at ? { ...at, col: at.col + e.offset + (quoted(file.text, at) ? 1 : 0), endCol: at.col + e.offset + 1 + (quoted(file.text, at) ? 1 : 0) } : at;
         const names = [...frame.vars.keys(), ...[...frame.bindings.keys()].map((b) => `${b}.channels`)];
-        this.error('bad-expression', `in '${raw}': ${e.message}`, col, frame, {
+        this.error('bad-expression', `in '${raw.length > 60 ? `${raw.slice(0, 57)}...` : raw}': ${e.message}`, col, frame, {
           hint: e.message.startsWith('unknown name') ? suggestion(e.message.split("'")[1], names) ?? `names in scope: ${names.join(', ') || 'none'}` : undefined,
         });
         return undefined;
@@ -357,13 +382,53 @@ const quoted = (text: string, at: SourcePos) => /["']/.test(text.split(/\r?\n/)[
 
 function findCycle(nodes: string[], deps: (n: string) => string[]): string[] {
   // every remaining node waits on another remaining node, so walking deps must revisit one
+  const remaining = new Set(nodes);
   const path: string[] = [];
+  const seen = new Set<string>();
   let n = nodes[0];
-  while (!path.includes(n)) {
+  while (!seen.has(n)) {
     path.push(n);
-    n = deps(n).find((d) => nodes.includes(d))!;
+    seen.add(n);
+    n = deps(n).find((d) => remaining.has(d))!;
   }
   return path.slice(path.indexOf(n));
+}
+
+/** A binary min-heap of indices: the ready node first in YAML order. */
+class MinHeap {
+  private readonly a: number[] = [];
+  get size() {
+    return this.a.length;
+  }
+  push(v: number) {
+    const a = this.a;
+    a.push(v);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= a[i]) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): number {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] < a[m]) m = l;
+        if (r < a.length && a[r] < a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /** Expands a loaded spec into the IR at one input size. `graph` is set only when there are no errors. */

@@ -50,9 +50,24 @@ type Ast =
 
 const FUNCS: Record<string, number> = { min: 2, max: 2, if: 3 };
 
+/** How deep parentheses, `not` and unary minus may nest: each level is a stack frame or three. */
+export const MAX_EXPR_DEPTH = 50;
+/** Expressions are one-liners; this bounds the work of one. */
+export const MAX_EXPR_LENGTH = 1000;
+
 export function parseExpr(src: string): Ast {
+  if (src.length > MAX_EXPR_LENGTH) throw new ExprError(`the expression is ${src.length} characters long (limit ${MAX_EXPR_LENGTH})`, 0);
   const toks = tokenize(src);
   let p = 0;
+  let depth = 0;
+  const deeper = <T>(at: number, f: () => T): T => {
+    if (++depth > MAX_EXPR_DEPTH) throw new ExprError(`the expression nests more than ${MAX_EXPR_DEPTH} deep`, at);
+    try {
+      return f();
+    } finally {
+      depth--;
+    }
+  };
   const peek = () => toks[p];
   const isOp = (v: string) => peek().t === 'op' && peek().v === v;
   const isWord = (v: string) => peek().t === 'id' && peek().v === v;
@@ -77,7 +92,7 @@ export function parseExpr(src: string): Ast {
     if (isWord('not')) {
       const at = peek().at;
       p++;
-      return { k: 'un', op: 'not', a: not(), at };
+      return { k: 'un', op: 'not', a: deeper(at, not), at };
     }
     return cmp();
   };
@@ -88,7 +103,7 @@ export function parseExpr(src: string): Ast {
     if (isOp('-')) {
       const at = peek().at;
       p++;
-      return { k: 'un', op: '-', a: unary(), at };
+      return { k: 'un', op: '-', a: deeper(at, unary), at };
     }
     return primary();
   };
@@ -100,7 +115,7 @@ export function parseExpr(src: string): Ast {
     }
     if (isOp('(')) {
       p++;
-      const e = or();
+      const e = deeper(t.at, or);
       expect(')');
       return e;
     }
@@ -110,10 +125,10 @@ export function parseExpr(src: string): Ast {
       if (isOp('(')) {
         if (!(t.v in FUNCS)) throw new ExprError(`unknown function '${t.v}' (known: ${Object.keys(FUNCS).join(', ')})`, t.at);
         p++;
-        const args: Ast[] = [or()];
+        const args: Ast[] = [deeper(t.at, or)];
         while (isOp(',')) {
           p++;
-          args.push(or());
+          args.push(deeper(t.at, or));
         }
         expect(')');
         if (args.length !== FUNCS[t.v]) throw new ExprError(`${t.v}() takes ${FUNCS[t.v]} arguments, got ${args.length}`, t.at);

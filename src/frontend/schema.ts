@@ -99,7 +99,7 @@ export function architectureSchema(): Record<string, unknown> {
         required: ['channels'],
         properties: {
           channels: { type: 'integer', minimum: 1, maximum: 64 },
-          size: { description: 'default input size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 1 }, { type: 'array', items: { type: 'integer', minimum: 1 }, minItems: 2, maxItems: 2 }] },
+          size: { description: 'default input size, n or [h, w]', anyOf: [{ type: 'integer', minimum: 1, maximum: 16384 }, { type: 'array', items: { type: 'integer', minimum: 1, maximum: 16384 }, minItems: 2, maxItems: 2 }] },
           normalize: {
             description: "'dataset' (train-set mean/std, the default), 'none', or explicit per-channel mean/std",
             anyOf: [

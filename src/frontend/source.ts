@@ -21,11 +21,89 @@ export interface ParsedSource {
   diagnostics: Diagnostic[];
 }
 
+/** How deep maps and lists may nest: real specs nest about 6 deep; thousands overflow the parser's stack. */
+export const MAX_NESTING = 64;
+
 export function parseSource(path: string, text: string): ParsedSource {
+  const deep = nestingDepth(text);
+  if (deep) {
+    const lines = new LineCounter();
+    const doc = parseDocument('', { lineCounter: lines });
+    return {
+      file: { path, text, doc, lines },
+      value: undefined,
+      diagnostics: [
+        diag('too-large', `maps and lists nest more than ${MAX_NESTING} deep here`, { file: path, line: deep.line, col: deep.col, endLine: deep.line, endCol: deep.col + 1 }, {
+          hint: 'a spec nests a few levels: graph, node, attribute',
+        }),
+      ],
+    };
+  }
+  try {
+    return parseChecked(path, text);
+  } catch (e) {
+    // a last guard: whatever the limits above miss must still be a located error, not a crash
+    if (!(e instanceof RangeError)) throw e;
+    const lines = new LineCounter();
+    return {
+      file: { path, text, doc: parseDocument('', { lineCounter: lines }), lines },
+      value: undefined,
+      diagnostics: [diag('too-large', `the file is too deeply nested or too large to read (${e.message})`, { file: path, line: 1, col: 1, endLine: 1, endCol: 2 })],
+    };
+  }
+}
+
+/**
+ * Where the text first nests deeper than MAX_NESTING, counted before parsing: open flow brackets
+ * plus block levels (indentation steps and `- ` entries). Quoted strings and comments are skipped.
+ */
+export function nestingDepth(text: string): { line: number; col: number } | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let quote = '';
+  const lines = text.split('\n');
+  for (let ln = 0; ln < lines.length; ln++) {
+    const line = lines[ln];
+    let i = 0;
+    if (!flow && !quote) {
+      while (line[i] === ' ') i++;
+      if (i === line.length || line[i] === '#') continue;
+      while (indents.length && indents[indents.length - 1] >= i) indents.pop();
+      indents.push(i);
+      // `- - - x` opens a list per dash on one line
+      while (line[i] === '-' && line[i + 1] === ' ') {
+        indents.push(i + 1);
+        i += 2;
+        while (line[i] === ' ') i++;
+      }
+    }
+    for (; i < line.length; i++) {
+      const c = line[i];
+      if (quote) {
+        if (c === quote) quote = '';
+        else if (c === '\\' && quote === '"') i++;
+        continue;
+      }
+      if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) break;
+      if ((c === '"' || c === "'") && (i === 0 || /[\s,[{:]/.test(line[i - 1]))) quote = c;
+      else if (c === '[' || c === '{') flow++;
+      else if (c === ']' || c === '}') flow = Math.max(0, flow - 1);
+      if (flow + indents.length > MAX_NESTING) return { line: ln + 1, col: i + 1 };
+    }
+    if (flow + indents.length > MAX_NESTING) return { line: ln + 1, col: 1 };
+    if (quote === "'" || quote === '"') {
+      // quoted scalars may span lines; a stray quote in plain text must not hide the rest
+      if (!flow) quote = '';
+    }
+  }
+  return undefined;
+}
+
+function parseChecked(path: string, text: string): ParsedSource {
   const lines = new LineCounter();
   // `merge: true`: YAML merge keys (`<<: *base`) are read as the expanded map; posAt follows them,
   // so an error in merged content points at the line that wrote it
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true, logLevel: 'error' });
   const file: SourceFile = { path, text, doc, lines };
   const diagnostics: Diagnostic[] = doc.errors.slice(0, 1).map((e) => syntaxError(file, e.message.split('\n')[0], e.pos[0], e.pos[1]));
   if (diagnostics.length) return { file, value: undefined, diagnostics };
@@ -149,7 +227,7 @@ const isMergeKey = (k: unknown) => isScalar(k) && typeof k.value === 'symbol' &&
  * (the first one holding the key wins, as when the value is built).
  */
 function pairIn(file: SourceFile, map: YAMLMap, key: string, depth: number): Pair | undefined {
-  const own = map.items.find((p) => isScalar(p.key) && !isMergeKey(p.key) && String(p.key.value) === key);
+  const own = ownPairs(map).get(key);
   if (own || depth > MAX_ALIAS_COUNT) return own;
   for (const p of map.items) {
     if (!isMergeKey(p.key)) continue;
@@ -160,6 +238,20 @@ function pairIn(file: SourceFile, map: YAMLMap, key: string, depth: number): Pai
     }
   }
   return undefined;
+}
+
+/** Each map's own pairs by key (the first of duplicates), built once: posAt stays O(depth) per lookup. */
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
+function ownPairs(map: YAMLMap): Map<string, Pair> {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) {
+      if (isScalar(p.key) && !isMergeKey(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p as Pair);
+    }
+    pairIndex.set(map, index);
+  }
+  return index;
 }
 
 /** A merge key takes a map, an alias of one, or a list of those; anything else would stop toJS. */

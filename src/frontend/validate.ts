@@ -90,7 +90,11 @@ function nodeOp(value: unknown, path: (string | number)[]): string | undefined {
 
 function valueError(file: SourceFile, value: unknown, path: (string | number)[], e: ErrorObject, all: ErrorObject[]): Diagnostic {
   const at = posAt(file, path);
-  const got = JSON.stringify(valueAt(value, path)) ?? 'nothing';
+  const v = valueAt(value, path);
+  const kind = v === null ? 'nothing' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a map' : typeof v === 'string' ? 'text' : `a ${typeof v}`;
+  // the whole file's value is never echoed (it may be a file that is no spec at all); others are cut short
+  const shown = JSON.stringify(v) ?? 'nothing';
+  const got = path.length === 0 ? kind : shown.length > 60 ? `${shown.slice(0, 57)}...` : shown;
   if (e.keyword === 'enum' || e.keyword === 'const') {
     const allowed = e.keyword === 'enum' ? ((e.params as { allowedValues: unknown[] }).allowedValues) : [(e.params as { allowedValue: unknown }).allowedValue];
     const word = String(valueAt(value, path));
@@ -100,11 +104,13 @@ function valueError(file: SourceFile, value: unknown, path: (string | number)[],
   }
   const types = [...new Set(all.filter((x) => x.keyword === 'type').map((x) => (x.params as { type: string }).type))];
   const bounds = all.find((x) => ['minimum', 'maximum', 'exclusiveMinimum', 'minItems', 'maxItems', 'minLength', 'pattern'].includes(x.keyword));
-  if (bounds && !all.some((x) => x.keyword === 'type' && x.schemaPath.split('/').length <= bounds.schemaPath.split('/').length)) {
+  // a bound failed at this very value: some alternative took its type, so the bound is the problem
+  // (`size: 100000` is too large, not "should be a list")
+  if (bounds) {
     return diag('bad-value', `${describe(path)} is ${got}: it ${bounds.message}`, at);
   }
   if (types.length) {
-    const want = types.map((t) => (t === 'string' ? 'an expression' : t === 'integer' ? 'an integer' : `a ${t}`)).join(' or ');
+    const want = types.map((t) => (t === 'string' ? 'an expression' : t === 'integer' ? 'an integer' : t === 'object' ? 'a map (key: value lines)' : t === 'array' ? 'a list' : `a ${t}`)).join(' or ');
     return diag('bad-type', `${describe(path)} should be ${want}, got ${got}`, at);
   }
   return diag('bad-value', `${describe(path)} is ${got}: it ${e.message}`, at);

@@ -22,8 +22,9 @@ export const ERROR_CODES = {
   'shape-error': 'an op cannot produce a valid output shape from its inputs',
   'import-not-found': 'an imported file does not exist',
   'import-cycle': 'files that import each other in a loop',
-  'too-large': 'the network exceeds a size limit',
-  'file-not-found': 'the spec file does not exist or cannot be read',
+  'too-large': 'the spec file, its nesting, or the network exceeds a size limit (bytes, depth, nodes, parameters, memory)',
+  'file-not-found': 'the spec file does not exist, cannot be read, or is not a regular file',
+  encoding: 'the file is not UTF-8 text (UTF-16, Latin-1, binary)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -89,6 +89,10 @@ export interface OpDef {
 export type GridRule = 'same' | 'free' | { down: readonly [number, number] } | { up: readonly [number, number] } | { like: string };
 
 const pair = (v: unknown) => v as readonly [number, number];
+/** Largest channel count of one node, and side of a fixed resize: sane maxima, so a typo is an error, not an allocation. */
+export const MAX_CHANNELS = 16384;
+export const MAX_SIZE = 16384;
+
 const size = (s: Shape) => s.h * s.w * s.c;
 const none = () => 0;
 const noWeights = (): WeightSpec[] => [];
@@ -151,16 +155,16 @@ const elementwise = (formula: string, flopsPerElement: number): OpDef => ({
 });
 
 const kernelAttrs = {
-  kernel: { type: 'pair', required: true, min: 1, doc: 'window size, k or [kh, kw]' },
-  stride: { type: 'pair', default: [1, 1], min: 1, doc: 'step, s or [sh, sw]' },
-  dilation: { type: 'pair', default: [1, 1], min: 1, doc: 'spacing of kernel taps' },
-  pad: { type: 'pair', min: 0, doc: 'zeros on each side, p or [ph, pw]; default: centred, dilation*(kernel-1)/2' },
+  kernel: { type: 'pair', required: true, min: 1, max: 64, doc: 'window size, k or [kh, kw]' },
+  stride: { type: 'pair', default: [1, 1], min: 1, max: 64, doc: 'step, s or [sh, sw]' },
+  dilation: { type: 'pair', default: [1, 1], min: 1, max: 64, doc: 'spacing of kernel taps' },
+  pad: { type: 'pair', min: 0, max: 256, doc: 'zeros on each side, p or [ph, pw]; default: centred, dilation*(kernel-1)/2' },
 } as const satisfies Record<string, AttrSpec>;
 
 const poolAttrs = {
   kernel: kernelAttrs.kernel,
-  stride: { type: 'pair', min: 1, doc: 'step; default: the kernel size' },
-  pad: { type: 'pair', default: [0, 0], min: 0, doc: 'padding on each side' },
+  stride: { type: 'pair', min: 1, max: 64, doc: 'step; default: the kernel size' },
+  pad: { type: 'pair', default: [0, 0], min: 0, max: 256, doc: 'padding on each side' },
 } as const satisfies Record<string, AttrSpec>;
 
 const windowPool = (formula: string): OpDef => ({
@@ -180,9 +184,9 @@ export const OPS = {
     formula: 'y = W * x (+ b), cross-correlation with explicit symmetric zero padding',
     arity: { min: 1, max: 1 },
     attrs: {
-      out: { type: 'int', required: true, min: 1, doc: 'output channels' },
+      out: { type: 'int', required: true, min: 1, max: MAX_CHANNELS, doc: 'output channels' },
       ...kernelAttrs,
-      groups: { type: 'int', default: 1, min: 1, doc: 'channel groups (cin and out must both divide by it)' },
+      groups: { type: 'int', default: 1, min: 1, max: MAX_CHANNELS, doc: 'channel groups (cin and out must both divide by it)' },
       bias: { type: 'bool', default: false, doc: 'add a learned bias (false when a BatchNorm follows)' },
     },
     shape(ctx) {
@@ -211,11 +215,11 @@ export const OPS = {
     formula: 'y = W^T * x (+ b): the gradient of a strided conv; H = (H-1)s - 2p + k + output_pad',
     arity: { min: 1, max: 1 },
     attrs: {
-      out: { type: 'int', required: true, min: 1, doc: 'output channels' },
+      out: { type: 'int', required: true, min: 1, max: MAX_CHANNELS, doc: 'output channels' },
       kernel: kernelAttrs.kernel,
       stride: kernelAttrs.stride,
-      pad: { type: 'pair', default: [0, 0], min: 0, doc: 'cropped from each side of the full output' },
-      output_pad: { type: 'pair', default: [0, 0], min: 0, doc: 'extra rows/cols at the bottom/right' },
+      pad: { type: 'pair', default: [0, 0], min: 0, max: 256, doc: 'cropped from each side of the full output' },
+      output_pad: { type: 'pair', default: [0, 0], min: 0, max: 64, doc: 'extra rows/cols at the bottom/right' },
       bias: { type: 'bool', default: true, doc: 'add a learned bias' },
     },
     shape(ctx) {
@@ -309,8 +313,8 @@ export const OPS = {
     formula: 'half-pixel resize (align_corners=False) by an integer `scale`, to `size`, or like another node',
     arity: { min: 1, max: 1 },
     attrs: {
-      scale: { type: 'int', min: 1, doc: 'upsampling factor (one of scale, size, like)' },
-      size: { type: 'pair', min: 1, doc: 'output [h, w]' },
+      scale: { type: 'int', min: 1, max: 64, doc: 'upsampling factor (one of scale, size, like)' },
+      size: { type: 'pair', min: 1, max: MAX_SIZE, doc: 'output [h, w]' },
       like: { type: 'ref', doc: 'a node whose spatial size to take' },
       mode: { type: 'enum', values: ['bilinear', 'nearest'], default: 'bilinear', doc: 'interpolation' },
       stretch: {

@@ -49,3 +49,37 @@ export function graphStats(g: IrGraph): GraphStats {
   }
   return { perNode, params, state, flops };
 }
+
+export interface MemoryEstimate {
+  /** bytes of all activations of one step */
+  total: number;
+  /** the node with the largest activation, and its bytes */
+  largest: { id: string; bytes: number };
+}
+
+/** Bytes per activation value (float32). */
+export const BYTES_PER_VALUE = 4;
+/** Forward activations kept for the backward pass, their gradients, and optimizer/workspace slack. */
+export const TRAIN_MEMORY_FACTOR = 3;
+
+/**
+ * Activation memory of one step, estimated from the IR's shapes:
+ *   bytes(node) = batch x h x w x c x 4 (float32) x factor, with h, w rescaled from the graph's
+ *   input size to `size` (the training crop), since every shape scales with the input;
+ *   total = sum over the input and every node. factor = 3 for a training step (forward values
+ *   kept for backward + their gradients + slack), 1 for inference.
+ * An estimate (fused kernels use less, framework overheads more); it catches shapes that cannot fit.
+ */
+export function activationMemory(g: IrGraph, batch: number, size: [number, number] = g.input.size, factor = TRAIN_MEMORY_FACTOR): MemoryEstimate {
+  const sy = size[0] / g.input.size[0];
+  const sx = size[1] / g.input.size[1];
+  const bytesOf = (s: Shape) => batch * Math.max(1, Math.round(s.h * sy)) * Math.max(1, Math.round(s.w * sx)) * s.c * BYTES_PER_VALUE * factor;
+  let total = bytesOf(inputShape(g));
+  let largest = { id: INPUT_ID, bytes: total };
+  for (const n of g.nodes) {
+    const b = bytesOf(n.shape);
+    total += b;
+    if (b > largest.bytes) largest = { id: n.id, bytes: b };
+  }
+  return { total, largest };
+}

@@ -37,6 +37,10 @@ export function compileFile(path: string, opts: CompileOptions = {}): Compiled {
 interface RunOptionsBase {
   /** refuse networks with more trainable parameters than this (default 500 M) */
   maxParams?: number;
+  /** refuse specs whose estimated activation memory is over this many bytes (default: half the RAM) */
+  maxMemory?: number;
+  /** read spec imports outside the spec's folder tree */
+  allowOutsideImports?: boolean;
   /** default: auto for a new run; a resumed run's own engine */
   engine?: TrainEngineChoice;
   /** default: auto for a new run; a resumed run's own backend (auto when it ran on ort) */
@@ -135,16 +139,16 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     const mt = maskThresholdError(maskThreshold);
     if (mt) throw new BadOptionsError(mt);
   }
-  const { maxParams } = opts;
+  const { maxParams, maxMemory, allowOutsideImports } = opts;
   // compiled once for the settings, then at the crop size: the training graph's shapes are the batch's
-  let c = compileFile(specPath, { overrides: sets, maxParams });
+  let c = compileFile(specPath, { overrides: sets, maxParams, maxMemory, allowOutsideImports });
   // the spec's imports too: a --force must not delete them
   if (!info) refuseOverlap(runPath, [...c.spec.files.keys()].map((path) => ({ path, what: 'a file the spec imports' })));
   const settings = trainSettings(c.resolved.train as Record<string, unknown> | undefined);
   const [ch, cw] = settings.crop;
   const cropError = cropStrideError(settings.crop, c.stride);
   if (cropError) throw new BadOptionsError(cropError);
-  if (c.graph.input.size[0] !== ch || c.graph.input.size[1] !== cw) c = compileFile(specPath, { overrides: sets, maxParams, size: [ch, cw] });
+  if (c.graph.input.size[0] !== ch || c.graph.input.size[1] !== cw) c = compileFile(specPath, { overrides: sets, maxParams, maxMemory, allowOutsideImports, size: [ch, cw] });
   if (c.graph.output.classes !== 1 || c.graph.output.activation === 'softmax')
     throw new BadOptionsError(`train supports one output class with a sigmoid (binary segmentation); this spec has ${c.graph.output.classes} classes, ${c.graph.output.activation}`);
 
