@@ -22,6 +22,13 @@ export interface OutputDirOptions {
   protect?: Protected[];
 }
 
+/** A folder that does not exist yet cannot be made where a file stands on its path: a PathError naming that file. */
+export function refuseUnderFile(dir: string): void {
+  let up = resolve(dir);
+  while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
+  if (up !== resolve(dir) && !statSync(up).isDirectory()) throw new PathError(`'${dir}' cannot be created: '${up}' is a file, not a folder`);
+}
+
 /**
  * An output folder may be new or empty; a non-empty one only with `force` (`remedy` says what
  * else the user can do); never one that is, contains or lies inside a protected input; never one
@@ -31,9 +38,7 @@ export interface OutputDirOptions {
  */
 export function checkOutputDir(dir: string, force: boolean, remedy = 'use --force to replace it', opts: OutputDirOptions = {}): void {
   refuseOverlap(dir, opts.protect ?? []);
-  let up = resolve(dir);
-  while (!existsSync(up) && dirname(up) !== up) up = dirname(up);
-  if (up !== resolve(dir) && !statSync(up).isDirectory()) throw new PathError(`'${dir}' cannot be created: '${up}' is a file, not a folder`);
+  refuseUnderFile(dir);
   guardFs(dirname(resolve(dir)), () => {
     if (existsSync(dirname(resolve(dir)))) dirWriter(dir).recoverStale();
   });

@@ -6,7 +6,7 @@
 // export's swap), and its emptiness is how a non-empty output is refused.
 import { existsSync, mkdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { PathError } from './dir.js';
+import { PathError, refuseUnderFile } from './dir.js';
 
 /** The folder is locked by another live process (the CLI exits 2). */
 export class LockError extends PathError {
@@ -73,6 +73,7 @@ function watchExit(on: boolean): void {
 export function lockDir(dir: string): DirLock {
   const file = lockFile(dir);
   const parent = dirname(file);
+  refuseUnderFile(dir);
   // the first folder created on the way, when the parent was missing
   const made = existsSync(parent) ? undefined : mkdirSync(parent, { recursive: true });
   for (let attempt = 0; ; attempt++) {
