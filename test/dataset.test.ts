@@ -2,7 +2,7 @@
 // gray and RGB), every layout and split rule, every data error naming its file, and the decoding:
 // [0, 1] scaling, channel adaptation, mask binarization at > 127 (--mask-threshold 0.5; the strict mask
 // rule and every encoding are in decode.test.ts), FOV, train-set statistics.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -208,6 +208,17 @@ for (const [name, files, want] of errorCases) {
 test('a missing folder is a no-dataset error', async () => {
   const r = await scanDataset(join(root, 'nope'));
   assert.equal(r.errors.map((e) => [e.code, e.file]), [['no-dataset', join(root, 'nope')]]);
+});
+
+test('a broken link or a looping one in a dataset folder is an unreadable error naming it; a link to a folder is skipped', async () => {
+  const dir = await make(pairs(4));
+  symlinkSync(join(dir, 'nowhere.png'), join(dir, 'masks', '03b.png'));
+  symlinkSync(join(dir, 'images', 'loop.png'), join(dir, 'images', 'loop.png'));
+  symlinkSync(join(dir, 'images'), join(dir, 'images', 'sub'));
+  const r = await scanDataset(dir);
+  assert.equal(r.errors.map((e) => [e.code, e.file.slice(dir.length + 1)]).sort(), [['unreadable', 'images/loop.png'], ['unreadable', 'masks/03b.png']]);
+  assert.match(renderDataErrors(r.errors), /ENOENT \(a link to a file that does not exist\)/);
+  assert.match(renderDataErrors(r.errors), /ELOOP/);
 });
 
 // ---------- decoding ----------

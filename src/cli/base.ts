@@ -21,7 +21,10 @@ const debugEnabled = () => (process.env.DEBUG ?? '').split(',').some((s) => ['al
  * Reports an error the way command `id` does (its message, the spec's diagnostics or the data
  * errors, as JSON on stdout with `json`) and returns the exit code.
  */
-export async function reportError(err: Error, id: string | undefined, json: boolean): Promise<number> {
+export async function reportError(err: Error, commandId: string | undefined, json: boolean): Promise<number> {
+  // oclif's ids separate topics with ':'; the user types them with a space (`alcli data check`)
+  const id = commandId?.replaceAll(':', ' ');
+  const name = id ? `alcli ${id}` : 'alcli';
   if (err instanceof BadSpecError) {
     if (json) printJson({ ok: false, diagnostics: err.diagnostics.map(diagnosticJson) });
     else await printDiagnostics(err.diagnostics, err.sources);
@@ -34,13 +37,12 @@ export async function reportError(err: Error, id: string | undefined, json: bool
   }
   if (err instanceof DivergedError) {
     if (json) printJson({ ok: false, error: { code: 'diverged', exit: EXIT.diverged, message: err.message, epoch: err.epoch, step: err.step } });
-    else process.stderr.write(`alcli ${id}: ${err.message}\n`);
+    else process.stderr.write(`${name}: ${err.message}\n`);
     return EXIT.diverged;
   }
   if (err instanceof SpecFailure) return EXIT.spec;
   if (err instanceof DataFailure) return EXIT.data;
   if (err instanceof VerifyFailure) return EXIT.verify;
-  const name = id ? `alcli ${id}` : 'alcli';
   if (err instanceof UsageError || err instanceof BadOptionsError || err instanceof PathError) {
     if (json) printJson({ ok: false, error: { code: 'usage', exit: EXIT.usage, message: err.message.trim() } });
     process.stderr.write(`${name}: ${err.message.trim()}\nSee more help with: alcli ${id} --help\n`);

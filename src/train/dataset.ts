@@ -226,11 +226,38 @@ function foregroundChecks(samples: Sample[], need: Split[], place: (s: Split) =>
     );
 }
 
+/**
+ * The regular files of a folder (symlinks followed), sorted, hidden ones left out. A folder or an
+ * entry that cannot be read (a broken or looping link, no permission) is a DataError naming it.
+ */
+function listFiles(path: string, errors: DataError[]): string[] {
+  const fault = (at: string, e: unknown) =>
+    errors.push(dataError('unreadable', at, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${(e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (a link to a file that does not exist)' : ''}`, 'fix or remove it: a dataset holds readable files and folders only'));
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (e) {
+    fault(path, e);
+    return [];
+  }
+  return names
+    .filter((n) => {
+      if (n.startsWith('.')) return false;
+      try {
+        return statSync(join(path, n)).isFile();
+      } catch (e) {
+        fault(join(path, n), e);
+        return false;
+      }
+    })
+    .sort();
+}
+
 /** Lists one part's folders and pairs images with masks and FOV masks. */
 function pairFiles(part: Part, masks: string, errors: DataError[], ignored: string[], stems: Set<string>): Pair[] {
   const list = (folder: string): FileEntry[] => {
     const path = join(part.root, folder);
-    const names = readdirSync(path).filter((n) => !n.startsWith('.') && statSync(join(path, n)).isFile()).sort();
+    const names = listFiles(path, errors);
     ignored.push(...names.filter((n) => !isImageFile(n)).map((n) => join(path, n)));
     const files = names.filter(isImageFile).map(entry);
     const byStem = new Map<string, string[]>();
