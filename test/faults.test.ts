@@ -17,8 +17,9 @@ import { exportArtifacts } from '../src/export/export.js';
 import { checkOutputDir, cleanStaleFiles, diskFileOps, DirWriter, fileHost, IoError, PathError, writeFileAtomic, type AtomicFileOps, type FileHost, type ReplaceMode } from '../src/io/dir.js';
 import { DamagedRunError } from '../src/train/run.js';
 import { trainRun } from '../src/train/session.js';
-import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
+import { syntheticDataset } from '../src/train/synthetic.js';
 import { openRun, predictImages } from '../src/train/trained.js';
+import { tinySpec, writeDataset } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-faults-test-'));
@@ -280,30 +281,9 @@ test('an --out that is a file, or lies under a file: exit 2 naming it, the file 
 
 // ---- --force never destroys an input
 
-const SPEC = `alcli: 1
-name: tiny
-input: {channels: 1, size: [32, 32]}
-output: {classes: 1}
-graph:
-  c1: {op: conv, in: input, out: 8, kernel: 3}
-  b1: {op: bn}
-  r1: {op: relu}
-  c2: {op: conv, out: 8, kernel: 3, stride: 2}
-  b2: {op: bn}
-  r2: {op: relu}
-  up: {op: resize, scale: 2}
-  head: {op: conv, out: 1, kernel: 1, bias: true}
-train: {epochs: 1, batch: 2, crop: 32, lr: 0.01, seed: 3}
-`;
+const SPEC = tinySpec({ epochs: 1, deep: false });
 const samples = syntheticDataset(1, { count: 10, size: 40, channels: 1 });
-async function dataset(dir: string): Promise<void> {
-  mkdirSync(join(dir, 'images'), { recursive: true });
-  mkdirSync(join(dir, 'masks'), { recursive: true });
-  for (const s of samples.slice(0, 8)) {
-    writeFileSync(join(dir, 'images', `${s.id}.png`), await encodePng(s.image));
-    writeFileSync(join(dir, 'masks', `${s.id}.png`), await encodePng(s.mask));
-  }
-}
+const dataset = (dir: string) => writeDataset(dir, samples.slice(0, 8));
 const base = fresh('base');
 writeFileSync(join(base, 'tiny.yaml'), SPEC);
 await dataset(join(base, 'data'));

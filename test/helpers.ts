@@ -1,8 +1,11 @@
-// Shared by the tests: the CLI's file-system SpecHost and an in-memory one.
+// Shared by the tests: the file-system SpecHost and an in-memory one, golden files, and a tiny
+// trainable spec with its synthetic dataset.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
 import type { SpecHost } from '../src/frontend/load.js';
+import type { HwcImage } from '../src/train/image.js';
+import { encodePng } from '../src/train/synthetic.js';
 
 export { fileSpecHost as fsHost } from '../src/frontend/load.js';
 
@@ -27,4 +30,34 @@ export function matchGolden(path: string, text: string): void {
   }
   assert.ok(existsSync(path), `no golden file ${path}: run with UPDATE_GOLDEN=1`);
   assert.fixture(text, readFileSync(path, 'utf8'));
+}
+
+/**
+ * A small trainable spec for training tests (stride 2, 32x32, batch 2); `deep` adds a third conv
+ * block. The tests that pin numbers of a trained run use the spec they measured with.
+ */
+export const tinySpec = ({ epochs, deep }: { epochs: number; deep: boolean }) => `alcli: 1
+name: tiny
+input: {channels: 1, size: [32, 32]}
+output: {classes: 1}
+graph:
+  c1: {op: conv, in: input, out: 8, kernel: 3}
+  b1: {op: bn}
+  r1: {op: relu}
+  c2: {op: conv, out: 8, kernel: 3, stride: 2}
+  b2: {op: bn}
+  r2: {op: relu}
+${deep ? '  c3: {op: conv, out: 8, kernel: 3}\n  b3: {op: bn}\n  r3: {op: relu}\n' : ''}  up: {op: resize, scale: 2}
+  head: {op: conv, out: 1, kernel: 1, bias: true}
+train: {epochs: ${epochs}, batch: 2, crop: 32, lr: 0.01, seed: 3}
+`;
+
+/** Writes `samples` (gray synthetic images and their masks) as DIR/images/ID.png and DIR/masks/ID.png. */
+export async function writeDataset(dir: string, samples: readonly { id: string; image: HwcImage; mask: HwcImage }[]): Promise<void> {
+  mkdirSync(join(dir, 'images'), { recursive: true });
+  mkdirSync(join(dir, 'masks'), { recursive: true });
+  for (const s of samples) {
+    writeFileSync(join(dir, 'images', `${s.id}.png`), await encodePng(s.image));
+    writeFileSync(join(dir, 'masks', `${s.id}.png`), await encodePng(s.mask));
+  }
 }

@@ -15,6 +15,7 @@ import { planPredictionNames, type PredictInput } from '../src/train/predict-nam
 import { trainRun } from '../src/train/session.js';
 import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
 import { openRun, predictImages } from '../src/train/trained.js';
+import { tinySpec, writeDataset } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-predict-test-'));
@@ -68,29 +69,10 @@ test('names: an output that would replace an input is refused, naming both', () 
 
 // ---- a trained run
 
-const TINY = `alcli: 1
-name: tiny
-input: {channels: 1, size: [32, 32]}
-output: {classes: 1}
-graph:
-  c1: {op: conv, in: input, out: 8, kernel: 3}
-  b1: {op: bn}
-  r1: {op: relu}
-  c2: {op: conv, out: 8, kernel: 3, stride: 2}
-  b2: {op: bn}
-  r2: {op: relu}
-  up: {op: resize, scale: 2}
-  head: {op: conv, out: 1, kernel: 1, bias: true}
-train: {epochs: 1, batch: 2, crop: 32, lr: 0.01, seed: 3}
-`;
+const TINY = tinySpec({ epochs: 1, deep: false });
 writeFileSync(at('tiny.yaml'), TINY);
 const samples = syntheticDataset(1, { count: 11, size: 40, channels: 1 });
-mkdirSync(at('data', 'images'), { recursive: true });
-mkdirSync(at('data', 'masks'), { recursive: true });
-for (const s of samples.slice(0, 8)) {
-  writeFileSync(at('data', 'images', `${s.id}.png`), await encodePng(s.image));
-  writeFileSync(at('data', 'masks', `${s.id}.png`), await encodePng(s.mask));
-}
+await writeDataset(at('data'), samples.slice(0, 8));
 await trainRun({ spec: at('tiny.yaml'), data: at('data'), out: at('run') }, { log: () => {} });
 const run = await openRun(at('run'));
 

@@ -24,9 +24,9 @@ import { loadTrainingData, trainLoop, trainSettings } from '../src/train/loop.js
 import { auc, imageMetrics, summarize } from '../src/train/metrics.js';
 import { fsRunHost, RunDir } from '../src/train/run.js';
 import { trainRun } from '../src/train/session.js';
-import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
+import { syntheticDataset } from '../src/train/synthetic.js';
 import { exportArtifacts } from '../src/export/export.js';
-import { fsHost } from './helpers.js';
+import { fsHost, tinySpec, writeDataset } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-safety-test-'));
@@ -34,33 +34,11 @@ test.after(() => rmSync(scratch, { recursive: true, force: true }));
 let count = 0;
 const tempDir = () => join(scratch, `t${count++}`);
 
-const TINY = `alcli: 1
-name: tiny
-input: {channels: 1, size: [32, 32]}
-output: {classes: 1}
-graph:
-  c1: {op: conv, in: input, out: 8, kernel: 3}
-  b1: {op: bn}
-  r1: {op: relu}
-  c2: {op: conv, out: 8, kernel: 3, stride: 2}
-  b2: {op: bn}
-  r2: {op: relu}
-  c3: {op: conv, out: 8, kernel: 3}
-  b3: {op: bn}
-  r3: {op: relu}
-  up: {op: resize, scale: 2}
-  head: {op: conv, out: 1, kernel: 1, bias: true}
-train: {epochs: 2, batch: 2, crop: 32, lr: 0.01, seed: 3}
-`;
+const TINY = tinySpec({ epochs: 2, deep: true });
 const specPath = join(scratch, 'tiny.yaml');
 writeFileSync(specPath, TINY);
 const dataDir = join(scratch, 'data');
-mkdirSync(join(dataDir, 'images'), { recursive: true });
-mkdirSync(join(dataDir, 'masks'), { recursive: true });
-for (const s of syntheticDataset(1, { count: 8, size: 40, channels: 1 })) {
-  writeFileSync(join(dataDir, 'images', `${s.id}.png`), await encodePng(s.image));
-  writeFileSync(join(dataDir, 'masks', `${s.id}.png`), await encodePng(s.mask));
-}
+await writeDataset(dataDir, syntheticDataset(1, { count: 8, size: 40, channels: 1 }));
 
 interface Run {
   code: number | null;

@@ -21,8 +21,8 @@ import { fsRunHost, RunDir, type RunHost } from '../src/train/run.js';
 import { BadDataError, BadOptionsError } from '../src/train/errors.js';
 import { PathError } from '../src/io/dir.js';
 import { trainRun, type TrainRunOptions } from '../src/train/session.js';
-import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
-import { fsHost } from './helpers.js';
+import { syntheticDataset } from '../src/train/synthetic.js';
+import { fsHost, tinySpec, writeDataset } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-train-test-'));
@@ -30,24 +30,7 @@ test.after(() => rmSync(scratch, { recursive: true, force: true }));
 let count = 0;
 const tempDir = () => join(scratch, `t${count++}`);
 
-const TINY = `alcli: 1
-name: tiny
-input: {channels: 1, size: [32, 32]}
-output: {classes: 1}
-graph:
-  c1: {op: conv, in: input, out: 8, kernel: 3}
-  b1: {op: bn}
-  r1: {op: relu}
-  c2: {op: conv, out: 8, kernel: 3, stride: 2}
-  b2: {op: bn}
-  r2: {op: relu}
-  c3: {op: conv, out: 8, kernel: 3}
-  b3: {op: bn}
-  r3: {op: relu}
-  up: {op: resize, scale: 2}
-  head: {op: conv, out: 1, kernel: 1, bias: true}
-train: {epochs: 2, batch: 2, crop: 32, lr: 0.01, seed: 3}
-`;
+const TINY = tinySpec({ epochs: 2, deep: true });
 const specPath = join(scratch, 'tiny.yaml');
 writeFileSync(specPath, TINY);
 
@@ -60,12 +43,7 @@ const compileText = (text: string, overrides: string[] = []): Compiled => {
 };
 
 const dataDir = join(scratch, 'data');
-mkdirSync(join(dataDir, 'images'), { recursive: true });
-mkdirSync(join(dataDir, 'masks'), { recursive: true });
-for (const s of syntheticDataset(1, { count: 8, size: 40, channels: 1 })) {
-  writeFileSync(join(dataDir, 'images', `${s.id}.png`), await encodePng(s.image));
-  writeFileSync(join(dataDir, 'masks', `${s.id}.png`), await encodePng(s.mask));
-}
+await writeDataset(dataDir, syntheticDataset(1, { count: 8, size: 40, channels: 1 }));
 
 const { tf } = await loadTf('wasm');
 const scan = await scanDataset(dataDir, { need: ['train', 'val'] });
