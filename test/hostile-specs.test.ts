@@ -1,8 +1,8 @@
 // Malformed and hostile specs (issue 11, items 5 and 6): each is a located exit-3 error (never an
 // exception), refused before it allocates, and no error prints another file's contents.
-import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyOverrides, compile, type CompileOptions } from '../src/frontend/compile.js';
@@ -167,6 +167,11 @@ test('imports outside the spec folder are refused, unless allowed; never echoed'
   // inside the tree (a subfolder) needs no flag
   write('specs/lib/inner.yaml', 'alcli: 1\nmodules:\n  blk:\n    graph: {c: {op: conv, out: 1, kernel: 1}}\n');
   assert.ok(compile(write('specs/inner.yaml', `${H}imports: [lib/inner.yaml]\ngraph:\n  a: {op: blk}\n`), fsHost).compiled);
+  // a link inside the tree that points outside it is outside
+  symlinkSync(secret, join(dirname(main), 'link.yaml'));
+  const linked = compile(write('specs/linked.yaml', `${H}imports: [link.yaml]\ngraph:\n${HEAD}`), fsHost);
+  assert.equal(lineCodes(linked), ['3 bad-value']);
+  assert.not.ok(linked.sources.has(join(dirname(main), 'link.yaml')), 'not read');
 });
 
 test('an imported file that is not a spec is not shown; long lines are cut', () => {

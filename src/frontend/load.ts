@@ -1,6 +1,6 @@
 // Loading a spec: the file, its imports (recursively), schema validation of each. The file system
 // is passed in (SpecHost), so this stage stays a pure function of what it reads.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { posix, relative, resolve, isAbsolute } from 'node:path';
 import { diag, type Diagnostic, type SourcePos } from '../ir/diagnostics.js';
 import { parseSource, posAt, type SourceFile, type ValuePath } from './source.js';
@@ -20,6 +20,8 @@ export interface ReadRefusal {
 export interface SpecHost {
   /** the file's text, undefined when it cannot be read, or why it was refused */
   read(path: string): string | undefined | ReadRefusal;
+  /** the path with every link resolved, where the host has links (a link inside the spec's folder may point outside it) */
+  realpath?(path: string): string | undefined;
 }
 
 /** Spec files are small: a few hundred lines. Larger files are refused before they are read. */
@@ -53,6 +55,13 @@ export const fileSpecHost: SpecHost = {
       return undefined;
     } finally {
       closeSync(fd);
+    }
+  },
+  realpath(path) {
+    try {
+      return realpathSync(path);
+    } catch {
+      return undefined;
     }
   },
 };
@@ -232,7 +241,8 @@ export function loadSpec(path: string, host: SpecHost, opts: LoadOptions = {}): 
       if (typeof rel !== 'string' || !rel) continue;
       const target = posix.normalize(posix.isAbsolute(rel) ? rel : posix.join(posix.dirname(p), rel));
       const at = posAt(parsed.file, ['imports', i]);
-      if (!opts.allowOutsideImports && !insideTree(root, target)) {
+      const real = (q: string) => host.realpath?.(q) ?? q;
+      if (!opts.allowOutsideImports && !insideTree(real(root), real(target))) {
         fatal++;
         diagnostics.push(
           diag('bad-value', `import '${rel}' lies outside the spec's folder '${root}': it was not read`, at, {
