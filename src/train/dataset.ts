@@ -11,6 +11,7 @@
 // train split with no foreground pixel is an error, an empty val or test split and a set that is all
 // foreground are warnings (returned with the counts).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { describeFsError, isFsError } from '../io/dir.js';
 import { join } from 'node:path';
 import { rng } from '../ir/weights.js';
 import { decodeFile, fileInfo, toMask, type FileInfo, type MaskOptions } from './decode.js';
@@ -231,8 +232,11 @@ function foregroundChecks(samples: Sample[], need: Split[], place: (s: Split) =>
  * entry that cannot be read (a broken or looping link, no permission) is a DataError naming it.
  */
 function listFiles(path: string, errors: DataError[]): string[] {
-  const fault = (at: string, e: unknown) =>
-    errors.push(dataError('unreadable', at, `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}${(e as NodeJS.ErrnoException).code === 'ENOENT' ? ' (a link to a file that does not exist)' : ''}`, 'fix or remove it: a dataset holds readable files and folders only'));
+  const fault = (at: string, e: unknown) => {
+    if (!isFsError(e)) throw e;
+    const dangling = e.code === 'ENOENT' ? ' (a link to a file that does not exist)' : '';
+    errors.push(dataError('unreadable', at, `${describeFsError(e, at, 'read')}${dangling}`, 'fix or remove it: a dataset holds readable files and folders only'));
+  };
   let names: string[];
   try {
     names = readdirSync(path);
