@@ -281,7 +281,7 @@ test('alcli data check: exit 0 and the report for 0/1 masks; exit 4 naming the s
   const good = await make(setOf(10, () => png8(g(BITS, 1))));
   const ok = alcli(['data', 'check', good]);
   assert.is(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /10 samples \(train 5, val 2, test 3; split from seeded\), foreground train 50\.0 %/);
+  assert.match(ok.stdout, /10 samples \(train 5, val 2, test 3; split seeded 5:2:3\), foreground train 50\.0 %/);
   assert.match(ok.stdout, /masks +png 8-bit grey \(10\)/);
   const bad = await make(setOf(10, () => png8(g(BITS, 0))));
   const no = alcli(['data', 'check', bad]);

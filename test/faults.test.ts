@@ -358,12 +358,17 @@ test('export SPEC -o the spec\'s folder --force, compile --force over the spec: 
   assert.equal(readdirSync(d), ['spec.resolved.yaml']);
 });
 
-test('predict --out the run folder, or a folder containing it: refused, the run unchanged; inside it is fine', async () => {
+test('predict --out the run folder, a folder containing it, or its dataset: refused, both unchanged; inside the run is fine', async () => {
   const run = join(base, 'run');
   const image = join(base, 'data', 'images', `${samples[0].id}.png`);
   const before = snapshot(run);
   await refusedWith(() => predictImages(run, { images: [image], out: run }), /is the run folder/);
   await refusedWith(() => predictImages(run, { images: [image], out: base }), /contains the run folder/);
+  // the run's dataset, or a folder holding an input: predictions there would break the dataset
+  const data = snapshot(join(base, 'data'));
+  await refusedWith(() => predictImages(run, { images: [image], out: join(base, 'data') }), /is the run's dataset/);
+  await refusedWith(() => predictImages(run, { images: [image], out: join(base, 'data', 'images') }), /lies inside the run's dataset/);
+  assert.equal(snapshot(join(base, 'data')), data);
   assert.equal(snapshot(run), before);
   const inside = join(run, 'pred');
   await predictImages(run, { images: [image], out: inside });

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BadOptionsError } from '../src/train/errors.js';
+import { PathError } from '../src/io/dir.js';
 import { planPredictionNames, type PredictInput } from '../src/train/predict-names.js';
 import { trainRun } from '../src/train/session.js';
 import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
@@ -158,8 +159,9 @@ test('an output that would replace an input: refused, nothing written', async ()
     await predictImages(run, { images: [image, maskAsInput], out: dir });
     assert.unreachable('not refused');
   } catch (e) {
-    assert.instance(e, BadOptionsError);
-    assert.match((e as Error).message, /the mask output of .*Q\/21\.png, .*Q\/21\.mask\.png, would overwrite the input .*Q\/21\.mask\.png/);
+    // a folder holding an input is refused as a whole: predictions beside a dataset's images break it
+    assert.instance(e, PathError);
+    assert.match((e as Error).message, /'.*Q' contains an input image '.*Q\/21\.png'/);
   }
   assert.equal(readdirSync(dir).sort(), ['21.mask.png', '21.png']);
   assert.ok(readFileSync(maskAsInput).equals(before));
@@ -182,7 +184,7 @@ test('alcli predict: the input -> output mapping in --json and per line; an inpu
   assert.match(text.stdout, /in\/b\/21\.png \(48x36\): .* -> D\/b_21\.overlay\.png\n/);
   const bad = alcli(['predict', 'run', 'Q/21.png', 'Q/21.mask.png', '--out', 'Q']);
   assert.is(bad.status, 2, bad.stderr);
-  assert.match(bad.stderr, /would overwrite the input Q\/21\.mask\.png/);
+  assert.match(bad.stderr, /'Q' contains an input image 'Q\/21\.png'/);
   assert.not.ok(bad.stderr.includes('    at '), bad.stderr);
   assert.equal(readdirSync(at('Q')).sort(), ['21.mask.png', '21.png']);
 });

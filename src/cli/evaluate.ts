@@ -19,6 +19,7 @@ export default class Evaluate extends AlcliCommand {
     checkpoint: Flags.option({ summary: 'which checkpoint', options: CHECKPOINT_NAMES, default: 'best' as const })(),
     engine: Flags.option({ summary: 'inference engine (auto: ONNX Runtime when it loads)', options: INFER_ENGINES, default: 'auto' as const })(),
     threshold: Flags.string({ summary: "probability cut for the binary masks (default: the spec's train.threshold, else 0.5)", helpValue: 'P' }),
+    'invert-mask': Flags.boolean({ summary: "the masks mark the foreground with 0 (default: as the run was trained)", allowNo: true }),
     ...maskThresholdFlag,
   };
 
@@ -27,7 +28,7 @@ export default class Evaluate extends AlcliCommand {
     const { openRun, evaluateRun, runThreshold } = await import('../train/trained.js');
     const opened = await openRun(args.run, flags.checkpoint);
     const threshold = thresholdOf(flags.threshold, await runThreshold(opened));
-    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']) });
+    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']), invertMask: flags['invert-mask'] });
     if (flags.json) return printJson(out);
     await printEvaluation(out);
   }

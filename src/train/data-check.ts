@@ -121,7 +121,7 @@ export function renderDataCheck(r: DataCheckReport, perImage = 40): string {
   const lines: string[] = [];
   const splits = SPLITS.map((s) => `${s} ${r.counts[s]}`).join(', ');
   const fg = SPLITS.filter((s) => r.foreground[s].masks).map((s) => `${s} ${pct(r.foreground[s].fraction)}`).join(', ');
-  lines.push(`${r.dir}: ${n} samples (${splits}; split from ${r.splitFrom}), foreground ${fg || '-'}: ${r.trainable ? 'trainable' : `refused (${r.errors.length} error${r.errors.length === 1 ? '' : 's'})`}${r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''}`);
+  lines.push(`${r.dir}: ${n} samples (${splits}; split ${r.splitFrom === 'seeded' ? 'seeded 5:2:3' : `from ${r.splitFrom}`}), foreground ${fg || '-'}: ${r.trainable ? 'trainable' : `refused (${r.errors.length} error${r.errors.length === 1 ? '' : 's'})`}${r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''}`);
   lines.push(`  sizes      ${r.sizes.map((s) => `${s.size} (${s.count})`).join(', ') || '-'}`);
   lines.push(`  images     ${list(r.encodings.images)}`);
   lines.push(`  masks      ${list(r.encodings.masks)}`);

@@ -121,7 +121,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     const dir = new RunDir(fsRunHost(runPath));
     info = dir.readInfo();
     if (!info || !dir.host.exists('spec.resolved.yaml')) throw new BadOptionsError(`'${runPath}' is not a run directory (no run.json or spec.resolved.yaml)`);
-    if (!dir.hasCheckpoint('last')) throw new BadOptionsError(`'${runPath}' has no checkpoint yet (killed during its first epoch?): start it again with --force`);
+    if (!dir.hasCheckpoint('last')) throw new BadOptionsError(`'${runPath}' has no checkpoint yet (it stopped in its first epoch: killed, or diverged — see its events.jsonl): start it again with --force`);
     specPath = `${runPath}/spec.resolved.yaml`;
     sets = [];
     dataDir = info.data.dir;
@@ -207,7 +207,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
     run.writeInfo(newInfo);
     run.event('start', { spec: specPath, data: newInfo.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
-    log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epochs, batch ${settings.batch}, crop ${ch}x${cw}, engine ${engine.name} -> ${runPath}/`);
+    log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'}, batch ${settings.batch}, crop ${ch}x${cw}, engine ${engine.name} -> ${runPath}/`);
   }
 
   let result: LoopResult;

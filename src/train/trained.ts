@@ -1,10 +1,10 @@
 // Using a trained run, as `alcli evaluate` and `alcli predict` do: open it (run.json, the resolved
 // spec, a checkpoint), measure a split of its data, or segment image files into probability maps,
 // masks and overlays. Errors a caller can act on are typed (errors.ts).
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Compiled, CompileOptions } from '../frontend/compile.js';
-import { checkOutputDir, cleanStaleFiles, guardFs, writeFileAtomic, type AtomicFileOps } from '../io/dir.js';
+import { checkOutputDir, cleanStaleFiles, guardFs, PathError, writeFileAtomic, type AtomicFileOps } from '../io/dir.js';
 import { BadDataError, BadOptionsError, DataErrors, dataError, type DataError } from './errors.js';
 import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
 import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
@@ -49,6 +49,8 @@ export interface EvaluateRunOptions {
   threshold?: number;
   /** how mask values are read (--mask-threshold); default: the run's */
   maskThreshold?: number;
+  /** the masks mark the foreground with 0 (--invert-mask); default: the run's */
+  invertMask?: boolean;
 }
 
 export interface EvaluateRunResult {
@@ -75,7 +77,7 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
   const maskThreshold = opts.maskThreshold ?? info.data.mask_threshold;
   const mt = maskThresholdError(maskThreshold);
   if (mt) throw new BadOptionsError(mt);
-  const mask = { invertMask: info.data.invert_mask, maskThreshold };
+  const mask = { invertMask: opts.invertMask ?? info.data.invert_mask, maskThreshold };
   const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split], ...mask });
   if (!scan.dataset) throw new BadDataError(scan.errors);
   const samples = scan.dataset.samples.filter((s) => s.split === split);
@@ -138,8 +140,17 @@ export interface PredictResult {
 export async function predictImages(run: OpenRun | string, opts: PredictOptions, hooks: PredictHooks = {}): Promise<PredictResult> {
   if (!opts.images.length) throw new BadOptionsError('give at least one image file after the run directory');
   const opened = typeof run === 'string' ? await openRun(run) : run;
-  // existing files of the same names are replaced (force), but never the run itself
-  checkOutputDir(opts.out, true, undefined, { protect: [{ path: opened.dir, what: 'the run folder', allowInside: true }] });
+  const missing = opts.images.filter((p) => !existsSync(p));
+  if (missing.length) throw new PathError(`no such image file: ${missing.map((p) => `'${p}'`).join(', ')}`);
+  // existing files of the same names are replaced (force), but never the run itself, its dataset, or
+  // a folder holding an input (predictions beside a dataset's images make it untrainable)
+  checkOutputDir(opts.out, true, undefined, {
+    protect: [
+      { path: opened.dir, what: 'the run folder', allowInside: true },
+      { path: opened.info.data.dir, what: "the run's dataset" },
+      ...opts.images.map((path) => ({ path, what: 'an input image' })),
+    ],
+  });
   cleanStaleFiles(opts.out);
   const { info, compiled, checkpoint } = opened;
   const threshold = opts.threshold ?? (await runThreshold(opened));
