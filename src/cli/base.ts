@@ -6,6 +6,8 @@
 // of Node's fs errors 7, each naming its path. With --json every error is also a JSON object on stdout:
 // {ok: false, error: {code, exit, message, ...}} (or the diagnostics, or the data errors).
 import { Command, type Interfaces } from '@oclif/core';
+import { suggestion } from '../frontend/diagnostics.js';
+import { TRAIN_LIMITS } from '../frontend/schema.js';
 import { describeFsError, IoError, isFsError, PathError } from '../io/dir.js';
 import { DamagedRunError } from '../train/run.js';
 import { BadDataError, BadOptionsError, BadSpecError, DivergedError, renderDataErrors } from '../train/errors.js';
@@ -67,6 +69,19 @@ export async function reportError(err: Error, commandId: string | undefined, jso
   return EXIT.internal;
 }
 
+/**
+ * For oclif's "Nonexistent flag: --dta": the closest flag (did you mean --data?), or, for a train
+ * setting given as a flag (--epochs 3), the --set that sets it. Empty when neither fits.
+ */
+export function unknownFlagHint(message: string, flags: string[], takesSet = false): string {
+  const m = /Nonexistent flags?: --([\w-]+)/.exec(message);
+  if (!m) return '';
+  const near = suggestion(m[1], flags);
+  if (near) return `; ${near.replace(/'([^']+)'/, "'--$1'")}`;
+  const train = Object.keys(TRAIN_LIMITS).find((k) => k === m[1] || k === m[1].replace(/-/g, '_') || k === `${m[1]}s`);
+  return takesSet && train ? `; train settings are given as --set train.${train}=VALUE` : '';
+}
+
 export abstract class AlcliCommand extends Command {
   /** --json was given: errors are reported as JSON on stdout */
   protected json = false;
@@ -89,7 +104,7 @@ export abstract class AlcliCommand extends Command {
         // oclif's note about greedy multiple flags does not apply: --set is non-greedy
         .replace(/\n\nNote: [\s\S]*$/, '')
         .replace(/\s*\n\t/g, ': ');
-      throw new UsageError(message);
+      throw new UsageError(message + unknownFlagHint(message, Object.keys(options?.flags ?? {}), options?.flags && 'set' in options.flags));
     }
     this.json = out.flags.json === true;
     return out;
