@@ -138,6 +138,16 @@ test('merge keys: a spec with <<: *base compiles to the same network as the expa
   assert.equal(nodes(merged), nodes(expanded));
 });
 
+test('anchors may sit in a top-level x- key; another top-level key is unknown, with the x- hint', () => {
+  const graph = '  c1: {<<: *conv3, in: input}\n  c2: {<<: *conv3, stride: 2}\n  head: {op: conv, out: 1, kernel: 1}\n';
+  const withX = run(spec(graph, 'x-defaults:\n  conv3: &conv3 {op: conv, kernel: 3, out: 8}\n'));
+  assert.equal(where(withX), []);
+  assert.equal(withX.compiled?.graph.nodes.map((n) => [n.id, n.op, n.attrs.out]), [['c1', 'conv', 8], ['c2', 'conv', 8], ['head', 'conv', 1]]);
+  const plain = run(spec(graph, 'defaults:\n  conv3: &conv3 {op: conv, kernel: 3, out: 8}\n'));
+  assert.equal(where(plain), ["3:1 unknown-key unknown key 'defaults' in the file"]);
+  assert.match(plain.diagnostics[0].hint!, 'shared anchors go in a key starting with x- (x-defaults: &defaults {...}, then <<: *defaults)');
+});
+
 test("merge keys: errors in merged content point at the line that wrote them; never \"'graph.c1' needs 'op'\"", () => {
   const r = run(spec('  c0: &base {op: conv, out: 8, kernal: 3}\n  c1:\n    <<: *base\n    in: input\n    stride: 0\n  c2: {<<: *base, in: input, out: x}\n'));
   assert.equal(where(r), [

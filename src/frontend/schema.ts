@@ -87,6 +87,8 @@ export function architectureSchema(): Record<string, unknown> {
     description: 'A segmentation network: input, output, modules and a graph of named nodes. See README.md, "The spec language".',
     type: 'object',
     additionalProperties: false,
+    // extension keys (as docker-compose's x-): a place for YAML anchors that nodes merge (<<: *base)
+    patternProperties: { '^x-': { description: 'ignored by alcli: a place for YAML anchors that nodes merge with <<: *name' } },
     required: ['alcli'],
     properties: {
       alcli: { const: 1, description: 'spec language version' },

@@ -61,8 +61,10 @@ function structuralError(file: SourceFile, value: unknown, path: (string | numbe
     const allowed = Object.keys((e.parentSchema as { properties?: object })?.properties ?? {});
     const isNode = path.length >= 2 && (path[path.length - 2] === 'graph');
     const what = isNode ? `op '${(nodeOp(value, path) ?? '?')}' has no attribute '${key}'` : `unknown key '${key}' in ${describe(path)}`;
+    // at the top level, an anchor section is the likely intent
+    const anchors = path.length === 0 ? `; shared anchors go in a key starting with x- (x-${key}: &${key} {...}, then <<: *${key})` : '';
     return diag('unknown-key', what, posAt(file, [...path, key], 'key'), {
-      hint: suggestion(key, allowed) ?? `allowed here: ${allowed.join(', ')}`,
+      hint: (suggestion(key, allowed) ?? `allowed here: ${allowed.join(', ')}`) + anchors,
     });
   }
   if (e.keyword === 'required') {
