@@ -38,10 +38,10 @@ export { graphModelHandler, loadGraphModelFromFiles } from './runtime/tfjs-graph
 export { benchInfer } from './bench/infer.js';
 export { modelCard } from './render/model-card.js';
 // Training and using a trained run: the commands' logic (alcli train, evaluate, predict, demo) as functions.
-export { trainRun, compileFile, maskThresholdError, type TrainRunOptions, type NewRunOptions, type ResumeOptions, type TrainHooks, type TrainRunResult } from './train/session.js';
+export { trainRun, compileFile, type TrainRunOptions, type NewRunOptions, type ResumeOptions, type TrainHooks, type TrainRunResult } from './train/session.js';
 export { openRun, evaluateRun, predictImages, runThreshold, type OpenRun, type EvaluateRunOptions, type EvaluateRunResult, type PredictOptions, type PredictHooks, type PredictResult, type PredictedImage } from './train/trained.js';
 export { runDemo, DemoStageError, DEMO_SPEC, type DemoOptions, type DemoHooks, type DemoResult } from './train/demo.js';
-export { TRAIN_ENGINES, INFER_ENGINES, CHECKPOINT_NAMES, SPLITS, type TrainEngineChoice, type InferEngineChoice, type CheckpointName, type Split } from './train/choices.js';
+export { TRAIN_ENGINES, INFER_ENGINES, CHECKPOINT_NAMES, SPLITS, maskThresholdError, type TrainEngineChoice, type InferEngineChoice, type CheckpointName, type Split } from './train/choices.js';
 export { BadOptionsError, BadSpecError, BadDataError, DataErrors, renderDataErrors, DATA_ERROR_CODES, type DataError, type DataErrorCode } from './train/errors.js';
 export { scanDataset, type Sample, type Dataset, type ScanOptions, type ScanResult } from './train/dataset.js';
 export { trainSettings, trainLoop, loadTrainingData, cropStrideError, type TrainSettings, type TrainingData, type LoopOptions, type LoopResult, type StepProgress, type EpochReport } from './train/loop.js';

@@ -34,7 +34,7 @@ export default class Bench extends AlcliCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Bench);
     if (existsSync(args.spec) && statSync(args.spec).isDirectory()) return this.benchExportDir(args.spec, flags);
-    const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
+    const c = await compileOrFail(args.spec, compileOptions(flags));
     if (flags.mode === 'train') return this.benchTrainStep(args.spec, c, flags);
     const [{ loadTf }, { exportWeightsFromSpec }, { benchInfer }, { cpus }] = await Promise.all([import('../runtime/backend.js'), import('../export/export.js'), import('../bench/infer.js'), import('node:os')]);
     const { tf, backend, notice } = await loadTf(flags.backend);

@@ -2,6 +2,7 @@
 // imported lazily inside the functions that need it, so `alcli --help` stays quick.
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
+import { maskThresholdError } from '../train/choices.js';
 import type { Compiled, CompileOptions, CompileResult } from '../frontend/compile.js';
 import type { Diagnostic } from '../ir/diagnostics.js';
 
@@ -101,11 +102,11 @@ export const maskThresholdFlag = {
   }),
 };
 
-/** The value of --mask-threshold: a fraction in [0, 1). */
+/** The value of --mask-threshold: a fraction in [0, 1) (the library's rule, maskThresholdError). */
 export function parseMaskThreshold(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const t = text.trim() === '' ? NaN : Number(text);
-  if (!(t >= 0 && t < 1)) throw new UsageError(`--mask-threshold '${text}': expected a fraction in [0, 1) of the mask's largest value, e.g. 0.5 (values > 127.5 of 255 are foreground)`);
+  if (maskThresholdError(t)) throw new UsageError(`--mask-threshold '${text}': expected a fraction in [0, 1) of the mask's largest value, e.g. 0.5 (values > 127.5 of 255 are foreground)`);
   return t;
 }
 
@@ -171,11 +172,8 @@ export async function compileSpec(path: string, opts: CompileOptions): Promise<C
   return result;
 }
 
-/** Compiles one spec for a command that needs it whole: spec errors are printed (JSON with --json) and exit 3. */
-export async function compileOrFail(path: string, opts: CompileOptions, json = false): Promise<Compiled> {
-  const r = await compileSpec(path, opts);
-  if (r.compiled) return r.compiled;
-  if (json) printJson({ ok: false, diagnostics: r.diagnostics.map(diagnosticJson) });
-  else await printDiagnostics(r.diagnostics, r.sources);
-  throw new SpecFailure();
+/** Compiles one spec for a command that needs it whole: the library's compileFile, whose errors base.ts reports (exit 2 or 3). */
+export async function compileOrFail(path: string, opts: CompileOptions): Promise<Compiled> {
+  const { compileFile } = await import('../train/session.js');
+  return compileFile(path, opts);
 }

@@ -44,7 +44,7 @@ export default class Compile extends AlcliCommand {
     const { args, flags } = await this.parse(Compile);
     const opts = compileOptions(flags);
     checkOutputDir(flags.output, flags.force, 'use --force to overwrite the compiled files in it');
-    const c = await compileOrFail(args.spec, opts, flags.json);
+    const c = await compileOrFail(args.spec, opts);
     const [{ resolvedSpecYaml }, { graphJson }, { summaryData, summaryText }, { Ajv2020 }] = await Promise.all([
       import('../render/resolved-spec.js'),
       import('../render/graph-json.js'),

@@ -21,7 +21,7 @@ export default class Summary extends AlcliCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Summary);
-    const c = await compileOrFail(args.spec, compileOptions(flags), flags.json);
+    const c = await compileOrFail(args.spec, compileOptions(flags));
     const { summaryData, summaryText } = await import('../render/summary.js');
     const data = summaryData(c, { deploy: flags.deploy, depth: flags.depth });
     if (flags.json) printJson(data);

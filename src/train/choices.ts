@@ -28,3 +28,9 @@ export type CheckpointName = (typeof CHECKPOINT_NAMES)[number];
 /** A dataset's splits. */
 export const SPLITS = ['train', 'val', 'test'] as const;
 export type Split = (typeof SPLITS)[number];
+
+/** Why a --mask-threshold is refused, or undefined: a fraction of the depth's max in [0, 1). */
+export function maskThresholdError(t: number | undefined): string | undefined {
+  if (t === undefined || (Number.isFinite(t) && t >= 0 && t < 1)) return undefined;
+  return `--mask-threshold ${t}: expected a fraction in [0, 1) of the mask's largest value (255, 65535, or the largest palette index), e.g. 0.5`;
+}

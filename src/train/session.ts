@@ -13,18 +13,12 @@ import { compile, type Compiled, type CompileOptions } from '../frontend/compile
 import { fileSpecHost } from '../frontend/load.js';
 import { backendChoice, type BackendChoice } from '../runtime/backend.js';
 import type { Sample } from './dataset.js';
-import { savedTrainEngine, type TrainEngineChoice } from './choices.js';
+import { maskThresholdError, savedTrainEngine, type TrainEngineChoice } from './choices.js';
 import { BadDataError, BadOptionsError, BadSpecError, DataErrors } from './errors.js';
 import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings } from './loop.js';
 import { checkOutputDir, refuseOverlap, type Protected } from '../io/dir.js';
 import { lockDir } from '../io/lock.js';
 import type { RunInfo } from './run.js';
-
-/** Why a --mask-threshold is refused, or undefined: a fraction of the depth's max in [0, 1). */
-export function maskThresholdError(t: number | undefined): string | undefined {
-  if (t === undefined || (Number.isFinite(t) && t >= 0 && t < 1)) return undefined;
-  return `--mask-threshold ${t}: expected a fraction in [0, 1) of the mask's largest value (255, 65535, or the largest palette index), e.g. 0.5`;
-}
 
 /** Compiles a spec from disk: bad overrides are a BadOptionsError, spec errors a BadSpecError. */
 export function compileFile(path: string, opts: CompileOptions = {}): Compiled {

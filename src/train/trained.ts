@@ -9,7 +9,8 @@ import { BadDataError, BadOptionsError, DataErrors, dataError, type DataError } 
 import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
 import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
 import type { Checkpoint, RunDir, RunInfo } from './run.js';
-import { compileFile, maskThresholdError } from './session.js';
+import { maskThresholdError } from './choices.js';
+import { compileFile } from './session.js';
 
 export interface OpenRun {
   /** the run directory as given */
@@ -132,8 +133,9 @@ export interface PredictResult {
  * per image and per page of a multi-page image, each at its own size (`alcli predict`). Before
  * anything is written: every unreadable image is named (BadDataError), and the output names are
  * decided (planPredictionNames: inputs that share a stem are told apart by folder and extension);
- * names that would still collide, or an output that would replace an input, are refused
- * (BadOptionsError), as is an output folder that is or contains the run (PathError). Each file is
+ * names that would still collide are refused (BadOptionsError), as is an output folder that is or
+ * contains the run, is, contains or lies inside the run's dataset, or holds an input (PathError:
+ * predictions beside a dataset's images would make it untrainable). Each file is
  * written whole or not at all (io's writeFileAtomic: temp, fsync, rename); temporaries a killed
  * predict left in the output folder are removed first.
  */
