@@ -71,3 +71,18 @@ export function bceDiceValue(logits: ArrayLike<number>, y: ArrayLike<number>, w:
   }
   return w.bce * (bce / logits.length) + w.dice * (dice / images);
 }
+
+/**
+ * Label maps to one-hot targets: labels [pixels] holding class indices 0..K-1 -> [pixels, K]
+ * (pixel-major, i.e. NHWK for an NHW label batch). A value outside 0..K-1 is a bug upstream (the
+ * decoder refuses such masks), so it throws.
+ */
+export function oneHot(labels: ArrayLike<number>, classes: number): Float32Array {
+  const out = new Float32Array(labels.length * classes);
+  for (let i = 0; i < labels.length; i++) {
+    const k = labels[i];
+    if (!(Number.isInteger(k) && k >= 0 && k < classes)) throw new Error(`oneHot: label ${k} at pixel ${i} is not in 0..${classes - 1}`);
+    out[i * classes + k] = 1;
+  }
+  return out;
+}

@@ -9,6 +9,7 @@
 // .old goes (io/'s DirWriter, 'whole' mode). A kill at any moment leaves a loadable checkpoint:
 // reading (recoverCheckpoint) finishes or undoes an interrupted swap first. state.json is written
 // last, so a folder holding it is whole.
+import type { ClassTable } from './classes.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DirWriter, fileHost, guardFs, type FileHost } from '../io/dir.js';
@@ -66,6 +67,8 @@ export interface RunInfo {
   started: string;
   /** the command line's settings: --set overrides */
   options: { set: string[] };
+  /** the task's classes (classes.ts); absent in runs made before multi-class training: defaultClassTable(1) */
+  classes?: ClassTable;
 }
 
 export interface CheckpointState {
