@@ -2,10 +2,14 @@
 // once by the mask rule, the sanity checks) turned into a report a user reads before training:
 // counts per split, image sizes, the encodings (format, bit depth, colour model, EXIF orientation),
 // foreground fraction per image with outliers flagged, warnings, and what `alcli train` would refuse.
+// Given the task's K (or a DATA/classes.json to take it from), masks are read as that task's labels
+// and the report adds the class table and each class's pixel fraction per split.
 // Pure apart from reading the dataset; nothing is written.
 import { SPLITS, scanDataset, type Split } from './dataset.js';
 import { encodingOf } from './decode.js';
-import type { DataError } from './errors.js';
+import { BadOptionsError, type DataError } from './errors.js';
+import type { Rgb } from './classes.js';
+import { classesInFile, labelOptionsError } from './labels.js';
 
 export interface DataCheckOptions {
   /** the mask folder's name (default masks) */
@@ -14,6 +18,8 @@ export interface DataCheckOptions {
   maskThreshold?: number;
   /** as `alcli train --invert-mask` */
   invertMask?: boolean;
+  /** the task's K (as `alcli train` takes it from the spec's output.classes); unset: K from DATA/classes.json when there is one, else binary masks */
+  classes?: number;
 }
 
 export interface CheckedSample {
@@ -23,6 +29,8 @@ export interface CheckedSample {
   height: number;
   /** foreground fraction of the mask (undefined: the mask could not be read) */
   foreground?: number;
+  /** fraction of the mask's pixels in each class 0..K-1 (read as a K-class task) */
+  classes?: number[];
   /** why this one stands out: an empty or a full mask, or far from the others */
   outlier?: string;
 }
@@ -41,6 +49,8 @@ export interface DataCheckReport {
   oriented: string[];
   /** per split: masks read and the foreground fraction of all their pixels */
   foreground: Record<Split, { masks: number; fraction: number | null }>;
+  /** read as a K-class task: the class table, where K came from, and each class's pixel fraction per split (null: no mask read) */
+  classes?: { count: number; from: 'option' | 'classes.json'; file?: string; names: string[]; colors: Rgb[]; fractions: Record<Split, number[] | null> };
   samples: CheckedSample[];
   warnings: DataError[];
   /** what `alcli train` refuses (exit 4) */
@@ -65,7 +75,10 @@ const quantile = (sorted: number[], q: number) => {
 
 /** Scans `dir` as `alcli train` would (train and val needed) and reports what it found. */
 export async function checkDataset(dir: string, opts: DataCheckOptions = {}): Promise<DataCheckReport> {
-  const scan = await scanDataset(dir, { need: ['train', 'val'], masks: opts.masks, maskThreshold: opts.maskThreshold, invertMask: opts.invertMask });
+  const classes = opts.classes ?? classesInFile(dir);
+  const bad = classes !== undefined && labelOptionsError(classes, dir, opts);
+  if (bad) throw new BadOptionsError(bad);
+  const scan = await scanDataset(dir, { need: ['train', 'val'], masks: opts.masks, maskThreshold: opts.maskThreshold, invertMask: opts.invertMask, classes });
   const ds = scan.found;
   const warnings = [...scan.warnings];
   const counts = { train: 0, val: 0, test: 0 } as Record<Split, number>;
@@ -83,7 +96,8 @@ export async function checkDataset(dir: string, opts: DataCheckOptions = {}): Pr
     if (f === 0 && fr.some((x) => x > 0)) outlier = 'empty mask';
     else if (f === 1 && fr.some((x) => x < 1)) outlier = 'all foreground';
     else if (f !== undefined && iqr > 0 && (f < q1 - 3 * iqr || f > q3 + 3 * iqr)) outlier = `far from the others (quartiles ${(100 * q1).toFixed(1)} - ${(100 * q3).toFixed(1)} %)`;
-    return { id: s.id, split: s.split, width: s.width, height: s.height, foreground: f, ...(outlier ? { outlier } : {}) };
+    const px = s.width * s.height;
+    return { id: s.id, split: s.split, width: s.width, height: s.height, foreground: f, ...(s.classPixels ? { classes: s.classPixels.map((k) => k / px) } : {}), ...(outlier ? { outlier } : {}) };
   });
 
   const foreground = {} as DataCheckReport['foreground'];
@@ -92,6 +106,21 @@ export async function checkDataset(dir: string, opts: DataCheckOptions = {}): Pr
     const px = ss.reduce((a, s) => a + s.width * s.height, 0);
     foreground[split] = { masks: ss.length, fraction: px ? ss.reduce((a, s) => a + s.foreground! * s.width * s.height, 0) / px : null };
   }
+  const labels = ds.labels;
+  const classTable = labels && {
+    count: labels.classes,
+    from: opts.classes !== undefined ? ('option' as const) : ('classes.json' as const),
+    ...(labels.file ? { file: labels.file } : {}),
+    names: labels.table.names,
+    colors: labels.table.colors,
+    fractions: Object.fromEntries(
+      SPLITS.map((split) => {
+        const ss = ds.samples.filter((s) => s.split === split && s.classPixels);
+        const px = ss.reduce((a, s) => a + s.width * s.height, 0);
+        return [split, px ? labels.table.names.map((_, k) => ss.reduce((a, s) => a + s.classPixels![k], 0) / px) : null];
+      }),
+    ) as Record<Split, number[] | null>,
+  };
   const role = (pick: (s: (typeof ds.samples)[number]) => string | undefined) => [...new Set(ds.samples.flatMap((s) => pick(s) ?? []))];
   const [images, masks, fov] = [role((s) => s.image.path), role((s) => s.mask.path), role((s) => s.fov?.path)];
   const enc = (paths: string[]) => tally(paths.flatMap((p) => (ds.files[p] ? [encodingOf(ds.files[p])] : [])));
@@ -104,6 +133,7 @@ export async function checkDataset(dir: string, opts: DataCheckOptions = {}): Pr
     encodings: { images: enc(images), masks: enc(masks), fov: enc(fov) },
     oriented: [...images, ...masks, ...fov].filter((p) => (ds.files[p]?.orientation ?? 1) !== 1),
     foreground,
+    ...(classTable ? { classes: classTable } : {}),
     samples,
     warnings,
     errors: scan.errors,
@@ -129,6 +159,7 @@ export function renderDataCheck(r: DataCheckReport, perImage = 40): string {
   if (r.oriented.length) lines.push(`  EXIF orientation (read upright): ${r.oriented.length} file${r.oriented.length === 1 ? '' : 's'}: ${r.oriented.slice(0, 5).join(', ')}${r.oriented.length > 5 ? ', ...' : ''}`);
   const fr = r.samples.flatMap((s) => (s.foreground === undefined ? [] : [s.foreground])).sort((a, b) => a - b);
   if (fr.length) lines.push(`  foreground per image: min ${pct(fr[0])}, median ${pct(quantile(fr, 0.5))}, max ${pct(fr[fr.length - 1])}`);
+  if (r.classes) lines.push(...classLines(r.classes));
   const shown = n <= perImage ? r.samples : r.samples.filter((s) => s.outlier);
   if (shown.length) {
     lines.push(n <= perImage ? '  per image (id, split, size, foreground):' : `  outliers (${shown.length} of ${n} images; --json lists every image):`);
@@ -137,5 +168,18 @@ export function renderDataCheck(r: DataCheckReport, perImage = 40): string {
   if (r.ignored.length) lines.push(`  ignored (not an image format read here): ${r.ignored.length} file${r.ignored.length === 1 ? '' : 's'}`);
   if (r.unlisted.length) lines.push(`  not in split.json (left out): ${r.unlisted.join(', ')}`);
   for (const w of r.warnings) lines.push(`${w.file}: warning[${w.code}]: ${w.message}\n  hint: ${w.hint}`);
+  // a class missing from train is easy to overlook in the table: said again last, in capitals
+  for (const w of r.warnings.filter((x) => x.code === 'absent-class')) lines.push(`WARNING: ${w.message}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The class table with each class's pixel fraction per split (splits without masks left out). */
+function classLines(c: NonNullable<DataCheckReport['classes']>): string[] {
+  const splits = SPLITS.filter((s) => c.fractions[s]);
+  const from = c.from === 'option' ? (c.file ? `--classes ${c.count}, names from ${c.file}` : `--classes ${c.count}`) : `from ${c.file}`;
+  const width = Math.max(12, ...c.names.map((n, k) => `${k} ${n}`.length)) + 2;
+  const out = [`  classes    ${c.count === 1 ? '1 (sigmoid: background and foreground)' : c.count} (${from}); pixels per split:`];
+  out.push(`    ${'class'.padEnd(width)}${splits.map((s) => s.padStart(9)).join('')}`);
+  c.names.forEach((n, k) => out.push(`    ${`${k} ${n}`.padEnd(width)}${splits.map((s) => pct(c.fractions[s]![k]).padStart(9)).join('')}${splits.includes('train') && k > 0 && c.fractions.train![k] === 0 ? '  <- never in train' : ''}`));
+  return out;
 }

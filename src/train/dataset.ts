@@ -10,12 +10,16 @@
 // that are not binary are found before training starts, all at once; then the sanity of the set: a
 // train split with no foreground pixel is an error, an empty val or test split and a set that is all
 // foreground are warnings (returned with the counts).
+// Given the task's K (ScanOptions.classes), masks are read as its labels (labels.ts: label maps for
+// K >= 3 or a dataset with classes.json, the binary rule otherwise), each sample gets its pixel count
+// per class, and a class that no train mask holds is a warning.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { describeFsError, isFsError } from '../io/dir.js';
 import { join } from 'node:path';
 import { rng } from '../ir/weights.js';
 import { decodeFile, fileInfo, toMask, type FileInfo, type MaskOptions } from './decode.js';
 import { DataErrors, dataError, type DataError } from './errors.js';
+import { readClassesFile, readsBinary, toLabels, type Labels } from './labels.js';
 import { entry, isImageFile, matchByStem, type FileEntry } from './match.js';
 
 export type Split = 'train' | 'val' | 'test';
@@ -39,6 +43,8 @@ export interface Sample {
   width: number;
   /** fraction of the mask's pixels that are foreground (after --invert-mask), from the scan */
   foreground?: number;
+  /** pixels of each class 0..K-1 in the mask, from the scan (scanned with ScanOptions.classes) */
+  classPixels?: number[];
 }
 
 export interface Dataset {
@@ -52,6 +58,8 @@ export interface Dataset {
   unlisted: string[];
   /** the header of every file read (image, mask, FOV), by path */
   files: Record<string, FileInfo>;
+  /** how masks are read: K and the class table (scanned with ScanOptions.classes; pass it to loadSample) */
+  labels?: Labels;
 }
 
 export interface ScanOptions {
@@ -64,6 +72,11 @@ export interface ScanOptions {
   /** how mask values are read (--mask-threshold, --invert-mask); FOV masks take the threshold only */
   maskThreshold?: MaskOptions['maskThreshold'];
   invertMask?: MaskOptions['invertMask'];
+  /**
+   * the task's K (the spec's output.classes): reads DIR/classes.json (or the default table) and the
+   * masks as this task's labels (labels.ts). Unset: binary masks, no class table, as before.
+   */
+  classes?: number;
 }
 
 export interface ScanResult {
@@ -116,7 +129,14 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
   const headers = await readHeaders([...new Set(pairs.flatMap((p) => [p.image, p.mask, ...(p.fov ? [p.fov] : [])]))], errors);
   let samples = pairs.flatMap((p) => samplesOf(p, headers, errors));
   samples = uniqueIds(samples, errors);
-  await readMasks(samples, headers, { maskThreshold: opts.maskThreshold, invertMask: opts.invertMask }, errors);
+  let labels: Labels | undefined;
+  if (opts.classes !== undefined) {
+    const table = readClassesFile(dir, opts.classes);
+    errors.push(...table.errors);
+    labels = table.labels;
+  }
+  // with a broken classes.json the masks are not judged: every value would be reported against the wrong table
+  if (opts.classes === undefined || labels) await readMasks(samples, headers, { maskThreshold: opts.maskThreshold, invertMask: opts.invertMask }, labels, errors);
 
   const splitFile = join(dir, 'split.json');
   let splitFrom: Dataset['splitFrom'] = 'seeded';
@@ -142,8 +162,9 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
   }
   if (!samples.length && !errors.length) errors.push(dataError('empty-split', join(dir, 'images'), 'no image/mask pairs', layoutHint));
   const splitPlace = (split: Split) => (splitFrom === 'split.json' ? splitFile : splitFrom === 'folders' ? join(dir, SPLIT_FOLDERS[split][0], masks) : join(dir, masks));
-  foregroundChecks(kept, need, splitPlace, errors, warnings);
-  const found: Dataset = { dir, samples: kept, splitFrom, ignored, unlisted, files: Object.fromEntries(headers) };
+  foregroundChecks(kept, need, splitPlace, errors, warnings, labels);
+  if (labels && !readsBinary(labels)) classChecks(kept, labels, splitPlace('train'), warnings);
+  const found: Dataset = { dir, samples: kept, splitFrom, ignored, unlisted, files: Object.fromEntries(headers), ...(labels ? { labels } : {}) };
   if (errors.length) return { errors, warnings, found };
   return { dataset: found, errors, warnings, found };
 }
@@ -170,17 +191,18 @@ function uniqueIds(samples: Sample[], errors: DataError[]): Sample[] {
 }
 
 /**
- * Decodes every mask (and FOV) page once, one at a time, by the mask rule: values that are not
- * binary are errors naming the file; each sample gets its foreground fraction.
+ * Decodes every mask (and FOV) page once, one at a time, by the mask rule (or as `labels`' labels):
+ * values that are not binary (or not in the class table) are errors naming the file; each sample
+ * gets its foreground fraction (and, with labels, its pixels per class).
  */
-async function readMasks(samples: Sample[], headers: Map<string, Header>, opts: MaskOptions, errors: DataError[]): Promise<void> {
+async function readMasks(samples: Sample[], headers: Map<string, Header>, opts: MaskOptions, labels: Labels | undefined, errors: DataError[]): Promise<void> {
   const fovDone = new Set<string>();
   const reported = new Set<string>();
-  const read = async (path: string, page: number, what: 'mask' | 'FOV mask', o: MaskOptions): Promise<number | undefined> => {
+  const read = async (path: string, page: number, what: 'mask' | 'FOV mask', o: MaskOptions): Promise<{ foreground: number; counts?: number[] } | undefined> => {
     if (reported.has(path)) return undefined; // one error per file, not one per page
     try {
       const d = await decodeFile(path, { page, indices: true, info: headers.get(path) });
-      return toMask(d, o, what).foreground;
+      return what === 'mask' && labels ? toLabels(d, labels, o) : toMask(d, o, what);
     } catch (e) {
       if (!(e instanceof DataErrors)) throw e;
       reported.add(path);
@@ -189,8 +211,9 @@ async function readMasks(samples: Sample[], headers: Map<string, Header>, opts: 
     }
   };
   for (const s of samples) {
-    const fg = await read(s.mask.path, s.mask.page, 'mask', opts);
-    if (fg !== undefined) s.foreground = fg / (s.width * s.height);
+    const m = await read(s.mask.path, s.mask.page, 'mask', opts);
+    if (m) s.foreground = m.foreground / (s.width * s.height);
+    if (m?.counts) s.classPixels = m.counts;
     if (s.fov && !fovDone.has(`${s.fov.path}#${s.fov.page}`)) {
       fovDone.add(`${s.fov.path}#${s.fov.page}`);
       await read(s.fov.path, s.fov.page, 'FOV mask', { maskThreshold: opts.maskThreshold });
@@ -199,7 +222,7 @@ async function readMasks(samples: Sample[], headers: Map<string, Header>, opts: 
 }
 
 /** A train split with no foreground pixel is an error; val or test with none, or a set all foreground, a warning. */
-function foregroundChecks(samples: Sample[], need: Split[], place: (s: Split) => string, errors: DataError[], warnings: DataError[]) {
+function foregroundChecks(samples: Sample[], need: Split[], place: (s: Split) => string, errors: DataError[], warnings: DataError[], labels?: Labels) {
   const read = samples.filter((s) => s.foreground !== undefined);
   if (!read.length) return;
   for (const split of SPLITS) {
@@ -211,7 +234,9 @@ function foregroundChecks(samples: Sample[], need: Split[], place: (s: Split) =>
       'no-foreground',
       place(split),
       `the ${split} split has no foreground pixel: ${ss.length} mask${ss.length === 1 ? '' : 's'}, ${px} pixels, all background${split === 'train' ? ' (a network trained on it predicts nothing and scores IoU 1.0)' : ' (its IoU and Dice say nothing)'}`,
-      'check the mask encoding with `alcli data check`: foreground is 255 (or 65535, or 1 in a 0/1 mask); if 0 marks the foreground pass --invert-mask; for other values --mask-threshold T',
+      labels && !readsBinary(labels)
+        ? `check the labels with \`alcli data check --classes ${labels.classes}\`: every pixel is class 0 (${labels.table.names[0]}); a mask holds class indices 0..${labels.classes - 1}${labels.file ? ` or the colours of ${labels.file}` : ''}`
+        : 'check the mask encoding with `alcli data check`: foreground is 255 (or 65535, or 1 in a 0/1 mask); if 0 marks the foreground pass --invert-mask; for other values --mask-threshold T',
     );
     if (split === 'train' && need.includes('train')) errors.push(e);
     else warnings.push(e);
@@ -223,6 +248,25 @@ function foregroundChecks(samples: Sample[], need: Split[], place: (s: Split) =>
         place('train'),
         `every pixel of all ${read.length} masks is foreground: nothing to tell apart (IoU 1.0 for a network that predicts everything)`,
         'if 0 marks the background in these files, drop --invert-mask (or pass it if 0 marks the foreground); check the masks with `alcli data check`',
+      ),
+    );
+}
+
+/** A class that no train mask holds is a warning (the network never sees it); judged when every train mask was read. */
+function classChecks(samples: Sample[], labels: Labels, place: string, warnings: DataError[]) {
+  const train = samples.filter((s) => s.split === 'train');
+  if (!train.length || train.some((s) => !s.classPixels)) return;
+  const total = labels.table.names.map((_, k) => train.reduce((a, s) => a + s.classPixels![k], 0));
+  if (!total.slice(1).some((x) => x > 0)) return; // no foreground at all: no-foreground says it
+  const absent = total.flatMap((x, k) => (k > 0 && x === 0 ? [k] : []));
+  const named = absent.map((k) => `${k} (${labels.table.names[k]})`).join(', ');
+  if (absent.length)
+    warnings.push(
+      dataError(
+        'absent-class',
+        place,
+        `class${absent.length === 1 ? '' : 'es'} ${named} ${absent.length === 1 ? 'occurs' : 'occur'} in none of the ${train.length} train masks: the network never sees ${absent.length === 1 ? 'it' : 'them'}, and ${absent.length === 1 ? 'its' : 'their'} IoU will be 0`,
+        `check the label values with \`alcli data check --classes ${labels.classes}\` (a class is its index 0..${labels.classes - 1}${labels.file ? ` or its colour in ${labels.file}` : ''}); move images that hold ${absent.length === 1 ? 'it' : 'them'} into train, or lower output.classes and renumber the classes`,
       ),
     );
 }

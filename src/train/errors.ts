@@ -18,6 +18,9 @@ export const DATA_ERROR_CODES = {
   'mask-values': 'a mask (or FOV) whose values are not binary by the mask rule: several values, a varying alpha, more than black and one colour',
   'no-foreground': 'a split whose masks have no foreground pixel at all (an error for train; a warning for val and test)',
   'all-foreground': 'every pixel of every mask is foreground (a warning: most often the polarity, see --invert-mask)',
+  'bad-classes-file': 'classes.json is not valid JSON, or its keys are not exactly 0..K-1 for the K of the spec, or a class has no name or a bad colour',
+  'label-values': 'a label map (multi-class mask) with a value or colour outside the class table, or a varying alpha',
+  'absent-class': 'a class that no train mask holds (a warning: the network never sees it)',
   'duplicate-id': 'two samples with the same id: one name in two split folders, or a page id that is also a file name',
 } as const;
 

@@ -1,22 +1,26 @@
 // Loading one sample into HWC Float32Arrays through the one decoder (decode.ts): the image in [0, 1]
-// at its own precision with the network's channel count, the mask and FOV by the mask rule (0/1),
-// everything upright by its EXIF orientation.
+// at its own precision with the network's channel count, the mask by the mask rule (0/1) or, for a
+// multi-class task, as a label map of class indices (labels.ts), the FOV by the mask rule, everything
+// upright by its EXIF orientation.
 import type { Sample, FileRef } from './dataset.js';
 import { DataErrors, dataError } from './errors.js';
 import { decodeFile, toImage, toMask, LUMA, type Decoded, type MaskOptions } from './decode.js';
 import type { HwcImage } from './image.js';
+import { toLabels, type Labels } from './labels.js';
 
 export { LUMA };
 
 export interface LoadOptions extends MaskOptions {
   /** the network's input channels: 1 or 3 */
   channels: number;
+  /** the task's K and class table (scanDataset's Dataset.labels); unset: a binary 0/1 mask */
+  classes?: Labels;
 }
 
 export interface LoadedSample {
   id: string;
   image: HwcImage;
-  /** 1 channel, 0 or 1 */
+  /** 1 channel: 0 or 1 (binary), or class indices 0..K-1 as floats (a multi-class task) */
   mask: HwcImage;
   /** 1 channel, 1 inside the field of view */
   fov?: HwcImage;
@@ -38,7 +42,7 @@ export async function loadSample(sample: Sample, opts: LoadOptions): Promise<Loa
   return {
     id: sample.id,
     image: toImage(img, opts.channels),
-    mask: toMask(mask, opts, 'mask').mask,
+    mask: (opts.classes ? toLabels(mask, opts.classes, opts) : toMask(mask, opts, 'mask')).mask,
     fov: fov && toMask(fov, { maskThreshold: opts.maskThreshold }, 'FOV mask').mask,
   };
 }

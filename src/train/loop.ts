@@ -11,6 +11,8 @@ import type { Batch, TrainEngine } from './engine.js';
 import { BadOptionsError, DataErrors, DivergedError, type DataError } from './errors.js';
 import { TRAIN_LIMITS, type Limit } from '../frontend/schema.js';
 import type { HwcImage } from './image.js';
+import { defaultClassTable, type ClassTable } from './classes.js';
+import type { Labels } from './labels.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
 import { DEFAULT_LOSS, bceDiceValue, thresholdOf, type LossWeights, type OptimizerOptions } from './objective.js';
 import { imageMetrics, summarize } from './metrics.js';
@@ -102,13 +104,18 @@ export interface TrainingData {
   train: LoadedSample[];
   val: LoadedSample[];
   normalize: Normalization;
+  /** the task's class table (run.json records it): the Labels' table, else defaultClassTable(1) */
+  classes: ClassTable;
 }
 
 export type NormalizeSpec = 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined;
 
-/** Loads the train and val splits into memory (small datasets), normalized; data errors are thrown as DataErrors. */
-export async function loadTrainingData(samples: Sample[], opts: { channels: number; invertMask?: boolean; maskThreshold?: number; normalize: NormalizeSpec | Normalization }): Promise<TrainingData> {
-  const load = { channels: opts.channels, invertMask: opts.invertMask, maskThreshold: opts.maskThreshold };
+/**
+ * Loads the train and val splits into memory (small datasets), normalized; masks as `classes`' labels
+ * (scanDataset's Dataset.labels; unset: binary 0/1). Data errors are thrown as DataErrors.
+ */
+export async function loadTrainingData(samples: Sample[], opts: { channels: number; invertMask?: boolean; maskThreshold?: number; classes?: Labels; normalize: NormalizeSpec | Normalization }): Promise<TrainingData> {
+  const load = { channels: opts.channels, invertMask: opts.invertMask, maskThreshold: opts.maskThreshold, classes: opts.classes };
   let norm: Normalization;
   const n = opts.normalize;
   if (n === 'none' || n === null) norm = null;
@@ -138,7 +145,7 @@ export async function loadTrainingData(samples: Sample[], opts: { channels: numb
   const train = await loadAll('train');
   const val = await loadAll('val');
   if (errors.length) throw new DataErrors(errors);
-  return { train, val, normalize: norm };
+  return { train, val, normalize: norm, classes: opts.classes?.table ?? defaultClassTable(1) };
 }
 
 /** One step's batch: the samples at `indices` of the train split, each with its own seeded augmentation. */

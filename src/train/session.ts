@@ -146,7 +146,12 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   if (c.graph.output.classes !== 1 || c.graph.output.activation === 'softmax')
     throw new BadOptionsError(`train supports one output class with a sigmoid (binary segmentation); this spec has ${c.graph.output.classes} classes, ${c.graph.output.activation}`);
 
-  const scan = await scanDataset(dataDir, { need: ['train', 'val'], invertMask, maskThreshold });
+  const classes = c.graph.output.classes;
+  const { labelOptionsError } = await import('./labels.js');
+  const labelOpts = labelOptionsError(classes, dataDir, { invertMask, maskThreshold });
+  if (labelOpts) throw new BadOptionsError(labelOpts);
+  // masks are read as the task's labels (a label map for K >= 3, or K = 2 with DATA/classes.json)
+  const scan = await scanDataset(dataDir, { need: ['train', 'val'], invertMask, maskThreshold, classes });
   if (!scan.dataset) throw new BadDataError(scan.errors);
   for (const w of scan.warnings) log(`warning[${w.code}]: ${w.file}: ${w.message}\n  hint: ${w.hint}`);
   const ds = scan.dataset;
@@ -154,11 +159,21 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   const normSpec = info ? info.normalize : ((c.resolved.input as { normalize?: unknown } | undefined)?.normalize as 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined);
   let data: TrainingData;
   try {
-    data = await loadTrainingData(ds.samples, { channels, invertMask, maskThreshold, normalize: normSpec });
+    data = await loadTrainingData(ds.samples, { channels, invertMask, maskThreshold, classes: ds.labels, normalize: normSpec });
   } catch (e) {
     if (e instanceof DataErrors) throw new BadDataError(e.errors);
     throw e;
   }
+  // a resumed run's labels must mean what they meant when it started
+  if (info?.classes && JSON.stringify(info.classes) !== JSON.stringify(data.classes))
+    throw new BadDataError([
+      {
+        code: 'bad-classes-file',
+        file: ds.labels?.file ?? dataDir,
+        message: `the class table is now ${JSON.stringify(data.classes.names)}, the run started with ${JSON.stringify(info.classes.names)}${JSON.stringify(info.classes.names) === JSON.stringify(data.classes.names) ? ' (the colours differ)' : ''}`,
+        hint: `restore the dataset's classes.json as it was (run.json records the table), or start a new run`,
+      },
+    ]);
 
   const { chooseEngine } = await import('./engines.js');
   const { initWeights } = await import('../ir/weights.js');
@@ -197,6 +212,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
       engine: engine.name,
       started: new Date().toISOString(),
       options: { set: sets },
+      classes: data.classes,
     };
     run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
     run.writeInfo(newInfo);
