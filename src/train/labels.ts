@@ -2,10 +2,10 @@
 // table (DATA/classes.json). A K-class softmax task (K >= 3, or K = 2 with a classes.json) reads a
 // mask as a label map, one class index 0..K-1 per pixel:
 //   - a palette PNG by its indices;
-//   - a single-channel file (8- or 16-bit grey; an RGB file whose every pixel is grey counts as one)
-//     by its values, except that when classes.json gives every class a grey colour [v, v, v] an
+//   - a single-channel file (8- or 16-bit grey; without colours in classes.json, an RGB file whose
+//     every pixel is grey counts as one) by its values, except that when classes.json gives every class a grey colour [v, v, v] an
 //     8-bit grey mask is read by those levels (grey-coded masks such as 0/128/255);
-//   - an RGB(A) file with colours by exact match against the table's colours (classes.json's; a
+//   - an RGB(A) file (any RGB file when classes.json gives colours) by exact match against the table's colours (classes.json's; a
 //     class it gives no colour has DEFAULT_COLORS', the colours alcli draws with). 16-bit colours
 //     match the 8-bit colour times 257.
 // A constant alpha channel is ignored; a varying one, and every value or colour outside the table,
@@ -154,7 +154,8 @@ export function toLabels(d: Decoded, labels: Labels, opts: MaskOptions = {}): La
   if (hasAlpha)
     for (let i = 1; i < n; i++)
       if (data[i * c + c - 1] !== data[c - 1]) throw new DataErrors([labelError(d, labels, 'alpha', tallyOf(n, (j) => data[j * c + c - 1], () => true))]);
-  const colour = c >= 3 && !everyGrey(d);
+  // decided per dataset, not per file: with colours in classes.json every RGB mask is read by colour
+  const colour = c >= 3 && (Boolean(labels.given?.some(Boolean)) || !everyGrey(d));
   const greyCoded = !colour && d.decodedAs !== 'palette' && d.max === 255 && Boolean(labels.given?.every(Boolean)) && labels.table.colors.every(([r, g, b]) => r === g && g === b);
   // value -> class (-1: outside the table)
   let classOf: (v: number) => number;
@@ -228,7 +229,7 @@ function labelError(d: Decoded, labels: Labels, mode: LabelMode, bad: [number, n
   const top = mode === 'index' ? Math.max(...bad.map(([v]) => v)) : 0;
   const hint =
     mode === 'colour'
-      ? `each colour of a colour-coded mask must be a class's "color" in ${labels.file ?? `DATA/${CLASSES_FILE}`} (e.g. "1": {"name": "lung", "color": [255, 0, 0]}); many rare colours are blended edges (anti-aliasing, JPEG): re-save the mask as PNG without smoothing`
+      ? `each colour of a colour-coded mask must be a class's "color" in ${labels.file ?? `DATA/${CLASSES_FILE}`} (e.g. "1": {"name": "lung", "color": [255, 0, 0]}); many rare colours are blended edges (anti-aliasing, JPEG): re-save the mask as PNG without smoothing${labels.given?.some(Boolean) ? `; a label map of indices saved as RGB is read by colour when ${CLASSES_FILE} gives colours: save it as a single-channel PNG` : ''}`
       : mode === 'grey-coded'
         ? `classes.json gives every class a grey colour, so the grey levels ${labels.table.colors.map(([v]) => v).join(', ')} are the classes: add the missing levels to classes.json, or re-save the mask with those levels only`
         : top === 255 || top === 65535 || d.decodedAs === 'palette'
