@@ -37,7 +37,9 @@ export const TRAIN_LIMITS = {
   lr_decay: { min: 0, max: 1, open: 'min' },
   weight_decay: { min: 0, max: 1 },
   'loss.bce': { min: 0, max: 100 },
+  'loss.ce': { min: 0, max: 100 },
   'loss.dice': { min: 0, max: 100 },
+  'loss.class_weights': { min: 0, max: 1000, open: 'min' },
   'augment.translate': { min: 0, max: 0.5 },
   early_stop: { min: 1, max: 100_000 },
   seed: { min: 0, max: 2 ** 32 - 1 },
@@ -186,7 +188,17 @@ export function architectureSchema(): Record<string, unknown> {
           loss: {
             type: 'object',
             additionalProperties: false,
-            properties: { bce: { type: 'number', ...range(TRAIN_LIMITS['loss.bce']) }, dice: { type: 'number', ...range(TRAIN_LIMITS['loss.dice']) } },
+            properties: {
+              bce: { type: 'number', ...range(TRAIN_LIMITS['loss.bce']), description: 'weight of the cross-entropy term (BCE for a sigmoid output, softmax cross-entropy for softmax)' },
+              ce: { type: 'number', ...range(TRAIN_LIMITS['loss.ce']), description: 'alias of bce' },
+              dice: { type: 'number', ...range(TRAIN_LIMITS['loss.dice']), description: 'weight of the soft Dice term (softmax: mean over the foreground classes)' },
+              class_weights: {
+                type: 'array',
+                items: { type: 'number', ...range(TRAIN_LIMITS['loss.class_weights']) },
+                minItems: 2,
+                description: 'softmax only: the cross-entropy weight of each class 0..K-1 (PyTorch CrossEntropyLoss weight)',
+              },
+            },
           },
           augment: {
             type: 'object',

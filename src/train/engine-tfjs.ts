@@ -1,5 +1,5 @@
-// The TF.js training engine: the executor's training mode under tf.variableGrads, the BCE + Dice
-// loss, and the optimizer written out (not tf.train.adam) so that its state is plain tensors a
+// The TF.js training engine: the executor's training mode under tf.variableGrads, the loss (BCE +
+// Dice for a sigmoid output, softmax CE + foreground Dice for softmax; objective.ts), and the optimizer written out (not tf.train.adam) so that its state is plain tensors a
 // checkpoint stores and restores exactly.
 // - Adam as torch.optim.Adam (betas 0.9/0.999, eps 1e-8, L2 weight_decay added to the gradient):
 //     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
@@ -15,7 +15,8 @@ import type { TF } from '../runtime/backend.js';
 import { forward } from '../runtime/executor.js';
 import { weightKey, weightSpecs, type WeightStore } from '../ir/weights.js';
 import type { Batch, EngineOptions, TrainEngine } from './engine.js';
-import { DEFAULT_LOSS, DICE_SMOOTH, optimizerSettings, optimizerSlots, optimizerStepKey, type LossWeights } from './objective.js';
+import { BadOptionsError } from './errors.js';
+import { DEFAULT_LOSS, DICE_SMOOTH, isSoftmax, lossOutputError, optimizerSettings, optimizerSlots, optimizerStepKey, type LossOutput, type LossWeights } from './objective.js';
 
 let variableCount = 0;
 
@@ -41,6 +42,8 @@ export class TfjsEngine implements TrainEngine {
     private readonly opts: EngineOptions,
   ) {
     this.name = `tfjs-${tf.getBackend()}`;
+    const outputError = lossOutputError(g.output, opts.loss);
+    if (outputError) throw new BadOptionsError(outputError);
     for (const { node, spec } of weightSpecs(g)) {
       const key = weightKey(node.id, spec.name);
       const w = weights.get(key);
@@ -65,14 +68,14 @@ export class TfjsEngine implements TrainEngine {
     const stats: [string, Tensor, Tensor][] = [];
     const loss = tf.tidy(() => {
       const x = tf.tensor4d(batch.x, batch.shape);
-      const y = tf.tensor4d(batch.y, [n, h, w, 1]);
+      const y = tf.tensor4d(batch.y, [n, h, w, g.output.classes]);
       const f = () => {
         const logits = forward(tf, g, this.all, x as Tensor4D, {
           training: true,
           inputGrad: false,
           onBatchStats: (id, mean, variance) => stats.push([id, tf.keep(mean), tf.keep(variance)]),
         });
-        return bceDiceLoss(tf, logits, y, this.opts.loss);
+        return lossTensor(tf, logits, y, g.output, this.opts.loss);
       };
       const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
       this.t += 1;
@@ -177,4 +180,41 @@ export function bceDiceLoss(tf: TF, logits: Tensor, y: Tensor, w: LossWeights = 
     }
     return (parts.length ? (parts.length === 1 ? parts[0] : tf.add(parts[0], parts[1])) : tf.scalar(0)) as Scalar;
   });
+}
+
+/**
+ * The loss of a batch of softmax logits [n, h, w, K] against one-hot targets of the same shape
+ * (objective.ts: CE, with class weights a weighted mean over pixels, plus the soft Dice averaged
+ * over images and the foreground classes 1..K-1).
+ */
+export function softmaxDiceLoss(tf: TF, logits: Tensor, y: Tensor, w: LossWeights = DEFAULT_LOSS): Scalar {
+  return tf.tidy(() => {
+    const K = logits.shape[3]!;
+    const parts: Tensor[] = [];
+    if (w.bce) {
+      // -log p_y per pixel: -sum_k y_k log_softmax(z)_k
+      const nll = tf.neg(tf.sum(tf.mul(y, tf.logSoftmax(logits)), -1));
+      let ce: Tensor;
+      if (w.classWeights) {
+        const wy = tf.sum(tf.mul(y, tf.tensor1d(w.classWeights)), -1);
+        ce = tf.div(tf.sum(tf.mul(wy, nll)), tf.sum(wy));
+      } else ce = tf.mean(nll);
+      parts.push(w.bce === 1 ? ce : tf.mul(ce, w.bce));
+    }
+    if (w.dice) {
+      const [n, h, wd] = logits.shape as number[];
+      const fg = (t: Tensor) => tf.slice(t, [0, 0, 0, 1], [n, h, wd, K - 1]);
+      const p = fg(tf.softmax(logits));
+      const t = fg(y);
+      const inter = tf.sum(tf.mul(p, t), [1, 2]);
+      const dice = tf.sub(1, tf.div(tf.add(tf.mul(inter, 2), DICE_SMOOTH), tf.add(tf.add(tf.sum(p, [1, 2]), tf.sum(t, [1, 2])), DICE_SMOOTH)));
+      parts.push(tf.mul(tf.mean(dice), w.dice));
+    }
+    return (parts.length ? (parts.length === 1 ? parts[0] : tf.add(parts[0], parts[1])) : tf.scalar(0)) as Scalar;
+  });
+}
+
+/** The training loss of a network's logits NHWK against its targets (0/1 for sigmoid, one-hot for softmax). */
+export function lossTensor(tf: TF, logits: Tensor, y: Tensor, output: LossOutput, w: LossWeights = DEFAULT_LOSS): Scalar {
+  return isSoftmax(output) ? softmaxDiceLoss(tf, logits, y, w) : bceDiceLoss(tf, logits, y, w);
 }

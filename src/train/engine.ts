@@ -10,9 +10,9 @@ import type { LossWeights, OptimizerOptions } from './objective.js';
 export interface Batch {
   /** NHWC images, normalized */
   x: Float32Array;
-  /** NHW1 masks, 0 or 1 */
+  /** NHWK targets, K = the graph's output classes: 0/1 masks for K = 1, one-hot (objective.ts oneHot) for softmax */
   y: Float32Array;
-  /** [n, h, w, c] of x; y is [n, h, w, 1] */
+  /** [n, h, w, c] of x; y is [n, h, w, K] */
   shape: [number, number, number, number];
 }
 
@@ -26,7 +26,7 @@ export interface TrainEngine {
   readonly name: string;
   /** one optimizer step on the batch: returns the batch's loss before the update */
   step(batch: Batch, lr: number): Promise<number>;
-  /** inference mode (BN running statistics): the logits [n, h, w, 1] of a batch of any size the network takes */
+  /** inference mode (BN running statistics): the logits [n, h, w, K] of a batch of any size the network takes */
   infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array>;
   /** trainable weights and BN running statistics, copied */
   weights(): WeightStore;

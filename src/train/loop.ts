@@ -14,7 +14,7 @@ import type { HwcImage } from './image.js';
 import { defaultClassTable, type ClassTable } from './classes.js';
 import type { Labels } from './labels.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
-import { DEFAULT_LOSS, bceDiceValue, thresholdOf, type LossWeights, type OptimizerOptions } from './objective.js';
+import { BINARY_OUTPUT, lossValue, lossWeightsOf, oneHot, thresholdOf, type LossOutput, type LossWeights, type OptimizerOptions } from './objective.js';
 import { imageMetrics, summarize } from './metrics.js';
 import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
 
@@ -36,10 +36,12 @@ export interface TrainSettings {
 export function trainSettings(train: Record<string, unknown> | undefined): TrainSettings {
   const t = (train ?? {}) as {
     epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; optimizer?: 'adam' | 'sgd'; weight_decay?: number;
-    loss?: Partial<LossWeights>; augment?: { dihedral?: boolean; translate?: number }; early_stop?: number; seed?: number; threshold?: number;
+    loss?: { bce?: number; ce?: number; dice?: number; class_weights?: number[] }; augment?: { dihedral?: boolean; translate?: number }; early_stop?: number; seed?: number; threshold?: number;
   };
   checkTrainSection(t as Record<string, unknown>);
   const crop = t.crop ?? 256;
+  const loss = lossWeightsOf(t.loss);
+  if (typeof loss === 'string') throw new BadOptionsError(loss);
   return {
     epochs: t.epochs ?? 150,
     batch: t.batch ?? 4,
@@ -47,7 +49,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     lr: t.lr ?? 5e-3,
     lrDecay: t.lr_decay ?? 0.95,
     optimizer: { kind: t.optimizer ?? 'adam', weightDecay: t.weight_decay ?? 0 },
-    loss: { ...DEFAULT_LOSS, ...(t.loss ?? {}) },
+    loss,
     augment: { dihedral: t.augment?.dihedral ?? true, translate: t.augment?.translate ?? 0.1 },
     earlyStop: t.early_stop,
     seed: t.seed ?? 0,
@@ -148,20 +150,24 @@ export async function loadTrainingData(samples: Sample[], opts: { channels: numb
   return { train, val, normalize: norm, classes: opts.classes?.table ?? defaultClassTable(1) };
 }
 
-/** One step's batch: the samples at `indices` of the train split, each with its own seeded augmentation. */
-export function makeBatch(data: LoadedSample[], indices: number[], s: TrainSettings, epoch: number): Batch {
+/**
+ * One step's batch: the samples at `indices` of the train split, each with its own seeded
+ * augmentation. y: the masks as they are for `classes` = 1 (0/1), one-hot over `classes` for a
+ * softmax network (label maps 0..classes-1 -> NHWK).
+ */
+export function makeBatch(data: LoadedSample[], indices: number[], s: TrainSettings, epoch: number, classes = 1): Batch {
   const [h, w] = s.crop;
   const c = data[0].image.channels;
   const x = new Float32Array(indices.length * h * w * c);
-  const y = new Float32Array(indices.length * h * w);
+  const labels = new Float32Array(indices.length * h * w);
   const opts: AugmentOptions = { crop: s.crop, dihedral: s.augment.dihedral, translate: s.augment.translate };
   indices.forEach((i, b) => {
     const { image, mask } = data[i];
     const d = drawAugment(image.height, image.width, opts, rng(sampleSeed(s.seed, epoch, i)).uniform);
     x.set(applyDraw(image, d, opts).data, b * h * w * c);
-    y.set(applyDraw(mask, d, opts).data, b * h * w);
+    labels.set(applyDraw(mask, d, opts).data, b * h * w);
   });
-  return { x, y, shape: [indices.length, h, w, c] };
+  return { x, y: classes > 1 ? oneHot(labels, classes) : labels, shape: [indices.length, h, w, c] };
 }
 
 export interface ValResult {
@@ -172,15 +178,20 @@ export interface ValResult {
   images: number;
 }
 
-/** Whole validation images, one at a time: reflect-padded to the stride, inference mode, cropped back; metrics inside the FOV. */
-export async function validate(engine: TrainEngine, val: LoadedSample[], stride: [number, number], s: TrainSettings): Promise<ValResult> {
+/**
+ * Whole validation images, one at a time: reflect-padded to the stride, inference mode, cropped
+ * back; the training loss of each image (lossValue: softmax networks against one-hot label maps),
+ * metrics inside the FOV. `output`: the network's classes and activation (default binary).
+ */
+export async function validate(engine: TrainEngine, val: LoadedSample[], stride: [number, number], s: TrainSettings, output: LossOutput = BINARY_OUTPUT): Promise<ValResult> {
+  const K = output.classes;
   const per = [];
   let loss = 0;
   for (const v of val) {
     const { image, box } = padToMultiple(v.image, stride);
     const logits = await engine.infer(image.data, [1, image.height, image.width, image.channels]);
-    const out: HwcImage = cropTo({ data: logits, height: image.height, width: image.width, channels: 1 }, box);
-    loss += bceDiceValue(out.data, v.mask.data, s.loss);
+    const out: HwcImage = cropTo({ data: logits, height: image.height, width: image.width, channels: K }, box);
+    loss += lossValue(out.data, K > 1 ? oneHot(v.mask.data, K) : v.mask.data, output, s.loss);
     per.push(imageMetrics(activate(out, 'sigmoid'), v.mask.data, v.fov?.data, s.threshold));
   }
   const m = summarize(per);
@@ -215,6 +226,8 @@ export interface LoopOptions {
   onEpoch?: (e: EpochReport) => void;
   /** stop after this many epochs of this call (tests: a run cut short) */
   stopAfter?: number;
+  /** the network's classes and activation (the graph's output): default binary */
+  output?: LossOutput;
 }
 
 export interface LoopResult {
@@ -244,6 +257,7 @@ function diverged(run: RunDir, what: string, epoch: number, step: number, loss: 
  */
 export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   const { engine, data, settings: s, run } = o;
+  const output = o.output ?? BINARY_OUTPUT;
   if (!data.train.length) throw new Error('the train split is empty');
   if (!data.val.length) throw new Error('the val split is empty');
   let st: CheckpointState = o.resume ?? { epoch: 0, step: 0, lr: s.lr, best_val_iou: -Infinity, best_epoch: 0, epochs_without_improvement: 0, saved: '' };
@@ -263,7 +277,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     const t0 = performance.now();
     let sum = 0;
     for (let k = 0; k < steps; k++) {
-      const batch = makeBatch(data.train, order.slice(k * s.batch, (k + 1) * s.batch), s, epoch);
+      const batch = makeBatch(data.train, order.slice(k * s.batch, (k + 1) * s.batch), s, epoch, output.classes);
       const loss = await engine.step(batch, lr);
       // the checkpoints stay at the last finite epoch: nothing of this epoch is written
       if (!Number.isFinite(loss)) diverged(run, `loss is ${loss}`, epoch + 1, k + 1, loss);
@@ -278,7 +292,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     const weights = engine.weights();
     const bad = nonFinite(weights);
     if (bad) diverged(run, `weight ${bad} is not finite`, epoch + 1, steps, NaN);
-    const v = await validate(engine, data.val, o.stride, s);
+    const v = await validate(engine, data.val, o.stride, s, output);
     if (!Number.isFinite(v.loss)) diverged(run, `validation loss is ${v.loss}`, epoch + 1, steps, v.loss);
     const seconds = (performance.now() - t0) / 1000;
     const best = v.iou > st.best_val_iou;

@@ -19,6 +19,7 @@ import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings
 import { checkOutputDir, refuseOverlap, type Protected } from '../io/dir.js';
 import { lockDir } from '../io/lock.js';
 import type { RunInfo } from './run.js';
+import { lossOutputError } from './objective.js';
 
 /** Compiles a spec from disk: bad overrides are a BadOptionsError, spec errors a BadSpecError. */
 export function compileFile(path: string, opts: CompileOptions = {}): Compiled {
@@ -143,8 +144,8 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   const cropError = cropStrideError(settings.crop, c.stride);
   if (cropError) throw new BadOptionsError(cropError);
   if (c.graph.input.size[0] !== ch || c.graph.input.size[1] !== cw) c = compileFile(specPath, { overrides: sets, maxParams, maxMemory, allowOutsideImports, size: [ch, cw] });
-  if (c.graph.output.classes !== 1 || c.graph.output.activation === 'softmax')
-    throw new BadOptionsError(`train supports one output class with a sigmoid (binary segmentation); this spec has ${c.graph.output.classes} classes, ${c.graph.output.activation}`);
+  const outputError = lossOutputError(c.graph.output, settings.loss);
+  if (outputError) throw new BadOptionsError(outputError);
 
   const classes = c.graph.output.classes;
   const { labelOptionsError } = await import('./labels.js');
@@ -223,7 +224,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   let result: LoopResult;
   try {
     await hooks.onStart?.(settings);
-    result = await trainLoop({ engine, data, settings, stride: c.stride, run, resume: resumeState, onStep: hooks.onStep, onEpoch: hooks.onEpoch, stopAfter: opts.stopAfter });
+    result = await trainLoop({ engine, data, settings, stride: c.stride, run, resume: resumeState, output: c.graph.output, onStep: hooks.onStep, onEpoch: hooks.onEpoch, stopAfter: opts.stopAfter });
   } finally {
     engine.dispose();
   }

@@ -60,6 +60,8 @@ export class OrtEngine implements TrainEngine {
   async step(batch: Batch, lr: number): Promise<number> {
     const { Tensor } = this.ort;
     const [n, h, w, c] = batch.shape;
+    const k = this.g.output.classes;
+    if (batch.y.length !== n * h * w * k) throw new Error(`the batch's targets have ${batch.y.length} values, ${n}x${h}x${w}x${k} expected`);
     const session = await this.modelFor(h, w).session;
     this.t += 1;
     const o = this.opts.optimizer;
@@ -67,8 +69,8 @@ export class OrtEngine implements TrainEngine {
     const [b1, b2] = optimizerSettings(o).betas;
     const feeds: Record<string, OrtTensor> = {
       [TRAIN_X]: new Tensor('float32', nhwcToNchw(batch.x, batch.shape), [n, c, h, w]),
-      // y is [n, h, w, 1]: NHWC and NCHW agree for one channel
-      [TRAIN_Y]: new Tensor('float32', batch.y, [n, 1, h, w]),
+      // y is [n, h, w, K] (K = 1: NHWC and NCHW agree)
+      [TRAIN_Y]: new Tensor('float32', k === 1 ? batch.y : nhwcToNchw(batch.y, [n, h, w, k]), [n, k, h, w]),
       ...(o.kind === 'adam' ? { [STEP_SIZE]: scalar(lr / (1 - b1 ** this.t)), [BIAS_CORRECTION2]: scalar(Math.sqrt(1 - b2 ** this.t)) } : { [LEARNING_RATE]: scalar(lr) }),
     };
     for (const [k, v] of this.state) feeds[k] = v;

@@ -1,8 +1,8 @@
 // The whole training step as one ONNX model (pure: IR in, ModelProto bytes out): the forward in
-// training mode (BatchNorm on batch statistics), the BCE + Dice loss, the reverse-mode gradient of
+// training mode (BatchNorm on batch statistics), the loss (BCE + Dice, or softmax CE + Dice), the reverse-mode gradient of
 // every node (gradients.ts, in reverse topological order, gradients of values read twice summed),
 // and the optimizer update. ONNX Runtime runs the step with every op multi-threaded and no hand-off.
-//   inputs:  x [N, C, H, W], y [N, 1, H, W], the optimizer's scalars (Adam: step_size = lr / (1 -
+//   inputs:  x [N, C, H, W], y [N, K, H, W] (K = 1: 0/1 masks; softmax: one-hot), the optimizer's scalars (Adam: step_size = lr / (1 -
 //            b1^t) and bias_correction2 = sqrt(1 - b2^t); SGD: lr), then every weight, slot and
 //            running statistic under its checkpoint key (conv kernels in ONNX's OIHW layout)
 //   outputs: loss, then `next/KEY` for each of those tensors (and `grad/KEY` when asked, for tests)
@@ -11,7 +11,8 @@
 import { INPUT_ID, type IrGraph, type Shape } from '../../ir/graph.js';
 import { permute } from '../../ir/layout.js';
 import { weightKey, weightSpecs } from '../../ir/weights.js';
-import { DICE_SMOOTH, optimizerSettings, optimizerSlots, type LossWeights, type OptimizerOptions } from '../objective.js';
+import { DICE_SMOOTH, isSoftmax, lossOutputError, optimizerSettings, optimizerSlots, type LossWeights, type OptimizerOptions } from '../objective.js';
+import { BadOptionsError } from '../errors.js';
 import { OnnxBuilder } from '../../emit/onnx-builder.js';
 import { ONNX_GRAD, OnnxGradError, TRAIN_FORWARD, type GradRule } from './gradients.js';
 import { int, ONNX_LOWERING, TF_TO_ONNX_KERNEL, type LowerContext } from '../../emit/onnx-ops.js';
@@ -62,7 +63,10 @@ export interface TrainModelOptions {
   gradients?: boolean;
 }
 
+/** The training step of `g`; a BadOptionsError where its output and loss cannot train (objective.ts lossOutputError), an OnnxGradError where an op has no gradient rule. */
 export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
+  const outputError = lossOutputError(g.output, opts.loss);
+  if (outputError) throw new BadOptionsError(outputError);
   const o = opts.optimizer;
   const { betas: [b1, b2], eps, weightDecay, momentum } = optimizerSettings(o);
   const specs = weightSpecs(g).map(({ node, spec }) => ({ node, spec, key: weightKey(node.id, spec.name) }));
@@ -116,7 +120,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
   // loss and its gradient w.r.t. the logits
   const z = value.get(g.output.node)!;
   const out = shapes.get(g.output.node)!;
-  const dLogits = lossAndGradient(b, z, out, batch, opts.loss);
+  const dLogits = isSoftmax(g.output) ? softmaxLossAndGradient(b, z, out, batch, opts.loss) : lossAndGradient(b, z, out, batch, opts.loss);
 
   // backward
   const grads = new Map<string, string[]>([[g.output.node, [dLogits]]]);
@@ -178,7 +182,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     producer_name: 'alcli',
     graph: {
       name: `${g.name}_train`,
-      doc_string: `${g.name}: one training step (forward, BCE + Dice loss, backward, ${o.kind}) at ${h}x${w}`,
+      doc_string: `${g.name}: one training step (forward, ${isSoftmax(g.output) ? 'softmax CE' : 'BCE'} + Dice loss, backward, ${o.kind}) at ${h}x${w}`,
       node: b.nodes.map((n, i) => ({ op_type: n.op_type, name: `${n.output[0]}#${i}`, input: n.input, output: n.output, attribute: Object.entries(n.attrs ?? {}).map(([name, a]) => attributeProto(name, a)) })),
       initializer: b.initializers,
       input: [info(TRAIN_X, ['N', g.input.channels, h, w]), info(TRAIN_Y, ['N', out.c, out.h, out.w]), ...scalars.map((s) => info(s, [])), ...tensors.map((t) => info(t.key, stepShape(t)))],
@@ -217,6 +221,52 @@ function lossAndGradient(b: OnnxBuilder, z: string, out: Shape, batch: string, w
     dz.push(b.mul(b.mul(dDiceDp, b.mul(p, b.sub(b.scalar(1), p))), scale));
   }
   if (!parts.length) throw new OnnxGradError('the loss has no terms: give train.loss a bce or dice weight');
+  b.opTo(TRAIN_LOSS, parts.length === 1 ? 'Identity' : 'Add', parts);
+  return dz.length === 1 ? dz[0] : b.add(dz[0], dz[1]);
+}
+
+/**
+ * The softmax loss (objective.ts) of logits z [N, K, H, W] against one-hot y, and dL/dz.
+ * p = softmax(z) over axis 1; w_y = sum_k w_k y_k per pixel (1 without class weights), W = sum w_y.
+ *   ce   = sum(w_y * -sum_k y_k log p_k) / W;               dce/dz = w_y (p - y) / W
+ *   dice = mean over n, k >= 1 of 1 - (2 I + s) / S,  I = sum p_k y_k, S = sum p_k + sum y_k + s per (n, k)
+ *   ddice/dp_k = (2 I + s - 2 y_k S) / S^2 / (N (K - 1)) for k >= 1, 0 for the background k = 0;
+ *   through the softmax Jacobian: dz_j = p_j (g_j - sum_k g_k p_k), g = dL/dp.
+ */
+function softmaxLossAndGradient(b: OnnxBuilder, z: string, out: Shape, batch: string, w: LossWeights): string {
+  const y = TRAIN_Y;
+  const K = out.c;
+  const p = b.op('Softmax', [z], { axis: int(1) });
+  const all = [0, 1, 2, 3];
+  const parts: string[] = [];
+  const dz: string[] = [];
+  if (w.bce) {
+    const nll = b.op('Neg', [b.sum(b.mul(y, b.op('LogSoftmax', [z], { axis: int(1) })), [1])]);
+    const pMinusY = b.sub(p, y);
+    if (w.classWeights) {
+      const wk = b.tensor('class_weights', [1, K, 1, 1], Float32Array.from(w.classWeights));
+      const wy = b.sum(b.mul(y, wk), [1]);
+      const total = b.sum(wy, all, false);
+      parts.push(b.mul(b.div(b.sum(b.mul(wy, nll), all, false), total), b.scalar(w.bce)));
+      dz.push(b.mul(b.mul(wy, pMinusY), b.div(b.scalar(w.bce), total)));
+    } else {
+      parts.push(b.mul(b.mean(nll, all, false), b.scalar(w.bce)));
+      const count = b.mul(batch, b.scalar(out.h * out.w));
+      dz.push(b.div(b.mul(pMinusY, b.scalar(w.bce)), count));
+    }
+  }
+  if (w.dice) {
+    // every class computed, the background's terms zeroed by the mask [0, 1, ..., 1]
+    const fg = b.tensor('foreground', [1, K, 1, 1], Float32Array.from({ length: K }, (_, k) => (k ? 1 : 0)));
+    const twoIs = b.add(b.mul(b.sum(b.mul(p, y), [2, 3]), b.scalar(2)), b.scalar(DICE_SMOOTH));
+    const s = b.add(b.add(b.sum(p, [2, 3]), b.sum(y, [2, 3])), b.scalar(DICE_SMOOTH));
+    const dice = b.mul(b.sub(b.scalar(1), b.div(twoIs, s)), fg);
+    const scale = b.div(b.scalar(w.dice), b.mul(batch, b.scalar(K - 1)));
+    parts.push(b.mul(b.sum(dice, all, false), scale));
+    const g = b.mul(b.mul(b.div(b.sub(twoIs, b.mul(b.mul(y, b.scalar(2)), s)), b.mul(s, s)), fg), scale);
+    dz.push(b.mul(p, b.sub(g, b.sum(b.mul(g, p), [1]))));
+  }
+  if (!parts.length) throw new OnnxGradError('the loss has no terms: give train.loss a ce or dice weight');
   b.opTo(TRAIN_LOSS, parts.length === 1 ? 'Identity' : 'Add', parts);
   return dz.length === 1 ? dz[0] : b.add(dz[0], dz[1]);
 }
