@@ -12,7 +12,7 @@ import { BadOptionsError, DataErrors, DivergedError, type DataError } from './er
 import { TRAIN_LIMITS, type Limit } from '../frontend/schema.js';
 import type { HwcImage } from './image.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
-import { DEFAULT_LOSS, bceDiceValue, thresholdOf, type LossWeights, type OptimizerOptions } from './objective.js';
+import { DEFAULT_LOSS, OPTIMIZERS, bceDiceValue, thresholdOf, type LossWeights, type OptimizerOptions } from './objective.js';
 import { imageMetrics, summarize } from './metrics.js';
 import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
 
@@ -22,7 +22,12 @@ export interface TrainSettings {
   batch: number;
   crop: [number, number];
   lr: number;
+  /** exp's factor per epoch */
   lrDecay: number;
+  /** how the learning rate moves per epoch after the warm-up (lrAt) */
+  schedule: Schedule;
+  /** epochs of linear warm-up (lrAt), 0: none */
+  warmup: number;
   optimizer: OptimizerOptions;
   loss: LossWeights;
   augment: { dihedral: boolean; translate: number };
@@ -33,18 +38,37 @@ export interface TrainSettings {
 
 export function trainSettings(train: Record<string, unknown> | undefined): TrainSettings {
   const t = (train ?? {}) as {
-    epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; optimizer?: 'adam' | 'sgd'; weight_decay?: number;
+    epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; schedule?: Schedule; warmup?: number;
+    optimizer?: OptimizerOptions['kind']; weight_decay?: number; momentum?: number; nesterov?: boolean; betas?: [number, number];
     loss?: Partial<LossWeights>; augment?: { dihedral?: boolean; translate?: number }; early_stop?: number; seed?: number; threshold?: number;
   };
   checkTrainSection(t as Record<string, unknown>);
   const crop = t.crop ?? 256;
+  const epochs = t.epochs ?? 150;
+  const schedule = t.schedule ?? 'exp';
+  if (!(SCHEDULES as readonly string[]).includes(schedule)) throw new BadOptionsError(`train.schedule is ${JSON.stringify(schedule)}: choose ${SCHEDULES.join(', ')}`);
+  const warmup = t.warmup ?? 0;
+  if (warmup >= epochs) throw new BadOptionsError(`train.warmup is ${warmup} epochs but train.epochs is ${epochs}: the warm-up must end before the last epoch (e.g. --set train.warmup=${Math.max(0, Math.min(5, epochs - 1))})`);
+  const kind = t.optimizer ?? 'adam';
+  if (!(OPTIMIZERS as readonly string[]).includes(kind)) throw new BadOptionsError(`train.optimizer is ${JSON.stringify(kind)}: choose ${OPTIMIZERS.join(', ')}`);
+  if (kind !== 'sgd' && (t.nesterov !== undefined || t.momentum !== undefined))
+    throw new BadOptionsError(`train.${t.nesterov !== undefined ? 'nesterov' : 'momentum'} is an SGD setting; train.optimizer is ${kind}: remove it, or set train.optimizer=sgd`);
+  if (kind === 'sgd' && t.betas !== undefined) throw new BadOptionsError('train.betas is an Adam/AdamW setting; train.optimizer is sgd: remove it, or use train.momentum');
+  if (t.nesterov && (t.momentum ?? 0.9) === 0) throw new BadOptionsError('train.nesterov needs a momentum above 0 (as torch.optim.SGD): set train.momentum, e.g. 0.9, or drop nesterov');
+  const optimizer: OptimizerOptions = { kind };
+  if (t.weight_decay !== undefined) optimizer.weightDecay = t.weight_decay;
+  if (t.momentum !== undefined) optimizer.momentum = t.momentum;
+  if (t.nesterov !== undefined) optimizer.nesterov = t.nesterov;
+  if (t.betas !== undefined) optimizer.betas = [t.betas[0], t.betas[1]];
   return {
-    epochs: t.epochs ?? 150,
+    epochs,
     batch: t.batch ?? 4,
     crop: typeof crop === 'number' ? [crop, crop] : [crop[0], crop[1]],
     lr: t.lr ?? 5e-3,
     lrDecay: t.lr_decay ?? 0.95,
-    optimizer: { kind: t.optimizer ?? 'adam', weightDecay: t.weight_decay ?? 0 },
+    schedule,
+    warmup,
+    optimizer,
     loss: { ...DEFAULT_LOSS, ...(t.loss ?? {}) },
     augment: { dihedral: t.augment?.dihedral ?? true, translate: t.augment?.translate ?? 0.1 },
     earlyStop: t.early_stop,
@@ -53,7 +77,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
   };
 }
 
-const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed']);
+const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed', 'warmup']);
 
 /**
  * Every numeric train setting present is a finite number in its range (TRAIN_LIMITS, the schema's
@@ -66,10 +90,11 @@ export function checkTrainSection(train: Record<string, unknown>): void {
     if (raw === undefined) continue;
     for (const v of Array.isArray(raw) ? raw : [raw]) {
       const lo = limit.open === 'min' ? `(${limit.min}` : `[${limit.min}`;
-      const fits = typeof v === 'number' && Number.isFinite(v) && (limit.open === 'min' ? v > limit.min : v >= limit.min) && v <= limit.max;
+      const hi = limit.open === 'max' ? `${limit.max})` : `${limit.max}]`;
+      const fits = typeof v === 'number' && Number.isFinite(v) && (limit.open === 'min' ? v > limit.min : v >= limit.min) && (limit.open === 'max' ? v < limit.max : v <= limit.max);
       const integer = !INTEGER_SETTINGS.has(key) || Number.isInteger(v);
       if (!fits || !integer)
-        throw new BadOptionsError(`train.${key} is ${typeof raw === 'number' ? raw : JSON.stringify(raw)}: it must be a finite ${INTEGER_SETTINGS.has(key) ? 'integer' : 'number'} in ${lo}, ${limit.max}]`);
+        throw new BadOptionsError(`train.${key} is ${typeof raw === 'number' ? raw : JSON.stringify(raw)}: it must be a finite ${INTEGER_SETTINGS.has(key) ? 'integer' : 'number'} in ${lo}, ${hi}`);
     }
   }
 }
@@ -84,8 +109,35 @@ export function cropStrideError(crop: [number, number], stride: [number, number]
   return `train.crop ${h}x${w} is not a multiple of the network's stride ${stride.join('x')}; e.g. --set train.crop=${Math.max(1, Math.round(h / stride[0])) * stride[0]}`;
 }
 
-/** The learning rate of epoch e (0-based): lr x decay^e. */
-export const lrAt = (s: TrainSettings, epoch: number) => s.lr * s.lrDecay ** epoch;
+export const SCHEDULES = ['exp', 'poly', 'cosine'] as const;
+export type Schedule = (typeof SCHEDULES)[number];
+
+/** nnU-Net's poly exponent (nnunetv2 PolyLRScheduler). */
+export const POLY_POWER = 0.9;
+
+/**
+ * The learning rate of epoch e (0-based; constant within the epoch). With W = warmup epochs and
+ * E = epochs, the warm-up is linear: lr x (e + 1) / (W + 1) for e < W (epoch 0 at lr / (W + 1), the
+ * first epoch after it at lr). Then, with e' = e - W and E' = E - W epochs left:
+ *   exp:    lr x lr_decay^e'                      (today's rule: lr x lr_decay^e when W = 0)
+ *   poly:   lr x (1 - e' / E')^0.9                (nnU-Net's PolyLRScheduler, stepped per epoch)
+ *   cosine: lr x 0.5 (1 + cos(pi e' / E'))        (torch CosineAnnealingLR, T_max = E', eta_min 0)
+ * poly and cosine never reach 0 inside the run: the last epoch has e' = E' - 1.
+ */
+export function lrAt(s: Pick<TrainSettings, 'lr' | 'lrDecay' | 'epochs'> & Partial<Pick<TrainSettings, 'schedule' | 'warmup'>>, epoch: number): number {
+  const w = s.warmup ?? 0;
+  if (epoch < w) return (s.lr * (epoch + 1)) / (w + 1);
+  const e = epoch - w;
+  const span = s.epochs - w;
+  switch (s.schedule ?? 'exp') {
+    case 'exp':
+      return s.lr * s.lrDecay ** e;
+    case 'poly':
+      return s.lr * Math.max(0, 1 - e / span) ** POLY_POWER;
+    case 'cosine':
+      return s.lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(e, span)) / span));
+  }
+}
 
 /** The order of an epoch's train samples: a seeded Fisher-Yates shuffle, a pure function of (seed, epoch). */
 export function epochOrder(seed: number, epoch: number, n: number): number[] {
