@@ -139,6 +139,14 @@ export function lrAt(s: Pick<TrainSettings, 'lr' | 'lrDecay' | 'epochs'> & Parti
   }
 }
 
+/** The optimizer and schedule in a few words, for the log: `adamw, lr 0.005 cosine after 2 warm-up epochs`. */
+export function describeOptimization(s: TrainSettings): string {
+  const o = s.optimizer;
+  const opt = o.kind === 'sgd' && o.nesterov ? 'sgd (nesterov)' : o.kind;
+  const sched = s.schedule === 'exp' ? `x${s.lrDecay} per epoch` : s.schedule;
+  return `${opt}, lr ${s.lr} ${sched}${s.warmup ? ` after ${s.warmup} warm-up epoch${s.warmup === 1 ? '' : 's'}` : ''}`;
+}
+
 /** The order of an epoch's train samples: a seeded Fisher-Yates shuffle, a pure function of (seed, epoch). */
 export function epochOrder(seed: number, epoch: number, n: number): number[] {
   const r = rng(sampleSeed(seed ^ 0x5bd1e995, epoch, 0x7fffffff));
