@@ -15,7 +15,7 @@ import { TfjsEngine } from '../src/train/engine-tfjs.js';
 import { OrtEngine } from '../src/train/ort/engine.js';
 import type { TrainEngine } from '../src/train/engine.js';
 import { BadOptionsError } from '../src/train/errors.js';
-import { lrAt, trainLoop, trainSettings, type TrainSettings } from '../src/train/loop.js';
+import { describeOptimization, lrAt, trainLoop, trainSettings, type TrainSettings } from '../src/train/loop.js';
 import { optimizerSlots, optimizerStepKey, type OptimizerOptions } from '../src/train/objective.js';
 import { fsRunHost, RunDir } from '../src/train/run.js';
 import { memHost } from './helpers.js';
@@ -72,6 +72,9 @@ test('trainSettings: the new keys, their defaults, and the combinations refused'
   const s = trainSettings({ schedule: 'cosine', warmup: 2, optimizer: 'sgd', nesterov: true, momentum: 0.8, weight_decay: 0.001 });
   assert.equal([s.schedule, s.warmup, s.optimizer], ['cosine', 2, { kind: 'sgd', nesterov: true, momentum: 0.8, weightDecay: 0.001 }]);
   assert.equal(trainSettings({ optimizer: 'adamw', betas: [0.8, 0.99] }).optimizer, { kind: 'adamw', betas: [0.8, 0.99] });
+  // the training log's words for them
+  assert.is(describeOptimization(d), 'adam, lr 0.005 x0.95 per epoch');
+  assert.is(describeOptimization(s), 'sgd (nesterov), lr 0.005 cosine after 2 warm-up epochs');
   const refused: [Record<string, unknown>, RegExp][] = [
     [{ epochs: 5, warmup: 5 }, /train\.warmup is 5 epochs but train\.epochs is 5/],
     [{ warmup: 1.5 }, /train\.warmup is 1\.5: it must be a finite integer/],
