@@ -27,7 +27,8 @@ export { runForm, compareOutputs, calibratedWeights, randomInput, VERIFY_TOLERAN
 export { encodeWeights, decodeWeights } from './ir/weights-manifest.js';
 export { exportArtifacts, buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_BATCH, EXPORT_FORMATS, type ExportFormat, type ExportOptions, type ExportRequest, type ExportHooks, type ExportResult, type ExportVerify, type Check } from './export/export.js';
 export { checkOutputDir, dirWriter, DirWriter, fileHost, listFiles, PathError, IoError, refuseOverlap, writeFileAtomic, type FileHost, type ReplaceMode, type Protected } from './io/dir.js';
-export { DEFAULT_THRESHOLD, thresholdOf } from './train/objective.js';
+export { DEFAULT_THRESHOLD, thresholdOf, OPTIMIZERS, type OptimizerOptions } from './train/objective.js';
+export { sweepThreshold, THRESHOLD_GRID, type ThresholdSweep, type TunedThreshold } from './train/operating-point.js';
 export { emitOnnx, OnnxEmitError, DEFAULT_OPSET } from './emit/onnx.js';
 export { decodeModel } from './emit/onnx-proto.js';
 export { emitTfjsGraphModel, tfjsGraphFiles } from './emit/tfjs-graph.js';
@@ -39,12 +40,12 @@ export { benchInfer } from './bench/infer.js';
 export { modelCard } from './render/model-card.js';
 // Training and using a trained run: the commands' logic (alcli train, evaluate, predict, demo) as functions.
 export { trainRun, compileFile, type TrainRunOptions, type NewRunOptions, type ResumeOptions, type TrainHooks, type TrainRunResult } from './train/session.js';
-export { openRun, evaluateRun, predictImages, runThreshold, type OpenRun, type EvaluateRunOptions, type EvaluateRunResult, type PredictOptions, type PredictHooks, type PredictResult, type PredictedImage } from './train/trained.js';
+export { openRun, evaluateRun, predictImages, runThreshold, runOperatingPoint, tuneThreshold, type OperatingPoint, type ThresholdFrom, type TuneThresholdResult, type OpenRun, type EvaluateRunOptions, type EvaluateRunResult, type PredictOptions, type PredictHooks, type PredictResult, type PredictedImage } from './train/trained.js';
 export { runDemo, DemoStageError, DEMO_SPEC, type DemoOptions, type DemoHooks, type DemoResult } from './train/demo.js';
 export { TRAIN_ENGINES, INFER_ENGINES, CHECKPOINT_NAMES, SPLITS, maskThresholdError, type TrainEngineChoice, type InferEngineChoice, type CheckpointName, type Split } from './train/choices.js';
 export { BadOptionsError, BadSpecError, BadDataError, DataErrors, renderDataErrors, DATA_ERROR_CODES, type DataError, type DataErrorCode } from './train/errors.js';
 export { scanDataset, type Sample, type Dataset, type ScanOptions, type ScanResult } from './train/dataset.js';
-export { trainSettings, trainLoop, loadTrainingData, cropStrideError, type TrainSettings, type TrainingData, type LoopOptions, type LoopResult, type StepProgress, type EpochReport } from './train/loop.js';
+export { trainSettings, trainLoop, loadTrainingData, cropStrideError, lrAt, SCHEDULES, type Schedule, type TrainSettings, type TrainingData, type LoopOptions, type LoopResult, type StepProgress, type EpochReport } from './train/loop.js';
 export { chooseEngine, type ChosenEngine } from './train/engines.js';
 export type { TrainEngine, Batch, EngineOptions } from './train/engine.js';
 export { createPredictor, evaluateSplit, foreground, type Predictor, type PredictorOptions, type EvaluateResult } from './train/infer.js';

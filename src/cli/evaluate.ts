@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { CHECKPOINT_NAMES, INFER_ENGINES, SPLITS } from '../train/choices.js';
@@ -6,10 +7,11 @@ import { jsonFlag, maskThresholdFlag, parseMaskThreshold, printJson, UsageError 
 export default class Evaluate extends AlcliCommand {
   static override summary = "Metrics of a trained run on a split of its data (or another dataset)";
   static override description =
-    'Runs the checkpoint on whole images (padded to the network stride, cropped back) and reports accuracy, IoU, Dice, sensitivity, specificity and AUC per image and as mean ± std, inside the field of view where the dataset has one.';
+    "Runs the checkpoint on whole images (padded to the network stride, cropped back) and reports accuracy, IoU, Dice, sensitivity, specificity and AUC per image and as mean ± std, inside the field of view where the dataset has one. --tune-threshold (binary networks) first sweeps the probability cut 0.05..0.95 (step 0.01) on the run's validation split, keeps the one with the highest mean Dice, and records it in run.json: from then on evaluate, predict and export use it for this checkpoint's weights (an explicit --threshold still wins).";
   static override examples = [
     '<%= config.bin %> <%= command.id %> runs/smoke --split test',
     '<%= config.bin %> <%= command.id %> runs/isbi --data ../shared/datasets/isbi2012_em --split test --json',
+    '<%= config.bin %> <%= command.id %> runs/isbi --tune-threshold',
   ];
   static override args = { run: Args.string({ description: 'run directory (alcli train --out)', required: true }) };
   static override flags = {
@@ -18,32 +20,45 @@ export default class Evaluate extends AlcliCommand {
     split: Flags.option({ summary: 'which split', options: SPLITS, default: 'test' as const })(),
     checkpoint: Flags.option({ summary: 'which checkpoint', options: CHECKPOINT_NAMES, default: 'best' as const })(),
     engine: Flags.option({ summary: 'inference engine (auto: ONNX Runtime when it loads)', options: INFER_ENGINES, default: 'auto' as const })(),
-    threshold: Flags.string({ summary: "probability cut for the binary masks (default: the spec's train.threshold, else 0.5)", helpValue: 'P' }),
+    threshold: Flags.string({ summary: "probability cut for the binary masks (default: the run's tuned one, else the spec's train.threshold, else 0.5)", helpValue: 'P' }),
+    'tune-threshold': Flags.boolean({ summary: "first pick the cut with the highest mean Dice on the run's validation split and record it in run.json (binary networks)" }),
     'invert-mask': Flags.boolean({ summary: "the masks mark the foreground with 0 (default: as the run was trained)", allowNo: true }),
     ...maskThresholdFlag,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Evaluate);
-    const { openRun, evaluateRun, runThreshold } = await import('../train/trained.js');
+    const threshold = parseThreshold(flags.threshold);
+    if (flags['tune-threshold'] && threshold !== undefined)
+      throw new UsageError('--tune-threshold picks the threshold itself: drop --threshold (or drop --tune-threshold to evaluate at your threshold)');
+    const { openRun, evaluateRun, tuneThreshold } = await import('../train/trained.js');
     const opened = await openRun(args.run, flags.checkpoint);
-    const threshold = thresholdOf(flags.threshold, await runThreshold(opened));
+    const tuned = flags['tune-threshold'] ? await tuneThreshold(opened, { engine: flags.engine }) : undefined;
     const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']), invertMask: flags['invert-mask'] });
-    if (flags.json) return printJson(out);
+    if (flags.json) return printJson(tuned ? { ...out, tuned: tuned.tuned } : out);
+    if (out.threshold_note) process.stderr.write(`note: ${out.threshold_note}\n`);
+    if (tuned) printTuning(opened.dir, tuned.tuned);
     await printEvaluation(out);
   }
 }
 
+/** The line `alcli evaluate --tune-threshold` prints: the threshold and mean Dice on val before and after. */
+export function printTuning(run: string, t: import('../train/operating-point.js').TunedThreshold): void {
+  const change = t.value === t.default ? `${t.default} kept (no threshold in ${t.grid} does better)` : `${t.default} -> ${t.value}`;
+  process.stdout.write(`threshold tuned on the val split (${t.images} images, ${t.checkpoint} checkpoint, epoch ${t.epoch}): ${change}, mean Dice ${t.default_dice.toFixed(4)} -> ${t.dice.toFixed(4)}; recorded in ${join(run, 'run.json')}\n`);
+}
+
 /** The lines `alcli evaluate` prints: the run, checkpoint, data and engine, then each metric as mean ± std. */
 export async function printEvaluation(r: import('../train/trained.js').EvaluateRunResult): Promise<void> {
-  const { formatMeanStd } = await import('../train/metrics.js');
-  process.stdout.write(`${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch}) on ${r.data}, ${r.split} split: ${r.images} images, threshold ${r.threshold}, ${r.engine}\n`);
+  const [{ formatMeanStd }, { thresholdOrigin }] = await Promise.all([import('../train/metrics.js'), import('../train/trained.js')]);
+  process.stdout.write(`${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch}) on ${r.data}, ${r.split} split: ${r.images} images, threshold ${r.threshold}${thresholdOrigin(r.threshold_from)}, ${r.engine}\n`);
   for (const [metric, s] of Object.entries(r.summary)) process.stdout.write(`  ${metric.padEnd(12)} ${formatMeanStd(s)}\n`);
 }
 
-/** --threshold, else `fallback` (the run's: its spec's train.threshold, else 0.5). */
-export function thresholdOf(flag: string | undefined, fallback: number): number {
-  const t = flag === undefined ? fallback : Number(flag);
-  if (!(t >= 0 && t <= 1)) throw new UsageError(`--threshold '${flag}': expected a probability in [0, 1]`);
+/** --threshold as a number, or undefined when not given (the run's threshold then); a usage error outside [0, 1]. */
+export function parseThreshold(flag: string | undefined): number | undefined {
+  if (flag === undefined) return undefined;
+  const t = Number(flag);
+  if (!(flag.trim() !== '' && t >= 0 && t <= 1)) throw new UsageError(`--threshold '${flag}': expected a probability in [0, 1]`);
   return t;
 }

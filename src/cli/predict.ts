@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { CHECKPOINT_NAMES, INFER_ENGINES } from '../train/choices.js';
 import { jsonFlag, printJson, UsageError } from './common.js';
-import { thresholdOf } from './evaluate.js';
+import { parseThreshold } from './evaluate.js';
 
 export default class Predict extends AlcliCommand {
   static override summary = 'Segment images with a trained run: probability map, binary mask and overlay per image';
@@ -19,18 +19,19 @@ export default class Predict extends AlcliCommand {
     out: Flags.string({ char: 'o', summary: 'output folder (created; existing files of the same names are replaced, never an input)', required: true, helpValue: 'DIR' }),
     checkpoint: Flags.option({ summary: 'which checkpoint', options: CHECKPOINT_NAMES, default: 'best' as const })(),
     engine: Flags.option({ summary: 'inference engine', options: INFER_ENGINES, default: 'auto' as const })(),
-    threshold: Flags.string({ summary: "probability cut (default: the spec's train.threshold, else 0.5)", helpValue: 'P' }),
+    threshold: Flags.string({ summary: "probability cut (default: the run's tuned one (alcli evaluate --tune-threshold), else the spec's train.threshold, else 0.5)", helpValue: 'P' }),
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(Predict);
     const [runDir, ...images] = argv as string[];
     if (!images.length) throw new UsageError('give at least one image file after the run directory');
-    const { openRun, predictImages, runThreshold } = await import('../train/trained.js');
+    const threshold = parseThreshold(flags.threshold);
+    const { openRun, predictImages } = await import('../train/trained.js');
     const opened = await openRun(runDir, flags.checkpoint);
-    const threshold = thresholdOf(flags.threshold, await runThreshold(opened));
     const r = await predictImages(opened, { images, out: flags.out, engine: flags.engine, threshold }, { onImage: flags.json ? undefined : printPrediction });
     if (flags.json) printJson(r);
+    else if (r.threshold_note) process.stderr.write(`note: ${r.threshold_note}\n`);
   }
 }
 

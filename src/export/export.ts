@@ -9,7 +9,7 @@ import { checkOutputDir, dirWriter, listFiles, refuseOverlap } from '../io/dir.j
 import { lockDir } from '../io/lock.js';
 import { modelCard, type ModelCardInput } from '../render/model-card.js';
 import { compileFile } from '../train/session.js';
-import { openRun } from '../train/trained.js';
+import { openRun, runOperatingPoint, type OpenRun } from '../train/trained.js';
 import { thresholdOf } from '../train/objective.js';
 import { deployForm } from '../passes/pipeline.js';
 import { loadTf, type BackendChoice, type TF } from '../runtime/backend.js';
@@ -55,6 +55,19 @@ export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<Expo
 }
 
 export { VERIFY_TOLERANCE };
+
+/**
+ * A run's threshold for its export (trained.ts runOperatingPoint: tuned on this checkpoint's weights,
+ * else the spec's, else 0.5) and, when tuned, the words saying so; a tuned value of other weights is
+ * logged as not used.
+ */
+async function exportThreshold(opened: OpenRun, log: (line: string) => void): Promise<{ value: number; source?: string }> {
+  const point = await runOperatingPoint(opened);
+  if (point.note) log(`note: ${point.note}`);
+  const t = opened.info.threshold;
+  if (point.from !== 'tuned' || !t) return { value: point.value };
+  return { value: point.value, source: `tuned on the validation split (${t.images} images, epoch ${t.epoch}) for the highest mean Dice, ${t.dice.toFixed(4)}; ${t.default_dice.toFixed(4)} at ${t.default}` };
+}
 
 /** Images in the verification batch of `alcli export`. */
 export const EXPORT_BATCH = 2;
@@ -123,8 +136,10 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
   let weights: WeightStore;
   let normalize = req.normalize ?? null;
   let cardSource: ModelCardInput['source'];
+  let threshold: { value: number; source?: string } | undefined;
   if (fromRun) {
     const opened = await openRun(source, 'best', req.compile);
+    threshold = await exportThreshold(opened, log);
     refuseOverlap(req.output, [{ path: opened.info.data.dir, what: "the run's data folder" }]);
     c = opened.compiled;
     weights = opened.checkpoint.weights;
@@ -139,7 +154,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     log(`export ${source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${req.seed})`);
   }
   const { formats, tolerance } = req;
-  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: thresholdOf(c.resolved.train), tolerance };
+  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance };
   const build = await buildExport(tf, c, weights, opts);
   const out = dirWriter(req.output).open();
   let done = false;
@@ -162,7 +177,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     out.write('verify.json', `${JSON.stringify(verify, null, 2)}\n`);
     const failed = checks.filter((k) => !k.pass);
     if (failed.length) return { ok: false, output: req.output, failed, verify };
-    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, normalize }));
+    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, thresholdSource: opts.thresholdSource, normalize }));
     out.commit('whole');
     done = true;
     return { ok: true, output: req.output, files: listFiles(req.output), verify };

@@ -19,7 +19,10 @@ export interface ExportOptions {
   verifyEach?: boolean;
   /** per-channel normalization baked into the TypeScript module; null when the input is used as is */
   normalize: { mean: number[]; std: number[] } | null;
+  /** the probability cut model.ts's threshold() defaults to and the model card names */
   threshold: number;
+  /** where `threshold` came from, in words (model.ts's comment, MODEL_CARD.md), e.g. 'tuned on the validation split ...'; absent: the spec's or the default */
+  thresholdSource?: string;
   /** pass when max abs diff <= tolerance * max(1, max |reference logit|) */
   tolerance: number;
 }
@@ -94,7 +97,7 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
   ts: {
     async emit(c, graph, _weights, opts) {
       const { emitTypeScriptModule } = await import('../emit/typescript.js');
-      return new Map([[TS_FILE, emitTypeScriptModule(graph, { normalize: opts.normalize, stride: c.stride, threshold: opts.threshold, generatedBy: GENERATED_BY })]]);
+      return new Map([[TS_FILE, emitTypeScriptModule(graph, { normalize: opts.normalize, stride: c.stride, threshold: opts.threshold, thresholdSource: opts.thresholdSource, generatedBy: GENERATED_BY })]]);
     },
     // the module runs tfjs/model.json through tf.loadGraphModel: the tfjs check covers its numbers
     async run() {

@@ -22,7 +22,7 @@ const NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 export interface Limit {
   min: number;
   max: number;
-  open?: 'min';
+  open?: 'min' | 'max';
 }
 
 /**
@@ -44,9 +44,12 @@ export const TRAIN_LIMITS = {
   early_stop: { min: 1, max: 100_000 },
   seed: { min: 0, max: 2 ** 32 - 1 },
   threshold: { min: 0, max: 1 },
+  warmup: { min: 0, max: 100_000 },
+  momentum: { min: 0, max: 1, open: 'max' },
+  betas: { min: 0, max: 1, open: 'max' },
 } as const satisfies Record<string, Limit>;
 
-const range = (l: Limit) => ({ ...(l.open === 'min' ? { exclusiveMinimum: l.min } : { minimum: l.min }), maximum: l.max });
+const range = (l: Limit) => ({ ...(l.open === 'min' ? { exclusiveMinimum: l.min } : { minimum: l.min }), ...(l.open === 'max' ? { exclusiveMaximum: l.max } : { maximum: l.max }) });
 
 function attrSchema(a: AttrSpec): Record<string, unknown> {
   const d = { description: a.doc, ...(a.default !== undefined ? { default: a.default } : {}) };
@@ -182,9 +185,17 @@ export function architectureSchema(): Record<string, unknown> {
             anyOf: [{ type: 'integer', ...range(TRAIN_LIMITS.crop) }, { type: 'array', items: { type: 'integer', ...range(TRAIN_LIMITS.crop) }, minItems: 2, maxItems: 2 }],
           },
           lr: { type: 'number', ...range(TRAIN_LIMITS.lr) },
-          lr_decay: { type: 'number', ...range(TRAIN_LIMITS.lr_decay), description: 'learning rate factor per epoch' },
-          optimizer: { enum: ['adam', 'sgd'] },
-          weight_decay: { type: 'number', ...range(TRAIN_LIMITS.weight_decay) },
+          lr_decay: { type: 'number', ...range(TRAIN_LIMITS.lr_decay), description: 'learning rate factor per epoch (schedule exp only)' },
+          schedule: {
+            enum: ['exp', 'poly', 'cosine'],
+            description: 'learning rate per epoch after the warm-up: exp lr x lr_decay^e (default), poly lr x (1 - e/E)^0.9 (nnU-Net), cosine lr x 0.5 (1 + cos(pi e/E))',
+          },
+          warmup: { type: 'integer', ...range(TRAIN_LIMITS.warmup), description: 'epochs of linear warm-up before the schedule: lr x (e + 1) / (warmup + 1); default 0' },
+          optimizer: { enum: ['adam', 'adamw', 'sgd'], description: 'torch.optim.Adam (default), AdamW (decoupled weight decay) or SGD (momentum, optional Nesterov)' },
+          weight_decay: { type: 'number', ...range(TRAIN_LIMITS.weight_decay), description: 'adam, sgd: L2 added to the gradient (default 0); adamw: decoupled decay (default 0.01)' },
+          momentum: { type: 'number', ...range(TRAIN_LIMITS.momentum), description: 'sgd: momentum (default 0.9)' },
+          nesterov: { type: 'boolean', description: 'sgd: Nesterov momentum (default false)' },
+          betas: { type: 'array', items: { type: 'number', ...range(TRAIN_LIMITS.betas) }, minItems: 2, maxItems: 2, description: 'adam, adamw: [beta1, beta2] (default [0.9, 0.999])' },
           loss: {
             type: 'object',
             additionalProperties: false,

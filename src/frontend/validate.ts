@@ -105,7 +105,7 @@ function valueError(file: SourceFile, value: unknown, path: (string | number)[],
     });
   }
   const types = [...new Set(all.filter((x) => x.keyword === 'type').map((x) => (x.params as { type: string }).type))];
-  const bounds = all.find((x) => ['minimum', 'maximum', 'exclusiveMinimum', 'minItems', 'maxItems', 'minLength', 'pattern'].includes(x.keyword));
+  const bounds = all.find((x) => ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minItems', 'maxItems', 'minLength', 'pattern'].includes(x.keyword));
   // a bound failed at this very value: some alternative took its type, so the bound is the problem
   // (`size: 100000` is too large, not "should be a list")
   if (bounds) {

@@ -12,6 +12,8 @@ export interface ModelCardInput {
   verify: { stage: string; maxAbs: number; maxRef: number; pass: boolean }[];
   tolerance: number;
   threshold: number;
+  /** where the threshold came from, in words (e.g. tuned on the validation split); absent: the spec's or 0.5 */
+  thresholdSource?: string;
 }
 
 export function modelCard(m: ModelCardInput): string {
@@ -45,7 +47,7 @@ export function modelCard(m: ModelCardInput): string {
     '',
     `- input \`input\`: ${c.graph.input.channels} channel(s), ${h}x${w} (sizes must divide by the network stride ${c.stride[0]}: pad with reflection and crop the output back); NHWC in the TF.js model, NCHW in ONNX`,
     `- normalization: ${normText}`,
-    `- output \`logits\`: ${c.graph.output.classes} class(es) at the input size; apply ${c.graph.output.activation} for probabilities; threshold ${m.threshold} for a mask`,
+    `- output \`logits\`: ${c.graph.output.classes} class(es) at the input size; apply ${c.graph.output.activation} for probabilities; ${c.graph.output.activation === 'softmax' ? 'the most probable class (argmax) of each pixel for a label map' : `threshold ${m.threshold} for a mask${m.thresholdSource ? ` (${m.thresholdSource})` : ''}`}`,
     '',
     '## Weights',
     '',

@@ -3,7 +3,9 @@
 // checkpoint stores and restores exactly.
 // - Adam as torch.optim.Adam (betas 0.9/0.999, eps 1e-8, L2 weight_decay added to the gradient):
 //     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
-// - SGD as torch.optim.SGD with momentum: buf = momentum buf + g (buf = g at the first step); p -= lr buf.
+// - AdamW as torch.optim.AdamW: p *= 1 - lr wd (decoupled, default wd 0.01), then Adam's step without L2.
+// - SGD as torch.optim.SGD with momentum: buf = momentum buf + g (buf = g at the first step); p -= lr buf;
+//   with nesterov: p -= lr (g + momentum buf).
 // - BatchNorm running statistics, PyTorch convention: running = (1 - momentum) running + momentum batch,
 //   momentum from the bn node (default 0.1); the variance averaged in is the unbiased batch variance
 //   (x n / (n - 1), n = batch x height x width), as PyTorch does, so checkpoints match the twin's.
@@ -16,7 +18,7 @@ import { forward } from '../runtime/executor.js';
 import { weightKey, weightSpecs, type WeightStore } from '../ir/weights.js';
 import type { Batch, EngineOptions, TrainEngine } from './engine.js';
 import { BadOptionsError } from './errors.js';
-import { DEFAULT_LOSS, DICE_SMOOTH, isSoftmax, lossOutputError, optimizerSettings, optimizerSlots, optimizerStepKey, type LossOutput, type LossWeights } from './objective.js';
+import { DEFAULT_LOSS, DICE_SMOOTH, isAdamLike, isSoftmax, lossOutputError, optimizerSettings, optimizerSlots, optimizerStepKey, type LossOutput, type LossWeights } from './objective.js';
 
 let variableCount = 0;
 
@@ -97,26 +99,28 @@ export class TfjsEngine implements TrainEngine {
     return value;
   }
 
-  /** One optimizer update from the gradients (inside the step's tidy). */
+  /** One optimizer update from the gradients (inside the step's tidy): objective.ts's OptimizerOptions formulas. */
   private update(grads: Record<string, Tensor>, lr: number): void {
     const { tf, t } = this;
     const o = this.opts.optimizer;
-    const { betas: [b1, b2], eps, weightDecay: wd, momentum: mu } = optimizerSettings(o);
+    const { betas: [b1, b2], eps, weightDecay: wd, momentum: mu, nesterov } = optimizerSettings(o);
     for (const [key, p] of this.params) {
       let gr = grads[p.name];
       if (!gr) continue;
-      if (wd) gr = tf.add(gr, tf.mul(p, wd));
-      if (o.kind === 'adam') {
+      // adamw decays the weight itself (decoupled), the others add L2 to the gradient
+      if (wd && o.kind !== 'adamw') gr = tf.add(gr, tf.mul(p, wd));
+      if (isAdamLike(o)) {
         const [m, v] = optimizerSlots(o, key).map((s) => this.slots.get(s)!);
         m.assign(tf.add(tf.mul(m, b1), tf.mul(gr, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(gr), 1 - b2)));
         const stepSize = lr / (1 - b1 ** t);
         const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
-        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+        const decayed = o.kind === 'adamw' && wd ? tf.mul(p, 1 - lr * wd) : p;
+        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
       } else {
         const buf = this.slots.get(optimizerSlots(o, key)[0])!;
         buf.assign(t === 1 ? gr : tf.add(tf.mul(buf, mu), gr));
-        p.assign(tf.sub(p, tf.mul(buf, lr)));
+        p.assign(tf.sub(p, tf.mul(nesterov ? tf.add(gr, tf.mul(buf, mu)) : buf, lr)));
       }
     }
   }

@@ -14,7 +14,7 @@ import type { HwcImage } from './image.js';
 import { defaultClassTable, type ClassTable } from './classes.js';
 import type { Labels } from './labels.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
-import { BINARY_OUTPUT, lossValue, lossWeightsOf, oneHot, thresholdOf, type LossOutput, type LossWeights, type OptimizerOptions } from './objective.js';
+import { BINARY_OUTPUT, OPTIMIZERS, lossValue, lossWeightsOf, oneHot, thresholdOf, type LossOutput, type LossWeights, type OptimizerOptions } from './objective.js';
 import { imageMetrics, summarize } from './metrics.js';
 import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
 
@@ -24,7 +24,12 @@ export interface TrainSettings {
   batch: number;
   crop: [number, number];
   lr: number;
+  /** exp's factor per epoch */
   lrDecay: number;
+  /** how the learning rate moves per epoch after the warm-up (lrAt) */
+  schedule: Schedule;
+  /** epochs of linear warm-up (lrAt), 0: none */
+  warmup: number;
   optimizer: OptimizerOptions;
   loss: LossWeights;
   augment: { dihedral: boolean; translate: number };
@@ -35,20 +40,39 @@ export interface TrainSettings {
 
 export function trainSettings(train: Record<string, unknown> | undefined): TrainSettings {
   const t = (train ?? {}) as {
-    epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; optimizer?: 'adam' | 'sgd'; weight_decay?: number;
+    epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; schedule?: Schedule; warmup?: number;
+    optimizer?: OptimizerOptions['kind']; weight_decay?: number; momentum?: number; nesterov?: boolean; betas?: [number, number];
     loss?: { bce?: number; ce?: number; dice?: number; class_weights?: number[] }; augment?: { dihedral?: boolean; translate?: number }; early_stop?: number; seed?: number; threshold?: number;
   };
   checkTrainSection(t as Record<string, unknown>);
   const crop = t.crop ?? 256;
+  const epochs = t.epochs ?? 150;
+  const schedule = t.schedule ?? 'exp';
+  if (!(SCHEDULES as readonly string[]).includes(schedule)) throw new BadOptionsError(`train.schedule is ${JSON.stringify(schedule)}: choose ${SCHEDULES.join(', ')}`);
+  const warmup = t.warmup ?? 0;
+  if (warmup >= epochs) throw new BadOptionsError(`train.warmup is ${warmup} epochs but train.epochs is ${epochs}: the warm-up must end before the last epoch (e.g. --set train.warmup=${Math.max(0, Math.min(5, epochs - 1))})`);
+  const kind = t.optimizer ?? 'adam';
+  if (!(OPTIMIZERS as readonly string[]).includes(kind)) throw new BadOptionsError(`train.optimizer is ${JSON.stringify(kind)}: choose ${OPTIMIZERS.join(', ')}`);
+  if (kind !== 'sgd' && (t.nesterov !== undefined || t.momentum !== undefined))
+    throw new BadOptionsError(`train.${t.nesterov !== undefined ? 'nesterov' : 'momentum'} is an SGD setting; train.optimizer is ${kind}: remove it, or set train.optimizer=sgd`);
+  if (kind === 'sgd' && t.betas !== undefined) throw new BadOptionsError('train.betas is an Adam/AdamW setting; train.optimizer is sgd: remove it, or use train.momentum');
+  if (t.nesterov && (t.momentum ?? 0.9) === 0) throw new BadOptionsError('train.nesterov needs a momentum above 0 (as torch.optim.SGD): set train.momentum, e.g. 0.9, or drop nesterov');
+  const optimizer: OptimizerOptions = { kind };
+  if (t.weight_decay !== undefined) optimizer.weightDecay = t.weight_decay;
+  if (t.momentum !== undefined) optimizer.momentum = t.momentum;
+  if (t.nesterov !== undefined) optimizer.nesterov = t.nesterov;
+  if (t.betas !== undefined) optimizer.betas = [t.betas[0], t.betas[1]];
   const loss = lossWeightsOf(t.loss);
   if (typeof loss === 'string') throw new BadOptionsError(loss);
   return {
-    epochs: t.epochs ?? 150,
+    epochs,
     batch: t.batch ?? 4,
     crop: typeof crop === 'number' ? [crop, crop] : [crop[0], crop[1]],
     lr: t.lr ?? 5e-3,
     lrDecay: t.lr_decay ?? 0.95,
-    optimizer: { kind: t.optimizer ?? 'adam', weightDecay: t.weight_decay ?? 0 },
+    schedule,
+    warmup,
+    optimizer,
     loss,
     augment: { dihedral: t.augment?.dihedral ?? true, translate: t.augment?.translate ?? 0.1 },
     earlyStop: t.early_stop,
@@ -57,7 +81,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
   };
 }
 
-const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed']);
+const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed', 'warmup']);
 
 /**
  * Every numeric train setting present is a finite number in its range (TRAIN_LIMITS, the schema's
@@ -70,10 +94,11 @@ export function checkTrainSection(train: Record<string, unknown>): void {
     if (raw === undefined) continue;
     for (const v of Array.isArray(raw) ? raw : [raw]) {
       const lo = limit.open === 'min' ? `(${limit.min}` : `[${limit.min}`;
-      const fits = typeof v === 'number' && Number.isFinite(v) && (limit.open === 'min' ? v > limit.min : v >= limit.min) && v <= limit.max;
+      const hi = limit.open === 'max' ? `${limit.max})` : `${limit.max}]`;
+      const fits = typeof v === 'number' && Number.isFinite(v) && (limit.open === 'min' ? v > limit.min : v >= limit.min) && (limit.open === 'max' ? v < limit.max : v <= limit.max);
       const integer = !INTEGER_SETTINGS.has(key) || Number.isInteger(v);
       if (!fits || !integer)
-        throw new BadOptionsError(`train.${key} is ${typeof raw === 'number' ? raw : JSON.stringify(raw)}: it must be a finite ${INTEGER_SETTINGS.has(key) ? 'integer' : 'number'} in ${lo}, ${limit.max}]`);
+        throw new BadOptionsError(`train.${key} is ${typeof raw === 'number' ? raw : JSON.stringify(raw)}: it must be a finite ${INTEGER_SETTINGS.has(key) ? 'integer' : 'number'} in ${lo}, ${hi}`);
     }
   }
 }
@@ -88,8 +113,43 @@ export function cropStrideError(crop: [number, number], stride: [number, number]
   return `train.crop ${h}x${w} is not a multiple of the network's stride ${stride.join('x')}; e.g. --set train.crop=${Math.max(1, Math.round(h / stride[0])) * stride[0]}`;
 }
 
-/** The learning rate of epoch e (0-based): lr x decay^e. */
-export const lrAt = (s: TrainSettings, epoch: number) => s.lr * s.lrDecay ** epoch;
+export const SCHEDULES = ['exp', 'poly', 'cosine'] as const;
+export type Schedule = (typeof SCHEDULES)[number];
+
+/** nnU-Net's poly exponent (nnunetv2 PolyLRScheduler). */
+export const POLY_POWER = 0.9;
+
+/**
+ * The learning rate of epoch e (0-based; constant within the epoch). With W = warmup epochs and
+ * E = epochs, the warm-up is linear: lr x (e + 1) / (W + 1) for e < W (epoch 0 at lr / (W + 1), the
+ * first epoch after it at lr). Then, with e' = e - W and E' = E - W epochs left:
+ *   exp:    lr x lr_decay^e'                      (today's rule: lr x lr_decay^e when W = 0)
+ *   poly:   lr x (1 - e' / E')^0.9                (nnU-Net's PolyLRScheduler, stepped per epoch)
+ *   cosine: lr x 0.5 (1 + cos(pi e' / E'))        (torch CosineAnnealingLR, T_max = E', eta_min 0)
+ * poly and cosine never reach 0 inside the run: the last epoch has e' = E' - 1.
+ */
+export function lrAt(s: Pick<TrainSettings, 'lr' | 'lrDecay' | 'epochs'> & Partial<Pick<TrainSettings, 'schedule' | 'warmup'>>, epoch: number): number {
+  const w = s.warmup ?? 0;
+  if (epoch < w) return (s.lr * (epoch + 1)) / (w + 1);
+  const e = epoch - w;
+  const span = s.epochs - w;
+  switch (s.schedule ?? 'exp') {
+    case 'exp':
+      return s.lr * s.lrDecay ** e;
+    case 'poly':
+      return s.lr * Math.max(0, 1 - e / span) ** POLY_POWER;
+    case 'cosine':
+      return s.lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(e, span)) / span));
+  }
+}
+
+/** The optimizer and schedule in a few words, for the log: `adamw, lr 0.005 cosine after 2 warm-up epochs`. */
+export function describeOptimization(s: TrainSettings): string {
+  const o = s.optimizer;
+  const opt = o.kind === 'sgd' && o.nesterov ? 'sgd (nesterov)' : o.kind;
+  const sched = s.schedule === 'exp' ? `x${s.lrDecay} per epoch` : s.schedule;
+  return `${opt}, lr ${s.lr} ${sched}${s.warmup ? ` after ${s.warmup} warm-up epoch${s.warmup === 1 ? '' : 's'}` : ''}`;
+}
 
 /** The order of an epoch's train samples: a seeded Fisher-Yates shuffle, a pure function of (seed, epoch). */
 export function epochOrder(seed: number, epoch: number, n: number): number[] {

@@ -30,33 +30,55 @@ export const DEFAULT_THRESHOLD = 0.5;
 /** The spec's train.threshold, else DEFAULT_THRESHOLD: validation, evaluate, predict and export cut here. */
 export const thresholdOf = (train: { threshold?: unknown } | undefined): number => (typeof train?.threshold === 'number' ? train.threshold : DEFAULT_THRESHOLD);
 
+/**
+ * The optimizer, as PyTorch defines it (torch.optim.Adam, AdamW, SGD); both engines implement
+ * optimizerStep's arithmetic (engine-tfjs.ts update(), ort/training-model.ts's optimizer section):
+ * - adam:  g += wd p (L2); m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+ *          p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ * - adamw: p *= 1 - lr wd (decoupled decay, before the step), then adam's step without the L2 term
+ * - sgd:   g += wd p (L2); buf = mu buf + g (buf = g at the first step: zero-initialized slots give
+ *          the same); p -= lr buf; nesterov: p -= lr (g + mu buf)
+ */
 export interface OptimizerOptions {
-  kind: 'adam' | 'sgd';
-  /** Adam: PyTorch's defaults 0.9, 0.999 */
+  kind: 'adam' | 'adamw' | 'sgd';
+  /** Adam, AdamW: PyTorch's defaults 0.9, 0.999 */
   betas?: [number, number];
-  /** Adam: 1e-8 */
+  /** Adam, AdamW: 1e-8 */
   eps?: number;
-  /** L2 added to the gradient (PyTorch's weight_decay, not AdamW's decoupled decay); default 0 */
+  /** adam, sgd: L2 added to the gradient (PyTorch's weight_decay), default 0; adamw: the decoupled decay, default 0.01 as torch.optim.AdamW */
   weightDecay?: number;
   /** SGD momentum (PyTorch convention: buf = momentum buf + g; p -= lr buf); default 0.9 */
   momentum?: number;
+  /** SGD: Nesterov momentum (torch.optim.SGD nesterov=True: p -= lr (g + momentum buf)); default false */
+  nesterov?: boolean;
 }
 
-/** The optimizer's settings with PyTorch's defaults filled in (torch.optim.Adam, torch.optim.SGD). */
+export const OPTIMIZERS = ['adam', 'adamw', 'sgd'] as const;
+
+/** AdamW's default decoupled weight decay (torch.optim.AdamW). */
+export const ADAMW_WEIGHT_DECAY = 0.01;
+
+/** The optimizer's settings with PyTorch's defaults filled in (torch.optim.Adam, AdamW, SGD). */
 export const optimizerSettings = (o: OptimizerOptions) => ({
   betas: o.betas ?? ([0.9, 0.999] as [number, number]),
   eps: o.eps ?? 1e-8,
-  weightDecay: o.weightDecay ?? 0,
+  weightDecay: o.weightDecay ?? (o.kind === 'adamw' ? ADAMW_WEIGHT_DECAY : 0),
   momentum: o.momentum ?? 0.9,
+  nesterov: o.nesterov ?? false,
 });
 
+/** True for the optimizers with Adam's moments (adam, adamw). */
+export const isAdamLike = (o: OptimizerOptions): boolean => o.kind === 'adam' || o.kind === 'adamw';
+
 /**
- * Checkpoint names of the optimizer's state: per trainable weight `NODE:NAME`, Adam keeps
- * `adam/m/NODE:NAME` and `adam/v/NODE:NAME`, SGD `sgd/momentum/NODE:NAME`; and one [1] tensor
- * `adam/step` or `sgd/step` counts the updates made.
+ * Checkpoint names of the optimizer's state: per trainable weight `NODE:NAME`, Adam and AdamW keep
+ * `adam/m/NODE:NAME` and `adam/v/NODE:NAME`, SGD (with or without Nesterov) `sgd/momentum/NODE:NAME`;
+ * and one [1] tensor `adam/step` or `sgd/step` counts the updates made. AdamW shares Adam's names:
+ * its moments and step count mean the same (only the decay differs), so a run may resume under
+ * either; likewise SGD's buffer is the same with and without Nesterov.
  */
-export const optimizerSlots = (o: OptimizerOptions, key: string): string[] => (o.kind === 'adam' ? [`adam/m/${key}`, `adam/v/${key}`] : [`sgd/momentum/${key}`]);
-export const optimizerStepKey = (o: OptimizerOptions): string => `${o.kind}/step`;
+export const optimizerSlots = (o: OptimizerOptions, key: string): string[] => (isAdamLike(o) ? [`adam/m/${key}`, `adam/v/${key}`] : [`sgd/momentum/${key}`]);
+export const optimizerStepKey = (o: OptimizerOptions): string => `${isAdamLike(o) ? 'adam' : 'sgd'}/step`;
 
 /** The spec's train.loss (bce, its alias ce, dice, class_weights) as LossWeights, defaults filled in; an error message where bce and ce disagree. */
 export function lossWeightsOf(loss: { bce?: number; ce?: number; dice?: number; class_weights?: number[] } | undefined): LossWeights | string {

@@ -10,6 +10,7 @@
 // reading (recoverCheckpoint) finishes or undoes an interrupted swap first. state.json is written
 // last, so a folder holding it is whole.
 import type { ClassTable } from './classes.js';
+import type { TunedThreshold } from './operating-point.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DirWriter, fileHost, guardFs, type FileHost } from '../io/dir.js';
@@ -69,6 +70,8 @@ export interface RunInfo {
   options: { set: string[] };
   /** the task's classes (classes.ts); absent in runs made before multi-class training: defaultClassTable(1) */
   classes?: ClassTable;
+  /** the operating point `alcli evaluate --tune-threshold` chose (operating-point.ts); absent: the spec's train.threshold, else 0.5 */
+  threshold?: TunedThreshold;
 }
 
 export interface CheckpointState {

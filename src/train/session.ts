@@ -98,7 +98,7 @@ export async function trainRun(opts: TrainRunOptions, hooks: TrainHooks = {}): P
 
 async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<TrainRunResult> {
   const log = hooks.log ?? (() => {});
-  const [{ RunDir, fsRunHost }, { trainSettings, loadTrainingData, trainLoop, cropStrideError }, { scanDataset }] = await Promise.all([
+  const [{ RunDir, fsRunHost }, { trainSettings, loadTrainingData, trainLoop, cropStrideError, describeOptimization }, { scanDataset }] = await Promise.all([
     import('./run.js'),
     import('./loop.js'),
     import('./dataset.js'),
@@ -218,7 +218,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
     run.writeInfo(newInfo);
     run.event('start', { spec: specPath, data: newInfo.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
-    log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'}, batch ${settings.batch}, crop ${ch}x${cw}, engine ${engine.name} -> ${runPath}/`);
+    log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'}, batch ${settings.batch}, crop ${ch}x${cw}, ${describeOptimization(settings)}, engine ${engine.name} -> ${runPath}/`);
   }
 
   let result: LoopResult;

@@ -11,6 +11,8 @@ import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
 import type { Checkpoint, RunDir, RunInfo } from './run.js';
 import { maskThresholdError } from './choices.js';
 import { compileFile } from './session.js';
+import { DEFAULT_THRESHOLD } from './objective.js';
+import type { TunedThreshold } from './operating-point.js';
 
 export interface OpenRun {
   /** the run directory as given */
@@ -34,10 +36,129 @@ export async function openRun(dir: string, name: CheckpointName = 'best', opts: 
   return { dir, run, info, compiled, name, checkpoint: run.readCheckpoint(name) };
 }
 
-/** The probability cut of a run's masks when none is given: its spec's train.threshold (default 0.5). */
+/** Where a threshold came from: the caller's option (--threshold), the run's tuned one, the spec's train.threshold, or 0.5. */
+export type ThresholdFrom = 'option' | 'tuned' | 'spec' | 'default';
+
+export interface OperatingPoint {
+  value: number;
+  from: Exclude<ThresholdFrom, 'option'>;
+  /** why run.json's tuned threshold was not used (it belongs to other weights) */
+  note?: string;
+}
+
+/** The spec's train.threshold, else 0.5: the cut before any tuning. */
+function specThreshold(opened: OpenRun): OperatingPoint {
+  const t = (opened.compiled.resolved.train as { threshold?: unknown } | undefined)?.threshold;
+  return typeof t === 'number' ? { value: t, from: 'spec' } : { value: DEFAULT_THRESHOLD, from: 'default' };
+}
+
+/**
+ * The probability cut of a run's masks when none is given: the threshold `alcli evaluate
+ * --tune-threshold` recorded in run.json when it was tuned on this checkpoint's weights (same
+ * epoch), else the spec's train.threshold, else 0.5. A tuned threshold of another epoch (the run
+ * was resumed and found a new best since) is not used, and `note` says so. A recorded value
+ * outside [0, 1] is a damaged run.json (DamagedRunError).
+ */
+export async function runOperatingPoint(opened: OpenRun): Promise<OperatingPoint> {
+  const fallback = specThreshold(opened);
+  const tuned = opened.info.threshold;
+  if (!tuned) return fallback;
+  if (!(typeof tuned.value === 'number' && tuned.value >= 0 && tuned.value <= 1)) {
+    const { DamagedRunError } = await import('./run.js');
+    throw new DamagedRunError(opened.run.where('run.json'), `is damaged: its threshold.value ${JSON.stringify(tuned.value)} is not a probability in [0, 1]`, `tune it again: alcli evaluate ${opened.dir} --tune-threshold`);
+  }
+  const epoch = opened.checkpoint.state.epoch;
+  if (tuned.epoch !== epoch)
+    return { ...fallback, note: `the threshold ${tuned.value} tuned on epoch ${tuned.epoch}'s weights is not used for the ${opened.name} checkpoint (epoch ${epoch}); \`alcli evaluate ${opened.dir} --checkpoint ${opened.name} --tune-threshold\` tunes it again` };
+  return { value: tuned.value, from: 'tuned' };
+}
+
+/** The caller's threshold when given (checked: a probability), else the run's (runOperatingPoint). */
+async function chosenThreshold(opened: OpenRun, given: number | undefined): Promise<{ value: number; from: ThresholdFrom; note?: string }> {
+  if (given === undefined) return runOperatingPoint(opened);
+  if (!(given >= 0 && given <= 1)) throw new BadOptionsError(`threshold ${given}: expected a probability in [0, 1]`);
+  return { value: given, from: 'option' };
+}
+
+/** runOperatingPoint's value. */
 export async function runThreshold(opened: OpenRun): Promise<number> {
-  const { trainSettings } = await import('./loop.js');
-  return trainSettings(opened.compiled.resolved.train as Record<string, unknown> | undefined).threshold;
+  return (await runOperatingPoint(opened)).value;
+}
+
+/** How a threshold's origin reads after its value: ` (tuned on val)`, ` (train.threshold)`, ''. */
+export const thresholdOrigin = (from: ThresholdFrom): string => ({ option: ' (--threshold)', tuned: ' (tuned on val)', spec: ' (train.threshold)', default: '' })[from];
+
+export interface TuneThresholdOptions {
+  engine?: InferEngineChoice;
+}
+
+export interface TuneThresholdResult {
+  /** what run.json now records */
+  tuned: TunedThreshold;
+  /** mean Dice at every threshold swept */
+  curve: { threshold: number; dice: number }[];
+}
+
+/**
+ * `alcli evaluate RUN --tune-threshold`: runs the checkpoint on the validation split of the run's
+ * own dataset (its mask rules), sweeps THRESHOLD_GRID (operating-point.ts) for the highest mean
+ * Dice, and records the choice in run.json as `threshold` (TunedThreshold), from then on the
+ * default of evaluate, predict and export for this checkpoint's weights. The run folder is locked
+ * meanwhile (a training on it is refused). A softmax network is refused (BadOptionsError: argmax
+ * has no threshold); an empty validation split is a BadDataError from the dataset scan.
+ */
+export async function tuneThreshold(opened: OpenRun, opts: TuneThresholdOptions = {}): Promise<TuneThresholdResult> {
+  const out = opened.compiled.graph.output;
+  if (out.classes !== 1 || out.activation === 'softmax')
+    throw new BadOptionsError(`--tune-threshold is for binary networks (1 class, sigmoid); this one has ${out.classes} classes with ${out.activation}: each pixel takes its most probable class (argmax), which has no threshold`);
+  const [{ lockDir }, { scanDataset }, { createPredictor, foreground }, { loadSample }, { sweepThreshold, GRID_TEXT }] = await Promise.all([
+    import('../io/lock.js'),
+    import('./dataset.js'),
+    import('./infer.js'),
+    import('./load.js'),
+    import('./operating-point.js'),
+  ]);
+  const lock = lockDir(opened.dir);
+  try {
+    const { info, checkpoint } = opened;
+    const mask = { invertMask: info.data.invert_mask, maskThreshold: info.data.mask_threshold };
+    const scan = await scanDataset(info.data.dir, { seed: info.data.split_seed, need: ['val'], ...mask });
+    if (!scan.dataset) throw new BadDataError(scan.errors);
+    const samples = scan.dataset.samples.filter((s) => s.split === 'val');
+    const predictor = await createPredictor({ graph: opened.compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
+    const images = [];
+    try {
+      for (const s of samples) {
+        const loaded = await loadSample(s, { channels: info.input_channels, ...mask });
+        const pixels = loaded.image.height * loaded.image.width;
+        images.push({ prob: foreground(await predictor.predict(loaded.image), predictor.classes, pixels), truth: loaded.mask.data, fov: loaded.fov?.data });
+      }
+    } finally {
+      predictor.dispose();
+    }
+    const reference = specThreshold(opened).value;
+    const sweep = sweepThreshold(images, reference);
+    const tuned: TunedThreshold = {
+      value: sweep.value,
+      tuned_on: 'val',
+      images: images.length,
+      dice: sweep.dice,
+      default: reference,
+      default_dice: sweep.reference.dice,
+      checkpoint: opened.name,
+      epoch: checkpoint.state.epoch,
+      grid: GRID_TEXT,
+      at: new Date().toISOString(),
+    };
+    // re-read: nothing else of run.json changes under the lock
+    const now = opened.run.readInfo() ?? info;
+    opened.run.writeInfo({ ...now, threshold: tuned });
+    opened.run.event('threshold', { ...tuned });
+    opened.info = { ...now, threshold: tuned };
+    return { tuned, curve: sweep.curve };
+  } finally {
+    lock.release();
+  }
 }
 
 export interface EvaluateRunOptions {
@@ -46,7 +167,7 @@ export interface EvaluateRunOptions {
   /** dataset folder; default: the run's */
   data?: string;
   engine?: InferEngineChoice;
-  /** default: runThreshold */
+  /** default: runOperatingPoint (tuned, else the spec's, else 0.5) */
   threshold?: number;
   /** how mask values are read (--mask-threshold); default: the run's */
   maskThreshold?: number;
@@ -62,6 +183,9 @@ export interface EvaluateRunResult {
   split: Split;
   images: number;
   threshold: number;
+  threshold_from: ThresholdFrom;
+  /** why run.json's tuned threshold was not used, when it was not */
+  threshold_note?: string;
   engine: 'ort' | 'tfjs';
   summary: Record<Metric, MeanStd>;
   perImage: { id: string; metrics: ImageMetrics }[];
@@ -71,7 +195,8 @@ export interface EvaluateRunResult {
 export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
   const opened = typeof run === 'string' ? await openRun(run) : run;
   const { info, compiled, checkpoint } = opened;
-  const threshold = opts.threshold ?? (await runThreshold(opened));
+  const point = await chosenThreshold(opened, opts.threshold);
+  const threshold = point.value;
   const [{ scanDataset }, { createPredictor, evaluateSplit }] = await Promise.all([import('./dataset.js'), import('./infer.js')]);
   const split = opts.split ?? 'test';
   const dataDir = opts.data ?? info.data.dir;
@@ -85,7 +210,20 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
   const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
   try {
     const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, ...mask }, threshold);
-    return { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, threshold, engine: predictor.engine, summary: res.summary, perImage: res.perImage };
+    return {
+      run: opened.dir,
+      checkpoint: opened.name,
+      epoch: checkpoint.state.epoch,
+      data: dataDir,
+      split,
+      images: samples.length,
+      threshold,
+      threshold_from: point.from,
+      ...(point.note ? { threshold_note: point.note } : {}),
+      engine: predictor.engine,
+      summary: res.summary,
+      perImage: res.perImage,
+    };
   } finally {
     predictor.dispose();
   }
@@ -97,7 +235,7 @@ export interface PredictOptions {
   /** output folder (created; existing files of the same names are replaced, never an input) */
   out: string;
   engine?: InferEngineChoice;
-  /** default: runThreshold */
+  /** default: runOperatingPoint (tuned, else the spec's, else 0.5) */
   threshold?: number;
   /** how each file is written (tests inject faults; default the disk) */
   fileOps?: AtomicFileOps;
@@ -125,6 +263,8 @@ export interface PredictResult {
   checkpoint: CheckpointName;
   engine: 'ort' | 'tfjs';
   threshold: number;
+  threshold_from: ThresholdFrom;
+  threshold_note?: string;
   images: PredictedImage[];
 }
 
@@ -155,7 +295,8 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
   });
   cleanStaleFiles(opts.out);
   const { info, compiled, checkpoint } = opened;
-  const threshold = opts.threshold ?? (await runThreshold(opened));
+  const point = await chosenThreshold(opened, opts.threshold);
+  const threshold = point.value;
   const [{ loadImageFile }, { createPredictor, foreground }, { writePredictionPngs }, { planPredictionNames, predictionFile, PREDICTION_FILES }, { default: sharp }] = await Promise.all([
     import('./load.js'),
     import('./infer.js'),
@@ -204,5 +345,5 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
   } finally {
     predictor.dispose();
   }
-  return { run: opened.dir, checkpoint: opened.name, engine: predictor.engine, threshold, images: written };
+  return { run: opened.dir, checkpoint: opened.name, engine: predictor.engine, threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}), images: written };
 }

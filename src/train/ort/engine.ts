@@ -8,14 +8,14 @@
 import { cpus } from 'node:os';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { emitOnnx } from '../../emit/onnx.js';
-import { BIAS_CORRECTION2, fromStepLayout, LEARNING_RATE, STEP_SIZE, stepShape, toStepLayout, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from './training-model.js';
+import { fromStepLayout, optimizerScalarValues, stepShape, toStepLayout, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from './training-model.js';
 import type { IrGraph } from '../../ir/graph.js';
 import { resizeGraph } from '../../ir/resize-graph.js';
 import { nhwcToNchw } from '../../ir/layout.js';
 import { runOnnx } from '../../runtime/ort.js';
 import type { WeightStore } from '../../ir/weights.js';
 import type { Batch, EngineOptions, TrainEngine } from '../engine.js';
-import { optimizerSettings, optimizerStepKey } from '../objective.js';
+import { optimizerStepKey } from '../objective.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -64,14 +64,12 @@ export class OrtEngine implements TrainEngine {
     if (batch.y.length !== n * h * w * k) throw new Error(`the batch's targets have ${batch.y.length} values, ${n}x${h}x${w}x${k} expected`);
     const session = await this.modelFor(h, w).session;
     this.t += 1;
-    const o = this.opts.optimizer;
-    const scalar = (v: number) => new Tensor('float32', Float32Array.of(v), []);
-    const [b1, b2] = optimizerSettings(o).betas;
+    const scalars = Object.entries(optimizerScalarValues(this.opts.optimizer, lr, this.t)).map(([k, v]) => [k, new Tensor('float32', Float32Array.of(v), [])]);
     const feeds: Record<string, OrtTensor> = {
       [TRAIN_X]: new Tensor('float32', nhwcToNchw(batch.x, batch.shape), [n, c, h, w]),
       // y is [n, h, w, K] (K = 1: NHWC and NCHW agree)
       [TRAIN_Y]: new Tensor('float32', k === 1 ? batch.y : nhwcToNchw(batch.y, [n, h, w, k]), [n, k, h, w]),
-      ...(o.kind === 'adam' ? { [STEP_SIZE]: scalar(lr / (1 - b1 ** this.t)), [BIAS_CORRECTION2]: scalar(Math.sqrt(1 - b2 ** this.t)) } : { [LEARNING_RATE]: scalar(lr) }),
+      ...Object.fromEntries(scalars),
     };
     for (const [k, v] of this.state) feeds[k] = v;
     const out = await session.run(feeds);

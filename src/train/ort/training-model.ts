@@ -2,16 +2,17 @@
 // training mode (BatchNorm on batch statistics), the loss (BCE + Dice, or softmax CE + Dice), the reverse-mode gradient of
 // every node (gradients.ts, in reverse topological order, gradients of values read twice summed),
 // and the optimizer update. ONNX Runtime runs the step with every op multi-threaded and no hand-off.
-//   inputs:  x [N, C, H, W], y [N, K, H, W] (K = 1: 0/1 masks; softmax: one-hot), the optimizer's scalars (Adam: step_size = lr / (1 -
-//            b1^t) and bias_correction2 = sqrt(1 - b2^t); SGD: lr), then every weight, slot and
+//   inputs:  x [N, C, H, W], y [N, K, H, W] (K = 1: 0/1 masks; softmax: one-hot), the optimizer's
+//            scalars (Adam: step_size = lr / (1 - b1^t) and bias_correction2 = sqrt(1 - b2^t); AdamW:
+//            those and decay_factor = 1 - lr wd; SGD, with or without Nesterov: lr), then every weight, slot and
 //            running statistic under its checkpoint key (conv kernels in ONNX's OIHW layout)
 //   outputs: loss, then `next/KEY` for each of those tensors (and `grad/KEY` when asked, for tests)
-// Loss, Adam and SGD are objective.ts's (PyTorch's conventions), as in the TF.js engine, so
+// Loss, Adam, AdamW and SGD are objective.ts's (PyTorch's conventions), as in the TF.js engine, so
 // checkpoints move freely between the two engines.
 import { INPUT_ID, type IrGraph, type Shape } from '../../ir/graph.js';
 import { permute } from '../../ir/layout.js';
 import { weightKey, weightSpecs } from '../../ir/weights.js';
-import { DICE_SMOOTH, isSoftmax, lossOutputError, optimizerSettings, optimizerSlots, type LossWeights, type OptimizerOptions } from '../objective.js';
+import { DICE_SMOOTH, isAdamLike, isSoftmax, lossOutputError, optimizerSettings, optimizerSlots, type LossWeights, type OptimizerOptions } from '../objective.js';
 import { BadOptionsError } from '../errors.js';
 import { OnnxBuilder } from '../../emit/onnx-builder.js';
 import { ONNX_GRAD, OnnxGradError, TRAIN_FORWARD, type GradRule } from './gradients.js';
@@ -25,6 +26,19 @@ export const TRAIN_LOSS = 'loss';
 export const STEP_SIZE = 'step_size';
 export const BIAS_CORRECTION2 = 'bias_correction2';
 export const LEARNING_RATE = 'lr';
+/** AdamW's decoupled decay of the weights this step, 1 - lr weight_decay (computed in float64 by the engine) */
+export const DECAY_FACTOR = 'decay_factor';
+
+/** The optimizer's scalar inputs, in the model's order: Adam step_size, bias_correction2 (AdamW also decay_factor); SGD lr. */
+export const optimizerScalars = (o: OptimizerOptions): string[] => (o.kind === 'sgd' ? [LEARNING_RATE] : o.kind === 'adamw' ? [STEP_SIZE, BIAS_CORRECTION2, DECAY_FACTOR] : [STEP_SIZE, BIAS_CORRECTION2]);
+
+/** The values of optimizerScalars at step t (1-based) and learning rate lr, by name. */
+export function optimizerScalarValues(o: OptimizerOptions, lr: number, t: number): Record<string, number> {
+  const { betas: [b1, b2], weightDecay } = optimizerSettings(o);
+  if (o.kind === 'sgd') return { [LEARNING_RATE]: lr };
+  const adam = { [STEP_SIZE]: lr / (1 - b1 ** t), [BIAS_CORRECTION2]: Math.sqrt(1 - b2 ** t) };
+  return o.kind === 'adamw' ? { ...adam, [DECAY_FACTOR]: 1 - lr * weightDecay } : adam;
+}
 export { OnnxGradError };
 
 /** One tensor the step reads and writes back: a weight, an optimizer slot, a running statistic. */
@@ -68,7 +82,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
   const outputError = lossOutputError(g.output, opts.loss);
   if (outputError) throw new BadOptionsError(outputError);
   const o = opts.optimizer;
-  const { betas: [b1, b2], eps, weightDecay, momentum } = optimizerSettings(o);
+  const { betas: [b1, b2], eps, weightDecay, momentum, nesterov } = optimizerSettings(o);
   const specs = weightSpecs(g).map(({ node, spec }) => ({ node, spec, key: weightKey(node.id, spec.name) }));
   const tensors: StepTensor[] = [];
   for (const { node, spec, key } of specs) {
@@ -76,7 +90,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     tensors.push({ key, next: `next/${key}`, tfShape: [...spec.shape], perm });
     if (spec.role === 'trainable') for (const slot of optimizerSlots(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
   }
-  const scalars = o.kind === 'adam' ? [STEP_SIZE, BIAS_CORRECTION2] : [LEARNING_RATE];
+  const scalars = optimizerScalars(o);
   const gradOut = (key: string) => `grad/${key}`;
   const b = new OnnxBuilder([TRAIN_X, TRAIN_Y, TRAIN_LOSS, ...scalars, ...tensors.flatMap((t) => [t.key, t.next]), ...specs.map((s) => gradOut(s.key))]);
 
@@ -158,17 +172,20 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     let gr = weightGrads.get(key);
     if (!gr) throw new OnnxGradError(`no gradient reached '${key}': is its node on the path to the output?`);
     if (opts.gradients) gradients.set(key, b.opTo(gradOut(key), 'Identity', [gr]));
-    if (weightDecay) gr = b.add(gr, b.mul(key, b.scalar(weightDecay)));
-    if (o.kind === 'adam') {
+    // adamw decays the weight itself (decoupled), the others add L2 to the gradient
+    if (weightDecay && o.kind !== 'adamw') gr = b.add(gr, b.mul(key, b.scalar(weightDecay)));
+    if (isAdamLike(o)) {
       const [mKey, vKey] = optimizerSlots(o, key);
       const m = b.opTo(`next/${mKey}`, 'Add', [b.mul(mKey, b.scalar(b1)), b.mul(gr, b.scalar(1 - b1))]);
       const v = b.opTo(`next/${vKey}`, 'Add', [b.mul(vKey, b.scalar(b2)), b.mul(b.mul(gr, gr), b.scalar(1 - b2))]);
       const denom = b.add(b.div(b.op('Sqrt', [v]), BIAS_CORRECTION2), b.scalar(eps));
-      b.opTo(`next/${key}`, 'Sub', [key, b.mul(b.div(m, denom), STEP_SIZE)]);
+      const decayed = o.kind === 'adamw' ? b.mul(key, DECAY_FACTOR) : key;
+      b.opTo(`next/${key}`, 'Sub', [decayed, b.mul(b.div(m, denom), STEP_SIZE)]);
     } else {
       const [bufKey] = optimizerSlots(o, key);
       const buf = b.opTo(`next/${bufKey}`, 'Add', [b.mul(bufKey, b.scalar(momentum)), gr]);
-      b.opTo(`next/${key}`, 'Sub', [key, b.mul(buf, LEARNING_RATE)]);
+      const step = nesterov ? b.add(gr, b.mul(buf, b.scalar(momentum))) : buf;
+      b.opTo(`next/${key}`, 'Sub', [key, b.mul(step, LEARNING_RATE)]);
     }
   }
 
