@@ -13,7 +13,8 @@ import { TRAIN_LIMITS, type Limit } from '../frontend/schema.js';
 import type { HwcImage } from './image.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
 import { DEFAULT_LOSS, bceDiceValue, thresholdOf, type LossWeights, type OptimizerOptions } from './objective.js';
-import { imageMetrics, summarize } from './metrics.js';
+import { summarize } from './metrics.js';
+import { headlineMetrics } from './class-metrics.js';
 import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
 
 /** train: from the spec, with the paper's defaults. */
@@ -165,16 +166,21 @@ export interface ValResult {
   images: number;
 }
 
-/** Whole validation images, one at a time: reflect-padded to the stride, inference mode, cropped back; metrics inside the FOV. */
+/**
+ * Whole validation images, one at a time: reflect-padded to the stride, inference mode, cropped back;
+ * metrics inside the FOV. A network with K > 1 output channels is a softmax one (training refuses
+ * the other pairings): its IoU and Dice are the means over the foreground classes (class-metrics.ts).
+ */
 export async function validate(engine: TrainEngine, val: LoadedSample[], stride: [number, number], s: TrainSettings): Promise<ValResult> {
   const per = [];
   let loss = 0;
   for (const v of val) {
     const { image, box } = padToMultiple(v.image, stride);
     const logits = await engine.infer(image.data, [1, image.height, image.width, image.channels]);
-    const out: HwcImage = cropTo({ data: logits, height: image.height, width: image.width, channels: 1 }, box);
+    const classes = logits.length / (image.height * image.width);
+    const out: HwcImage = cropTo({ data: logits, height: image.height, width: image.width, channels: classes }, box);
     loss += bceDiceValue(out.data, v.mask.data, s.loss);
-    per.push(imageMetrics(activate(out, 'sigmoid'), v.mask.data, v.fov?.data, s.threshold));
+    per.push(headlineMetrics(activate(out, classes === 1 ? 'sigmoid' : 'softmax'), v.mask.data, classes, v.fov?.data, s.threshold));
   }
   const m = summarize(per);
   return { loss: loss / val.length, iou: m.iou.mean, dice: m.dice.mean, accuracy: m.accuracy.mean, images: val.length };
