@@ -83,7 +83,8 @@ test('encodePng then scanDataset + loadSample gives the masks back exactly and t
 });
 
 test('classes 3: the same images, label maps whose foreground is the binary mask, cells (1) bright and vessels (2) dark', () => {
-  for (const [size, channels] of [[64, 3], [[40, 72], 1]] as const) {
+  const shapes: [number | [number, number], 1 | 3][] = [[64, 3], [[40, 72], 1]];
+  for (const [size, channels] of shapes) {
     const binary = syntheticDataset(7, { count: 4, size, channels });
     const labelled = syntheticDataset(7, { count: 4, size, channels, classes: 3 });
     for (let i = 0; i < 4; i++) {
