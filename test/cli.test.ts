@@ -309,16 +309,18 @@ test('init: scaffolds NAME.yaml and its lib files; the result validates', () => 
   expectExit(alcli(['init', 'my-net', '--force'], dir), 0);
 });
 
-test('init --from unet-small --dir: validates', () => {
-  const dir = tempDir();
-  expectExit(alcli(['init', 'tiny', '--from', 'unet-small', '--dir', 'specs'], dir), 0);
-  const r = alcli(['validate', 'specs/tiny.yaml'], dir);
-  expectExit(r, 0);
-  assert.match(r.stdout, /^ok {2}specs\/tiny\.yaml/);
-});
+for (const template of ['unet-small', 'alnet-multiclass']) {
+  test(`init --from ${template} --dir: validates`, () => {
+    const dir = tempDir();
+    expectExit(alcli(['init', 'tiny', '--from', template, '--dir', 'specs'], dir), 0);
+    const r = alcli(['validate', 'specs/tiny.yaml'], dir);
+    expectExit(r, 0);
+    assert.match(r.stdout, /^ok {2}specs\/tiny\.yaml/);
+  });
+}
 
 test('init --from an unknown template: usage error with did-you-mean and the list', () => {
-  expectExit(alcli(['init', 'x', '--from', 'unet-smal'], tempDir()), 2, /did you mean 'unet-small'\?.*templates: alnet, unet-small/);
+  expectExit(alcli(['init', 'x', '--from', 'unet-smal'], tempDir()), 2, /did you mean 'unet-small'\?.*templates: alnet, alnet-multiclass, unet-small/);
 });
 
 test('export: every artifact verified from disk, verify.json and MODEL_CARD.md written', () => {

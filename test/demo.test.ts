@@ -69,6 +69,7 @@ const failures: [string, string[], number, RegExp][] = [
   ['predict of a missing image', ['predict', 'demo/run', 'missing.png', '--out', 'p2'], 2, /no such image file: 'missing\.png'/],
   ['demo into a non-empty folder', ['demo', '--out', 'demo'], 2, /not empty; use --force/],
   ['demo with a size AL-Net cannot take', ['demo', '--out', 'x', '--size', '100'], 2, /multiple of 32, e\.g\. 128/],
+  ['demo with a class count its images cannot have', ['demo', '--out', 'x', '--classes', '2'], 2, /--classes 2: .*so 1 \(cells and vessels one foreground, sigmoid\) or 3 \(background, cell, vessel, softmax\)/],
 ];
 for (const [name, args, code, message] of failures) {
   test(`${name}: exit ${code}, the reason, no stack trace`, () => {

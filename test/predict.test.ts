@@ -111,8 +111,8 @@ test('a/21.png b/21.png b/21.tif: three distinct output sets, each its own input
     const got = r.images[k];
     const [want] = await alone(INPUTS[k]);
     for (const f of ['prob', 'mask', 'overlay'] as const) {
-      const bytes = readFileSync(got[f]);
-      assert.ok(bytes.equals(readFileSync(want[f])), `${got[f]} is not ${INPUTS[k]}'s ${f}`);
+      const bytes = readFileSync(got[f]!);
+      assert.ok(bytes.equals(readFileSync(want[f]!)), `${got[f]} is not ${INPUTS[k]}'s ${f}`);
       const meta = await sharp(bytes).metadata();
       assert.equal([meta.width, meta.height], SIZES[k], got[f]);
     }
@@ -143,7 +143,7 @@ test('a 3-page TIFF: one prediction per page, each the prediction of that page',
     const page = at('in', `page${k}.png`);
     writeFileSync(page, await sharp(pages[k], { raw: { width: w, height: h, channels: 1 } }).png().toBuffer());
     const [want] = await alone(page);
-    assert.ok(readFileSync(r.images[k].prob).equals(readFileSync(want.prob)), `page ${k}`);
+    assert.ok(readFileSync(r.images[k].prob!).equals(readFileSync(want.prob!)), `page ${k}`);
   }
 });
 

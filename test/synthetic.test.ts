@@ -1,6 +1,7 @@
 // The embedded synthetic dataset: deterministic per seed (and per image index), exact 0/1 masks with a
 // plausible amount of foreground, and a PNG round trip through scanDataset/loadSample that gives the
-// masks back exactly, as `alcli demo` will use it.
+// masks back exactly, as `alcli demo` will use it; the 3-class label maps (`alcli demo --classes 3`)
+// over the same images.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { scanDataset } from '../src/train/dataset.js';
 import { loadSample } from '../src/train/load.js';
-import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
+import { encodeLabelPng, encodePng, syntheticDataset, SYNTHETIC_CLASSES } from '../src/train/synthetic.js';
 
 test('the same seed gives the same images; another seed others; a larger count only adds images', () => {
   const a = syntheticDataset(3, { count: 4, size: 48 });
@@ -78,6 +79,44 @@ test('encodePng then scanDataset + loadSample gives the masks back exactly and t
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('classes 3: the same images, label maps whose foreground is the binary mask, cells (1) bright and vessels (2) dark', () => {
+  const shapes: [number | [number, number], 1 | 3][] = [[64, 3], [[40, 72], 1]];
+  for (const [size, channels] of shapes) {
+    const binary = syntheticDataset(7, { count: 4, size, channels });
+    const labelled = syntheticDataset(7, { count: 4, size, channels, classes: 3 });
+    for (let i = 0; i < 4; i++) {
+      const { image, mask } = labelled[i];
+      assert.equal(image.data, binary[i].image.data, 'the images do not depend on the classes');
+      assert.equal(Float32Array.from(mask.data, (l) => (l > 0 ? 1 : 0)), binary[i].mask.data);
+      const n = mask.data.length;
+      const count = [0, 1, 2].map((k) => mask.data.filter((l) => l === k).length);
+      assert.is(count[0] + count[1] + count[2], n, 'labels are 0, 1, 2 only');
+      assert.ok(count[1] > 0.005 * n && count[2] > 0.005 * n, `${labelled[i].id}: cells ${count[1]}, vessels ${count[2]} of ${n}`);
+      // mean gray of each class: the cell adds brightness, the vessel halves it
+      const mean = [0, 1, 2].map((k) => {
+        let sum = 0;
+        for (let p = 0; p < n; p++) if (mask.data[p] === k) for (let c = 0; c < channels; c++) sum += image.data[p * channels + c];
+        return sum / (count[k] * channels);
+      });
+      assert.ok(mean[1] > mean[0] + 0.1 && mean[2] < mean[0] - 0.1, `${labelled[i].id}: class means ${mean}`);
+    }
+  }
+  assert.equal([...SYNTHETIC_CLASSES], ['background', 'cell', 'vessel']);
+});
+
+test('encodeLabelPng: a gray 8-bit PNG holding the class indices themselves; non-labels refused', async () => {
+  const [s] = syntheticDataset(2, { count: 1, size: [24, 40], classes: 3 });
+  const png = await encodeLabelPng(s.mask);
+  const meta = await sharp(png).metadata();
+  assert.equal([meta.channels, meta.depth, meta.width, meta.height], [1, 'uchar', 40, 24]);
+  const raw = await sharp(png).extractChannel(0).raw().toBuffer();
+  assert.equal(Float32Array.from(raw), s.mask.data);
+  for (const bad of [0.5, 256, -1]) {
+    const refused = await encodeLabelPng({ ...s.mask, data: Float32Array.of(bad, ...s.mask.data.subarray(1)) }).then(() => '', (e: Error) => e.message);
+    assert.match(refused, `label ${bad} is not an integer in 0..255`);
   }
 });
 

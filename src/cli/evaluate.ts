@@ -7,7 +7,7 @@ import { jsonFlag, maskThresholdFlag, parseMaskThreshold, printJson, UsageError 
 export default class Evaluate extends AlcliCommand {
   static override summary = "Metrics of a trained run on a split of its data (or another dataset)";
   static override description =
-    "Runs the checkpoint on whole images (padded to the network stride, cropped back) and reports accuracy, IoU, Dice, sensitivity, specificity and AUC per image and as mean ± std, inside the field of view where the dataset has one. --tune-threshold (binary networks) first sweeps the probability cut 0.05..0.95 (step 0.01) on the run's validation split, keeps the one with the highest mean Dice, and records it in run.json: from then on evaluate, predict and export use it for this checkpoint's weights (an explicit --threshold still wins).";
+    "Runs the checkpoint on whole images (padded to the network stride, cropped back) and reports accuracy, IoU, Dice, sensitivity, specificity and AUC per image and as mean ± std, inside the field of view where the dataset has one. --tune-threshold (binary networks) first sweeps the probability cut 0.05..0.95 (step 0.01) on the run's validation split, keeps the one with the highest mean Dice, and records it in run.json: from then on evaluate, predict and export use it for this checkpoint's weights (an explicit --threshold still wins). A multi-class (softmax) run is measured by argmax: IoU, Dice, sensitivity, specificity and AUC per foreground class (one against the rest; names from the run's class table), their mean over the foreground classes, and the pixel accuracy over all classes.";
   static override examples = [
     '<%= config.bin %> <%= command.id %> runs/smoke --split test',
     '<%= config.bin %> <%= command.id %> runs/isbi --data ../shared/datasets/isbi2012_em --split test --json',
@@ -20,7 +20,7 @@ export default class Evaluate extends AlcliCommand {
     split: Flags.option({ summary: 'which split', options: SPLITS, default: 'test' as const })(),
     checkpoint: Flags.option({ summary: 'which checkpoint', options: CHECKPOINT_NAMES, default: 'best' as const })(),
     engine: Flags.option({ summary: 'inference engine (auto: ONNX Runtime when it loads)', options: INFER_ENGINES, default: 'auto' as const })(),
-    threshold: Flags.string({ summary: "probability cut for the binary masks (default: the run's tuned one, else the spec's train.threshold, else 0.5)", helpValue: 'P' }),
+    threshold: Flags.string({ summary: "probability cut for the binary masks (default: the run's tuned one, else the spec's train.threshold, else 0.5); a softmax network takes the argmax", helpValue: 'P' }),
     'tune-threshold': Flags.boolean({ summary: "first pick the cut with the highest mean Dice on the run's validation split and record it in run.json (binary networks)" }),
     'invert-mask': Flags.boolean({ summary: "the masks mark the foreground with 0 (default: as the run was trained)", allowNo: true }),
     ...maskThresholdFlag,
@@ -48,11 +48,22 @@ export function printTuning(run: string, t: import('../train/operating-point.js'
   process.stdout.write(`threshold tuned on the val split (${t.images} images, ${t.checkpoint} checkpoint, epoch ${t.epoch}): ${change}, mean Dice ${t.default_dice.toFixed(4)} -> ${t.dice.toFixed(4)}; recorded in ${join(run, 'run.json')}\n`);
 }
 
-/** The lines `alcli evaluate` prints: the run, checkpoint, data and engine, then each metric as mean ± std. */
+/**
+ * The lines `alcli evaluate` prints: the run, checkpoint, data and engine, then each metric as
+ * mean ± std; for a softmax run a table of one row per foreground class, the mean row and the pixel accuracy.
+ */
 export async function printEvaluation(r: import('../train/trained.js').EvaluateRunResult): Promise<void> {
-  const [{ formatMeanStd }, { thresholdOrigin }] = await Promise.all([import('../train/metrics.js'), import('../train/trained.js')]);
-  process.stdout.write(`${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch}) on ${r.data}, ${r.split} split: ${r.images} images, threshold ${r.threshold}${thresholdOrigin(r.threshold_from)}, ${r.engine}\n`);
-  for (const [metric, s] of Object.entries(r.summary)) process.stdout.write(`  ${metric.padEnd(12)} ${formatMeanStd(s)}\n`);
+  const [{ formatMeanStd }, { CLASS_METRICS }, { renderTable }, { thresholdOrigin }] = await Promise.all([import('../train/metrics.js'), import('../train/class-metrics.js'), import('../render/table.js'), import('../train/trained.js')]);
+  const decision = r.classes ? `argmax over ${r.classes.length + 1} classes` : `threshold ${r.threshold}${r.threshold_from ? thresholdOrigin(r.threshold_from) : ""}`;
+  process.stdout.write(`${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch}) on ${r.data}, ${r.split} split: ${r.images} images, ${decision}, ${r.engine}\n`);
+  if (!r.classes) {
+    for (const [metric, s] of Object.entries(r.summary)) process.stdout.write(`  ${metric.padEnd(12)} ${formatMeanStd(s)}\n`);
+    return;
+  }
+  const rows = r.classes.map((c) => [`${c.index} ${c.name}`, ...CLASS_METRICS.map((m) => formatMeanStd(c.summary[m]))]);
+  rows.push([`mean of classes 1-${r.classes.length}`, ...CLASS_METRICS.map((m) => formatMeanStd(r.summary[m]))]);
+  const table = renderTable([{ title: 'class' }, ...CLASS_METRICS.map((m) => ({ title: m, align: 'right' as const }))], rows);
+  process.stdout.write(`${table.replace(/^/gm, '  ')}\n  pixel accuracy ${formatMeanStd(r.summary.accuracy)}\n`);
 }
 
 /** --threshold as a number, or undefined when not given (the run's threshold then); a usage error outside [0, 1]. */

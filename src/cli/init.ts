@@ -1,43 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, posix } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { jsonFlag, packagePath, printJson, UsageError } from './common.js';
+import { jsonFlag, printJson, UsageError } from './common.js';
 
 const DEFAULT_TEMPLATE = 'alnet';
 const NAME = /^[A-Za-z0-9_.-]+$/;
-
-const templateNames = (): string[] =>
-  readdirSync(packagePath('templates'))
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) => f.slice(0, -'.yaml'.length))
-    .sort();
-
-/**
- * The lib files a template needs, following imports transitively. Templates are written as if
- * they sat in architectures/, so their imports (lib/common.yaml...) resolve against it: the
- * shared modules exist once, in architectures/lib.
- */
-async function libClosure(templateText: string): Promise<Map<string, string>> {
-  const { parse } = await import('yaml');
-  const importsOf = (text: string) => ((parse(text) as { imports?: string[] } | null)?.imports ?? []).filter((x) => typeof x === 'string');
-  const files = new Map<string, string>();
-  const queue = importsOf(templateText).map((p) => posix.normalize(p));
-  while (queue.length) {
-    const rel = queue.shift()!;
-    if (files.has(rel)) continue;
-    if (rel.startsWith('..') || posix.isAbsolute(rel)) throw new Error(`template import '${rel}' leaves architectures/`);
-    const text = readFileSync(packagePath('architectures', rel), 'utf8');
-    files.set(rel, text);
-    queue.push(...importsOf(text).map((p) => posix.normalize(posix.join(posix.dirname(rel), p))));
-  }
-  return files;
-}
-
-/** The template with its `name:` set to the new spec's. */
-function renamed(text: string, name: string): string {
-  return /^name:.*$/m.test(text) ? text.replace(/^name:.*$/m, `name: ${name}`) : text.replace(/^(alcli:.*)$/m, `$1\nname: ${name}`);
-}
 
 export default class Init extends AlcliCommand {
   static override summary = 'Scaffold a new spec from a template';
@@ -58,6 +26,7 @@ export default class Init extends AlcliCommand {
     const { args, flags } = await this.parse(Init);
     const name = args.name.replace(/\.ya?ml$/, '');
     if (!NAME.test(name)) throw new UsageError(`'${args.name}' is not a valid spec name: use letters, digits, '_', '.', '-'`);
+    const { templateFiles, templateNames } = await import('../frontend/templates.js');
     const template = flags.from ?? DEFAULT_TEMPLATE;
     const templates = templateNames();
     if (!templates.includes(template)) {
@@ -68,8 +37,7 @@ export default class Init extends AlcliCommand {
     const target = join(flags.dir, `${name}.yaml`);
     if (existsSync(target) && !flags.force) throw new UsageError(`'${target}' already exists; use --force to overwrite it`);
 
-    const text = readFileSync(packagePath('templates', `${template}.yaml`), 'utf8');
-    const libs = await libClosure(text);
+    const { spec, libs } = templateFiles(template, name);
     const copied: string[] = [];
     const kept: string[] = [];
     // lib files first, so the spec never points at files that are not there yet
@@ -84,7 +52,7 @@ export default class Init extends AlcliCommand {
       copied.push(to);
     }
     mkdirSync(flags.dir, { recursive: true });
-    writeFileSync(target, renamed(text, name));
+    writeFileSync(target, spec);
 
     if (flags.json) {
       printJson({ ok: true, file: target, template, copied, kept });

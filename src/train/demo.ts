@@ -1,8 +1,11 @@
 // The whole job on data alcli makes itself (`alcli demo`): a seeded synthetic segmentation set in
 // OUT/data, AL-Net trained on it in OUT/run, its test split evaluated, overlays of the test images
 // in OUT/overlays. Each stage calls the library function of the command a person would run.
+// With `classes: 3` the masks are label maps (0 background, 1 cell, 2 vessel) with a classes.json,
+// and the network is templates/alnet-multiclass.yaml (a 3-class softmax AL-Net), scaffolded into
+// OUT/spec/ as `alcli init --from alnet-multiclass` does.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../runtime/backend.js';
 import type { TrainEngineChoice } from './choices.js';
@@ -13,6 +16,8 @@ import { evaluateRun, predictImages, type EvaluateRunResult, type PredictHooks, 
 
 /** The spec the demo trains: the package's architectures/alnet.yaml. */
 export const DEMO_SPEC = fileURLToPath(new URL('../../architectures/alnet.yaml', import.meta.url));
+/** The template `--classes 3` trains (templates/NAME.yaml). */
+export const MULTICLASS_TEMPLATE = 'alnet-multiclass';
 
 export interface DemoOptions {
   /** folder for the data, the run and the overlays (default runs/demo) */
@@ -25,6 +30,8 @@ export interface DemoOptions {
   size?: number;
   /** seed of the data and the training (default 0) */
   seed?: number;
+  /** 1 (default): binary masks, cells and vessels one foreground; 3: background, cell, vessel as a 3-class softmax task */
+  classes?: number;
   engine?: TrainEngineChoice;
   backend?: BackendChoice;
   /** replace a non-empty `out` */
@@ -64,9 +71,11 @@ export class DemoStageError extends Error {
 }
 
 export async function runDemo(opts: DemoOptions = {}, hooks: DemoHooks = {}): Promise<DemoResult> {
-  const { out = 'runs/demo', epochs = 12, images = 40, size = 160, seed = 0, engine = 'auto', backend = 'auto' } = opts;
+  const { out = 'runs/demo', epochs = 12, images = 40, size = 160, seed = 0, classes = 1, engine = 'auto', backend = 'auto' } = opts;
   const stage = hooks.stage ?? (() => {});
   if (size % 32) throw new BadOptionsError(`--size ${size}: AL-Net needs a multiple of 32, e.g. ${Math.ceil(size / 32) * 32}`);
+  if (classes !== 1 && classes !== 3)
+    throw new BadOptionsError(`--classes ${classes}: the demo's images hold two kinds of shapes, so 1 (cells and vessels one foreground, sigmoid) or 3 (background, cell, vessel, softmax)`);
   checkOutputDir(out, Boolean(opts.force), 'use --force to replace it, or --out another folder', {
     protect: [{ path: DEMO_SPEC, what: "the demo's spec" }, { path: process.cwd(), what: 'the current folder', allowInside: true }],
   });
@@ -74,13 +83,28 @@ export async function runDemo(opts: DemoOptions = {}, hooks: DemoHooks = {}): Pr
   const data = join(out, 'data');
   const run = join(out, 'run');
   const overlays = join(out, 'overlays');
-  const { syntheticDataset, encodePng } = await import('./synthetic.js');
-  stage(`1/4 writing ${images} synthetic ${size}x${size} images with masks to ${data}/`);
-  for (const sub of ['images', 'masks']) mkdirSync(join(data, sub), { recursive: true });
-  for (const s of syntheticDataset(seed, { count: images, size })) {
-    writeFileSync(join(data, 'images', `${s.id}.png`), await encodePng(s.image));
-    writeFileSync(join(data, 'masks', `${s.id}.png`), await encodePng(s.mask));
+  const { syntheticDataset, encodePng, encodeLabelPng, SYNTHETIC_CLASSES } = await import('./synthetic.js');
+  let spec = DEMO_SPEC;
+  let specShown = 'architectures/alnet.yaml';
+  if (classes === 1) stage(`1/4 writing ${images} synthetic ${size}x${size} images with masks to ${data}/`);
+  else {
+    spec = join(out, 'spec', `${MULTICLASS_TEMPLATE}.yaml`);
+    specShown = spec;
+    stage(`1/4 writing ${images} synthetic ${size}x${size} images with label maps (${SYNTHETIC_CLASSES.map((n, k) => `${k} ${n}`).join(', ')}) and classes.json to ${data}/; alcli init ${MULTICLASS_TEMPLATE} --from ${MULTICLASS_TEMPLATE} --dir ${join(out, 'spec')}`);
+    const { templateFiles } = await import('../frontend/templates.js');
+    const files = templateFiles(MULTICLASS_TEMPLATE, MULTICLASS_TEMPLATE);
+    for (const [rel, text] of files.libs) {
+      mkdirSync(dirname(join(out, 'spec', rel)), { recursive: true });
+      writeFileSync(join(out, 'spec', rel), text);
+    }
+    writeFileSync(spec, files.spec);
   }
+  for (const sub of ['images', 'masks']) mkdirSync(join(data, sub), { recursive: true });
+  for (const s of syntheticDataset(seed, { count: images, size, classes })) {
+    writeFileSync(join(data, 'images', `${s.id}.png`), await encodePng(s.image));
+    writeFileSync(join(data, 'masks', `${s.id}.png`), classes === 1 ? await encodePng(s.mask) : await encodeLabelPng(s.mask));
+  }
+  if (classes === 3) writeFileSync(join(data, 'classes.json'), `${JSON.stringify(Object.fromEntries(SYNTHETIC_CLASSES.map((n, k) => [String(k), n])), null, 2)}\n`);
   const step = async <T>(name: DemoStage, title: string, f: () => Promise<T>): Promise<T> => {
     stage(title);
     try {
@@ -90,14 +114,14 @@ export async function runDemo(opts: DemoOptions = {}, hooks: DemoHooks = {}): Pr
     }
   };
   const crop = Math.min(128, size);
-  const trained = await step('train', `2/4 alcli train architectures/alnet.yaml --data ${data} --out ${run} (${epochs} epochs, ${crop}x${crop} crops)`, () =>
-    trainRun({ spec: DEMO_SPEC, data, out: run, set: [`train.epochs=${epochs}`, `train.crop=${crop}`, `train.seed=${seed}`], engine, backend }, hooks.train),
+  const trained = await step('train', `2/4 alcli train ${specShown} --data ${data} --out ${run} (${epochs} epochs, ${crop}x${crop} crops)`, () =>
+    trainRun({ spec, data, out: run, set: [`train.epochs=${epochs}`, `train.crop=${crop}`, `train.seed=${seed}`], engine, backend }, hooks.train),
   );
   await hooks.trained?.(trained);
   const evaluation = await step('evaluate', `3/4 alcli evaluate ${run} --split test`, () => evaluateRun(run, { split: 'test' }));
   await hooks.evaluated?.(evaluation);
-  const { scanDataset } = await import('./dataset.js');
-  const test = (await scanDataset(data, { seed: 0 })).dataset!.samples.filter((s) => s.split === 'test').map((s) => s.image.path);
+  // the test split's images: the ones just evaluated (ids are file stems)
+  const test = evaluation.perImage.map((p) => join(data, 'images', `${p.id}.png`));
   const predictions = await step('predict', `4/4 alcli predict ${run} <${test.length} test images> --out ${overlays}`, () => predictImages(run, { images: test, out: overlays }, hooks.predict));
   return { data, run, overlays, train: trained, evaluation, predictions };
 }

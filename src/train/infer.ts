@@ -25,6 +25,7 @@ import type { Sample } from './dataset.js';
 import { hwc, type HwcImage } from './image.js';
 import { loadSample, normalize as normalizeImage, type LoadOptions } from './load.js';
 import { imageMetrics, summarize, type ImageMetrics, type MeanStd, type Metric } from './metrics.js';
+import { classImageMetrics, summarizeClasses, type ClassImageMetrics, type ClassMetric, type ClassMetrics } from './class-metrics.js';
 
 export { INFER_ENGINES, type InferEngineChoice } from './choices.js';
 
@@ -253,25 +254,41 @@ export function foreground(probs: Float32Array, classes: number, pixels: number)
 }
 
 export interface EvaluateResult {
-  perImage: { id: string; metrics: ImageMetrics }[];
+  /** per image: the headline metrics; for a softmax network also classes[k - 1], class k one-vs-rest */
+  perImage: { id: string; metrics: ImageMetrics; classes?: ClassMetrics[] }[];
+  /** mean ± std over images: binary, the metrics at the threshold; softmax, the pixel accuracy and the foreground-class means (class-metrics.ts) */
   summary: Record<Metric, MeanStd>;
+  /** softmax networks: classes[k - 1] is foreground class k's mean ± std over images */
+  classes?: Record<ClassMetric, MeanStd>[];
 }
 
 export interface EvaluateOptions {
-  /** called with each image's foreground probabilities (for overlays), after its metrics */
+  /** called with each image's foreground probabilities (for overlays; softmax: 1 - P(class 0)), after its metrics */
   onImage?: (sample: Sample, prob: Float32Array, metrics: ImageMetrics) => void | Promise<void>;
 }
 
-/** Metrics of every sample (inside its FOV where it has one) and their mean ± std. */
+/**
+ * Metrics of every sample (inside its FOV where it has one) and their mean ± std. A 1-class network
+ * is measured at `threshold` against 0/1 masks (metrics.ts); a K-class (softmax) one by argmax against
+ * label maps, per foreground class and as their means (class-metrics.ts; `threshold` unused).
+ */
 export async function evaluateSplit(predictor: Predictor, samples: Sample[], loadOpts: LoadOptions, threshold = 0.5, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
   const perImage: EvaluateResult['perImage'] = [];
+  const perClass: ClassImageMetrics[] = [];
+  const k = predictor.classes;
   for (const s of samples) {
     const loaded = await loadSample(s, loadOpts);
     const pixels = loaded.image.height * loaded.image.width;
-    const prob = foreground(await predictor.predict(loaded.image), predictor.classes, pixels);
-    const metrics = imageMetrics(prob, loaded.mask.data, loaded.fov?.data, threshold);
-    perImage.push({ id: s.id, metrics });
-    await opts.onImage?.(s, prob, metrics);
+    const probs = await predictor.predict(loaded.image);
+    const prob = foreground(probs, k, pixels);
+    if (k === 1) perImage.push({ id: s.id, metrics: imageMetrics(prob, loaded.mask.data, loaded.fov?.data, threshold) });
+    else {
+      const m = classImageMetrics(probs, loaded.mask.data, k, loaded.fov?.data);
+      perClass.push(m);
+      perImage.push({ id: s.id, metrics: m.metrics, classes: m.perClass });
+    }
+    await opts.onImage?.(s, prob, perImage.at(-1)!.metrics);
   }
-  return { perImage, summary: summarize(perImage.map((r) => r.metrics)) };
+  const summary = summarize(perImage.map((r) => r.metrics));
+  return k === 1 ? { perImage, summary } : { perImage, summary, classes: summarizeClasses(perClass, k) };
 }

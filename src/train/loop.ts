@@ -15,7 +15,8 @@ import { defaultClassTable, type ClassTable } from './classes.js';
 import type { Labels } from './labels.js';
 import { datasetStats, loadSample, normalize, type LoadedSample } from './load.js';
 import { BINARY_OUTPUT, OPTIMIZERS, lossValue, lossWeightsOf, oneHot, thresholdOf, type LossOutput, type LossWeights, type OptimizerOptions } from './objective.js';
-import { imageMetrics, summarize } from './metrics.js';
+import { summarize } from './metrics.js';
+import { headlineMetrics } from './class-metrics.js';
 import type { CheckpointState, MetricsRow, Normalization, RunDir } from './run.js';
 
 /** train: from the spec, with the paper's defaults. */
@@ -241,7 +242,8 @@ export interface ValResult {
 /**
  * Whole validation images, one at a time: reflect-padded to the stride, inference mode, cropped
  * back; the training loss of each image (lossValue: softmax networks against one-hot label maps),
- * metrics inside the FOV. `output`: the network's classes and activation (default binary).
+ * metrics inside the FOV: a softmax network's IoU and Dice are the means over the foreground
+ * classes (class-metrics.ts). `output`: the network's classes and activation (default binary).
  */
 export async function validate(engine: TrainEngine, val: LoadedSample[], stride: [number, number], s: TrainSettings, output: LossOutput = BINARY_OUTPUT): Promise<ValResult> {
   const K = output.classes;
@@ -252,7 +254,7 @@ export async function validate(engine: TrainEngine, val: LoadedSample[], stride:
     const logits = await engine.infer(image.data, [1, image.height, image.width, image.channels]);
     const out: HwcImage = cropTo({ data: logits, height: image.height, width: image.width, channels: K }, box);
     loss += lossValue(out.data, K > 1 ? oneHot(v.mask.data, K) : v.mask.data, output, s.loss);
-    per.push(imageMetrics(activate(out, 'sigmoid'), v.mask.data, v.fov?.data, s.threshold));
+    per.push(headlineMetrics(activate(out, K === 1 ? 'sigmoid' : 'softmax'), v.mask.data, K, v.fov?.data, s.threshold));
   }
   const m = summarize(per);
   return { loss: loss / val.length, iou: m.iou.mean, dice: m.dice.mean, accuracy: m.accuracy.mean, images: val.length };

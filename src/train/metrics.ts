@@ -89,9 +89,14 @@ export interface MeanStd {
 }
 
 export function summarize(perImage: ImageMetrics[]): Record<Metric, MeanStd> {
-  const out = {} as Record<Metric, MeanStd>;
-  for (const m of METRICS) {
-    const xs = perImage.map((r) => r[m]).filter((x) => !Number.isNaN(x));
+  return summarizeBy(perImage, METRICS);
+}
+
+/** Mean ± population std over the rows of each key in `keys`, NaNs left out (`n` counts the rest). */
+export function summarizeBy<K extends string>(rows: Record<K, number>[], keys: readonly K[]): Record<K, MeanStd> {
+  const out = {} as Record<K, MeanStd>;
+  for (const m of keys) {
+    const xs = rows.map((r) => r[m]).filter((x) => !Number.isNaN(x));
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
     out[m] = xs.length ? { mean, std, n: xs.length } : { mean: NaN, std: NaN, n: 0 };

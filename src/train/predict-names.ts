@@ -2,7 +2,9 @@
 // (each page of a multi-page input), no two alike, none an input's own path.
 //
 // The rule (also in `alcli predict --help` and the README):
-// - an input's name is its stem: a/21.png -> 21 (21.prob.png, 21.mask.png, 21.overlay.png);
+// - an input's name is its stem: a/21.png -> 21 (21.prob.png, 21.mask.png, 21.overlay.png; for a
+//   softmax network 21.label.png, 21.overlay.png and 21.prob.CLASS.png per class, CLASS its name
+//   in the run's class table: 21.prob.background.png, 21.prob.cell.png, ...);
 // - inputs that share a stem add what tells them apart: their parent folder when their folders
 //   differ (as many trailing folders as needed, joined by `_`: a/21.png, b/21.png -> a_21, b_21),
 //   their extension when their extensions differ (21.png, 21.tif -> 21.png, 21.tif); both when
@@ -27,13 +29,25 @@ export interface PlannedPrediction {
   image: string;
   /** the page of a multi-page input; absent for a single-page one */
   page?: number;
-  /** the output name: files NAME.prob.png, NAME.mask.png and NAME.overlay.png */
+  /** the output name: files NAME.KIND.png for each kind (PREDICTION_FILES, or classPredictionKinds) */
   name: string;
 }
 
-/** The three files one prediction writes. */
+/** The three files one prediction of a 1-class (sigmoid) network writes. */
 export const PREDICTION_FILES = ['prob', 'mask', 'overlay'] as const;
-export const predictionFile = (name: string, kind: (typeof PREDICTION_FILES)[number]) => `${name}.${kind}.png`;
+export const predictionFile = (name: string, kind: string) => `${name}.${kind}.png`;
+
+/**
+ * The file kinds of one softmax prediction: `label`, `overlay`, then `prob.CLASS` per class k in
+ * order, CLASS the class name with every run of characters other than letters, digits, `_` and `-`
+ * made `_`; a class whose name is then empty, or the same as another's (ignoring case), is `class_k`.
+ */
+export function classPredictionKinds(names: readonly string[]): string[] {
+  const slugs = names.map((n) => n.replace(/[^A-Za-z0-9_-]+/g, '_'));
+  const count = new Map<string, number>();
+  for (const s of slugs) count.set(s.toLowerCase(), (count.get(s.toLowerCase()) ?? 0) + 1);
+  return ['label', 'overlay', ...slugs.map((s, k) => `prob.${s && s !== '_' && count.get(s.toLowerCase()) === 1 ? s : `class_${k}`}`)];
+}
 
 const stemOf = (p: string) => basename(p, extname(p));
 const key = (s: string) => s.toLowerCase();
@@ -84,7 +98,7 @@ function groupNames(paths: string[]): string[] {
  * One output name per prediction (per page), in the order of the inputs, or a BadOptionsError
  * listing every clash: two predictions of one name, or an output file that is one of the inputs.
  */
-export function planPredictionNames(inputs: PredictInput[], out: string): PlannedPrediction[] {
+export function planPredictionNames(inputs: PredictInput[], out: string, kinds: readonly string[] = PREDICTION_FILES): PlannedPrediction[] {
   // the same file twice is predicted once
   const seen = new Set<string>();
   const unique = inputs.filter((i) => {
@@ -110,13 +124,26 @@ export function planPredictionNames(inputs: PredictInput[], out: string): Planne
   const problems: string[] = [];
   const byName = new Map<string, PlannedPrediction[]>();
   for (const p of planned) byName.set(key(p.name), [...(byName.get(key(p.name)) ?? []), p]);
+  const main = kinds.includes('mask') ? 'mask' : kinds[0];
+  const rest = kinds.filter((k) => k !== main).map((k) => `.${k}.png`);
+  const also = rest.length > 3 ? `${rest.slice(0, 2).join(', ')}, ...` : rest.join(', ');
   for (const same of byName.values())
-    if (same.length > 1) problems.push(`${same.map(label).join(', ')} would all be written as ${join(out, predictionFile(same[0].name, 'mask'))} (and .prob.png, .overlay.png)`);
+    if (same.length > 1) problems.push(`${same.map(label).join(', ')} would all be written as ${join(out, predictionFile(same[0].name, main))} (and ${also})`);
+  // different names can still share a file when a kind has dots (a.prob.x.png of a, a.prob's x)
+  const byFile = new Map<string, { file: string; by: PlannedPrediction[] }>();
+  for (const p of planned)
+    for (const kind of kinds) {
+      const file = predictionFile(p.name, kind);
+      const entry = byFile.get(key(file)) ?? byFile.set(key(file), { file, by: [] }).get(key(file))!;
+      entry.by.push(p);
+    }
+  for (const { file, by } of byFile.values())
+    if (new Set(by.map((p) => key(p.name))).size > 1) problems.push(`${by.map(label).join(', ')} would all write ${join(out, file)}`);
   // an output that is one of the inputs
   const inputAt = new Map(unique.map((i) => [key(realish(i.path)), i.path]));
   const outDir = realish(out);
   for (const p of planned)
-    for (const kind of PREDICTION_FILES) {
+    for (const kind of kinds) {
       const file = predictionFile(p.name, kind);
       const input = inputAt.get(key(join(outDir, file)));
       if (input !== undefined) problems.push(`the ${kind} output of ${label(p)}, ${join(out, file)}, would overwrite the input ${input}`);

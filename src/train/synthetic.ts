@@ -3,6 +3,9 @@
 // drawn from a signed distance field (distance to the shape minus its radius): the mask is field < 0
 // and the image's contrast ramps over the pixel on either side of that same edge, so the mask is the
 // truth of the image, not an estimate. Image i depends only on (seed, i): a larger count only adds images.
+// With `classes: 3` the mask is a label map instead (0 background, 1 cell, 2 vessel; a vessel
+// crossing a cell is drawn over it, so it is labelled 2), over exactly the same images: the binary
+// mask is label > 0.
 import sharp from 'sharp';
 import { rng } from '../ir/weights.js';
 import { sampleSeed } from './augment.js';
@@ -14,13 +17,18 @@ export interface SyntheticOptions {
   size: number | [number, number];
   /** 3 (default, a tinted colour image) or 1 */
   channels?: 1 | 3;
+  /** 1 (default): 0/1 masks, cells and vessels alike; 3: label maps, SYNTHETIC_CLASSES */
+  classes?: 1 | 3;
 }
+
+/** The names of the label values of `classes: 3` masks. */
+export const SYNTHETIC_CLASSES = ['background', 'cell', 'vessel'] as const;
 
 export interface SyntheticSample {
   /** img000, img001, ... */
   id: string;
   image: HwcImage;
-  /** 1 channel, exactly 0 or 1 */
+  /** 1 channel: exactly 0 or 1; with `classes: 3` the label 0, 1 (cell) or 2 (vessel) */
   mask: HwcImage;
 }
 
@@ -28,10 +36,10 @@ type Rng = ReturnType<typeof rng>;
 
 export function syntheticDataset(seed: number, opts: SyntheticOptions): SyntheticSample[] {
   const [h, w] = typeof opts.size === 'number' ? [opts.size, opts.size] : opts.size;
-  return Array.from({ length: opts.count }, (_, i) => ({ id: `img${String(i).padStart(3, '0')}`, ...syntheticImage(rng(sampleSeed(seed, 0, i)), h, w, opts.channels ?? 3) }));
+  return Array.from({ length: opts.count }, (_, i) => ({ id: `img${String(i).padStart(3, '0')}`, ...syntheticImage(rng(sampleSeed(seed, 0, i)), h, w, opts.channels ?? 3, opts.classes ?? 1) }));
 }
 
-function syntheticImage(r: Rng, h: number, w: number, channels: number): { image: HwcImage; mask: HwcImage } {
+function syntheticImage(r: Rng, h: number, w: number, channels: number, classes: 1 | 3): { image: HwcImage; mask: HwcImage } {
   const bg = valueNoise(r, h, w);
   const vessels = new Float32Array(h * w).fill(Infinity);
   const cells = new Float32Array(h * w).fill(Infinity);
@@ -47,7 +55,8 @@ function syntheticImage(r: Rng, h: number, w: number, channels: number): { image
   for (let i = 0; i < h * w; i++) {
     const vessel = coverage(vessels[i]);
     const cell = coverage(cells[i]);
-    mask[i] = vessels[i] < 0 || cells[i] < 0 ? 1 : 0;
+    const label = vessels[i] < 0 ? 2 : cells[i] < 0 ? 1 : 0;
+    mask[i] = classes === 3 ? label : Math.min(label, 1);
     const v = bg[i] * (1 - 0.5 * vessel) + 0.35 * cell * (1 - vessel);
     for (let k = 0; k < channels; k++) {
       const t = channels === 3 ? tint[k] : 1;
@@ -137,4 +146,14 @@ export async function encodePng(img: HwcImage): Promise<Buffer> {
   const bytes = Uint8Array.from(img.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
   const s = sharp(bytes, { raw: { width: img.width, height: img.height, channels: img.channels } });
   return (img.channels === 1 ? s.toColourspace('b-w') : s).png().toBuffer();
+}
+
+/** A label map (1 channel of class indices 0..255) to an 8-bit gray PNG holding the indices themselves. */
+export async function encodeLabelPng(labels: HwcImage): Promise<Buffer> {
+  if (labels.channels !== 1) throw new Error(`encodeLabelPng: ${labels.channels} channels, expected 1`);
+  const bytes = Uint8Array.from(labels.data, (v) => {
+    if (!(Number.isInteger(v) && v >= 0 && v <= 255)) throw new Error(`encodeLabelPng: label ${v} is not an integer in 0..255`);
+    return v;
+  });
+  return sharp(bytes, { raw: { width: labels.width, height: labels.height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 }

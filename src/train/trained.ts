@@ -8,6 +8,8 @@ import { checkOutputDir, cleanStaleFiles, guardFs, PathError, writeFileAtomic, t
 import { BadDataError, BadOptionsError, DataErrors, dataError, type DataError } from './errors.js';
 import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
 import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
+import type { ClassMetric, ClassMetrics } from './class-metrics.js';
+import { defaultClassTable, type ClassTable } from './classes.js';
 import type { Checkpoint, RunDir, RunInfo } from './run.js';
 import { maskThresholdError } from './choices.js';
 import { compileFile } from './session.js';
@@ -182,19 +184,42 @@ export interface EvaluateRunResult {
   data: string;
   split: Split;
   images: number;
-  threshold: number;
-  threshold_from: ThresholdFrom;
+  /** the probability cut of a 1-class network; null for a softmax one (the argmax decides) */
+  threshold: number | null;
+  /** where a 1-class network's threshold came from */
+  threshold_from?: ThresholdFrom;
   /** why run.json's tuned threshold was not used, when it was not */
   threshold_note?: string;
   engine: 'ort' | 'tfjs';
+  /** binary: each metric at the threshold; softmax: pixel accuracy and the means over the foreground classes */
   summary: Record<Metric, MeanStd>;
-  perImage: { id: string; metrics: ImageMetrics }[];
+  /** softmax runs: each foreground class 1..K-1 with its mean ± std over the images */
+  classes?: { index: number; name: string; summary: Record<ClassMetric, MeanStd> }[];
+  perImage: { id: string; metrics: ImageMetrics; classes?: { index: number; name: string; metrics: ClassMetrics }[] }[];
+}
+
+/**
+ * The class table of an opened run: run.json's when it has one row per output class, else
+ * defaultClassTable (runs made before multi-class training: background, foreground).
+ */
+export function runClassTable(opened: OpenRun): ClassTable {
+  const k = opened.compiled.graph.output.classes;
+  const t = opened.info.classes;
+  return t && t.names.length === Math.max(2, k) && t.colors.length === t.names.length ? t : defaultClassTable(k);
+}
+
+/** A softmax run has no threshold: an explicit one is a mistake worth saying (exit 2). */
+function refuseThreshold(opened: OpenRun, threshold: number | undefined): void {
+  const { classes, activation } = opened.compiled.graph.output;
+  if (classes > 1 && threshold !== undefined)
+    throw new BadOptionsError(`--threshold ${threshold}: this run's network has ${classes} ${activation} classes, and each pixel takes the most probable one (argmax); a threshold applies to 1-class (sigmoid) networks`);
 }
 
 /** Metrics of a run's checkpoint on a split of its data (or another dataset), per image and as mean ± std (`alcli evaluate`). */
 export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOptions = {}): Promise<EvaluateRunResult> {
   const opened = typeof run === 'string' ? await openRun(run) : run;
   const { info, compiled, checkpoint } = opened;
+  refuseThreshold(opened, opts.threshold);
   const point = await chosenThreshold(opened, opts.threshold);
   const threshold = point.value;
   const [{ scanDataset }, { createPredictor, evaluateSplit }] = await Promise.all([import('./dataset.js'), import('./infer.js')]);
@@ -204,25 +229,23 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
   const mt = maskThresholdError(maskThreshold);
   if (mt) throw new BadOptionsError(mt);
   const mask = { invertMask: opts.invertMask ?? info.data.invert_mask, maskThreshold };
-  const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split], ...mask });
+  const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split], classes: compiled.graph.output.classes, ...mask });
   if (!scan.dataset) throw new BadDataError(scan.errors);
   const samples = scan.dataset.samples.filter((s) => s.split === split);
   const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
   try {
-    const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, ...mask }, threshold);
+    const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, classes: scan.dataset.labels, ...mask }, threshold);
+    const base = { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length };
+    if (!res.classes) return { ...base, threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}), engine: predictor.engine, summary: res.summary, perImage: res.perImage.map(({ id, metrics }) => ({ id, metrics })) };
+    const { names } = runClassTable(opened);
+    const named = <T>(values: T[]) => values.map((v, j) => ({ index: j + 1, name: names[j + 1], v }));
     return {
-      run: opened.dir,
-      checkpoint: opened.name,
-      epoch: checkpoint.state.epoch,
-      data: dataDir,
-      split,
-      images: samples.length,
-      threshold,
-      threshold_from: point.from,
-      ...(point.note ? { threshold_note: point.note } : {}),
+      ...base,
+      threshold: null,
       engine: predictor.engine,
       summary: res.summary,
-      perImage: res.perImage,
+      classes: named(res.classes).map(({ index, name, v }) => ({ index, name, summary: v })),
+      perImage: res.perImage.map((r) => ({ id: r.id, metrics: r.metrics, classes: named(r.classes!).map(({ index, name, v }) => ({ index, name, metrics: v })) })),
     };
   } finally {
     predictor.dispose();
@@ -243,13 +266,20 @@ export interface PredictOptions {
 
 export interface PredictedImage {
   image: string;
-  /** the page of a multi-page input (from 0); absent for a single-page one */
+  /** the page of a multi-page input; absent for a single-page one */
   page?: number;
   /** the output name (predict-names.ts): the stem, told apart by folder, extension and page where needed */
   name: string;
-  prob: string;
-  mask: string;
+  /** 1-class networks: the probability map */
+  prob?: string;
+  /** 1-class networks: the mask at the threshold */
+  mask?: string;
   overlay: string;
+  /** softmax networks: the label map (each pixel its class index) */
+  label?: string;
+  /** softmax networks: every class k = 0..K-1, its probability map and its share of the pixels */
+  classes?: { index: number; name: string; prob: string; fraction: number }[];
+  /** the share of the pixels predicted foreground: at or over the threshold; softmax, a class other than 0 */
   foreground_fraction: number;
 }
 
@@ -262,15 +292,20 @@ export interface PredictResult {
   run: string;
   checkpoint: CheckpointName;
   engine: 'ort' | 'tfjs';
-  threshold: number;
-  threshold_from: ThresholdFrom;
+  /** the probability cut of a 1-class network; null for a softmax one (the argmax decides) */
+  threshold: number | null;
+  /** where a 1-class network's threshold came from */
+  threshold_from?: ThresholdFrom;
+  /** why run.json's tuned threshold was not used, when it was not */
   threshold_note?: string;
   images: PredictedImage[];
 }
 
 /**
  * NAME.prob.png (probability x 255), NAME.mask.png (0/255 at the threshold) and NAME.overlay.png
- * per image and per page of a multi-page image, each at its own size (`alcli predict`). Before
+ * per image and per page of a multi-page image, each at its own size (`alcli predict`); for a
+ * softmax network NAME.label.png (class indices), NAME.overlay.png (class colours from the run's
+ * class table) and NAME.prob.CLASS.png per class (overlay.ts writeClassPredictionPngs). Before
  * anything is written: every unreadable image is named (BadDataError), and the output names are
  * decided (planPredictionNames: inputs that share a stem are told apart by folder and extension);
  * names that would still collide are refused (BadOptionsError), as is an output folder that is or
@@ -295,15 +330,20 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
   });
   cleanStaleFiles(opts.out);
   const { info, compiled, checkpoint } = opened;
+  refuseThreshold(opened, opts.threshold);
+  const k = compiled.graph.output.classes;
+  if (k > 256) throw new BadOptionsError(`this run's network has ${k} classes: predict writes 8-bit label maps, for at most 256`);
   const point = await chosenThreshold(opened, opts.threshold);
   const threshold = point.value;
-  const [{ loadImageFile }, { createPredictor, foreground }, { writePredictionPngs }, { planPredictionNames, predictionFile, PREDICTION_FILES }, { default: sharp }] = await Promise.all([
+  const [{ loadImageFile }, { createPredictor, foreground }, { writePredictionPngs, writeClassPredictionPngs }, { classPredictionKinds, planPredictionNames, predictionFile, PREDICTION_FILES }, { default: sharp }] = await Promise.all([
     import('./load.js'),
     import('./infer.js'),
     import('./overlay.js'),
     import('./predict-names.js'),
     import('sharp'),
   ]);
+  const table = k > 1 ? runClassTable(opened) : undefined;
+  const kinds = table ? classPredictionKinds(table.names) : PREDICTION_FILES;
   const errors: DataError[] = [];
   const inputs = [];
   for (const path of opts.images) {
@@ -315,7 +355,7 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
   }
   // every unreadable file is named before anything is written
   if (errors.length) throw new BadDataError(errors);
-  const planned = planPredictionNames(inputs, opts.out);
+  const planned = planPredictionNames(inputs, opts.out, kinds);
   const loaded = [];
   for (const p of planned) {
     try {
@@ -332,18 +372,34 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
     guardFs(opts.out, () => mkdirSync(opts.out, { recursive: true }));
     for (const { plan, pixels: image } of loaded) {
       const t = performance.now();
-      const probs = foreground(await predictor.predict(image), predictor.classes, image.height * image.width);
-      const pngs = await writePredictionPngs(image, probs, threshold);
-      const [prob, mask, overlay] = PREDICTION_FILES.map((kind) => join(opts.out, predictionFile(plan.name, kind)));
-      const files = { prob, mask, overlay };
-      for (const kind of ['prob', 'mask', 'overlay'] as const) writeFileAtomic(files[kind], pngs[kind], opts.fileOps);
-      const fraction = probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0) / probs.length;
-      const done: PredictedImage = { image: plan.image, ...(plan.page === undefined ? {} : { page: plan.page }), name: plan.name, ...files, foreground_fraction: fraction };
+      const all = await predictor.predict(image);
+      const at = { image: plan.image, ...(plan.page === undefined ? {} : { page: plan.page }), name: plan.name };
+      const path = (kind: string) => join(opts.out, predictionFile(plan.name, kind));
+      let done: PredictedImage;
+      if (!table) {
+        const probs = foreground(all, 1, image.height * image.width);
+        const pngs = await writePredictionPngs(image, probs, threshold);
+        const files = { prob: path('prob'), mask: path('mask'), overlay: path('overlay') };
+        for (const kind of PREDICTION_FILES) writeFileAtomic(files[kind], pngs[kind], opts.fileOps);
+        done = { ...at, ...files, foreground_fraction: probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0) / probs.length };
+      } else {
+        const pngs = await writeClassPredictionPngs(image, all, table.colors);
+        const label = path('label');
+        const overlay = path('overlay');
+        const probFiles = kinds.slice(2).map(path);
+        writeFileAtomic(label, pngs.label, opts.fileOps);
+        writeFileAtomic(overlay, pngs.overlay, opts.fileOps);
+        probFiles.forEach((f, c) => writeFileAtomic(f, pngs.probs[c], opts.fileOps));
+        const counts = new Array<number>(k).fill(0);
+        for (const l of pngs.labels) counts[l]++;
+        const classes = table.names.map((name, index) => ({ index, name, prob: probFiles[index], fraction: counts[index] / pngs.labels.length }));
+        done = { ...at, label, overlay, classes, foreground_fraction: 1 - classes[0].fraction };
+      }
       written.push(done);
       hooks.onImage?.({ ...done, width: image.width, height: image.height, ms: performance.now() - t });
     }
   } finally {
     predictor.dispose();
   }
-  return { run: opened.dir, checkpoint: opened.name, engine: predictor.engine, threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}), images: written };
+  return { run: opened.dir, checkpoint: opened.name, engine: predictor.engine, ...(table ? { threshold: null } : { threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}) }), images: written };
 }
