@@ -167,10 +167,12 @@ let trainValidator: ValidateFunction | undefined;
 function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
   // ajv is loaded only when --set is used: every other run takes the precompiled validator
   const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-  trainValidator ??= new Ajv2020({ allErrors: true, strict: false, strictNumbers: true }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
+  trainValidator ??= new Ajv2020({ allErrors: true, strict: false, strictNumbers: true, verbose: true }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
   if (trainValidator(train)) return [];
   const problems = new Map<string, string>();
-  for (const e of trainValidator.errors ?? []) {
+  // the deepest error first: of alternatives (true or a map), the one a value failed inside says why
+  const depth = (e: { instancePath: string }) => e.instancePath.split('/').length;
+  for (const e of [...(trainValidator.errors ?? [])].sort((a, b) => depth(b) - depth(a))) {
     let extra = e.keyword === 'additionalProperties' ? `: '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
     const key = `train${e.instancePath.replaceAll('/', '.')}`;
     // a value failing an anyOf reports every alternative: one message per --set is enough
@@ -179,7 +181,7 @@ function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
     const truth = e.keyword === 'type' && (e.params as { type: string }).type === 'boolean' ? yaml11Truth(word) : undefined;
     if (truth !== undefined) extra += `: ${yaml11Message(word, truth)}`;
     const value = e.instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], train);
-    const message = typeof value === 'number' && !Number.isFinite(value) ? `must be a finite number, got ${value}` : e.message;
+    const message = typeof value === 'number' && !Number.isFinite(value) ? `must be a finite number, got ${value}` : e.keyword === 'not' ? ((e.parentSchema as { description?: string } | undefined)?.description ?? e.message) : e.message;
     if (!problems.has(culprit)) problems.set(culprit, `--set '${culprit}': ${key} ${message}${extra}`);
   }
   return [...problems.values()];
