@@ -55,7 +55,7 @@ export interface RunInfo {
   alcli: string;
   /** the spec as given on the command line, and its absolute path */
   spec: { source: string; path: string };
-  data: { dir: string; invert_mask: boolean; /** --mask-threshold; absent: the strict mask rule */ mask_threshold?: number; split_from: string; split_seed: number; counts: Record<string, number> };
+  data: { dir: string; invert_mask: boolean; /** --mask-threshold; absent: the strict mask rule */ mask_threshold?: number; split_from: string; split_seed: number; counts: Record<string, number>; /** val ids carved from train (the split had no val) */ val_carved?: string[] };
   /** (x - mean) / std per channel on [0, 1] images; null: none */
   normalize: Normalization;
   input_channels: number;
