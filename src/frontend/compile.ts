@@ -127,7 +127,14 @@ function memoryError(graph: IrGraph, doc: SpecDoc, opts: CompileOptions, path: s
 /** A whole-file error points at the file's first line. */
 const firstLine = (file: string): SourcePos => ({ file, line: 1, col: 1, endLine: 1, endCol: 2 });
 
-/** Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and the result is checked against the schema. */
+/** Train keys of which a spec gives at most one (the schema's `not` rules). */
+const EXCLUSIVE_TRAIN_KEYS = [['samples_per_image', 'samples_per_epoch']];
+
+/**
+ * Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and the result is checked
+ * against the schema. A --set of samples_per_image drops the spec's samples_per_epoch, and the
+ * other way round.
+ */
 export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; errors: string[] } {
   const trainSchema = (architectureSchema().$defs as Record<string, { properties: Record<string, unknown> }>).train;
   const keys = Object.keys(trainSchema.properties);
@@ -157,6 +164,10 @@ export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; er
     target[[head, ...rest].at(-1)!] = value;
     applied.push(s);
   }
+  // of keys a spec gives at most one of, a --set of one replaces the spec's other
+  const setKeys = new Set(applied.map((s) => s.slice('train.'.length).split(/[.=]/)[0]));
+  for (const pair of EXCLUSIVE_TRAIN_KEYS)
+    for (const key of pair) if (setKeys.has(key)) for (const other of pair) if (!setKeys.has(other)) delete train[other];
   if (!errors.length && applied.length) errors.push(...trainErrors(train, applied));
   return { doc: { ...doc, train }, errors };
 }
