@@ -3,8 +3,10 @@
 // in metrics.csv, best and early stopping follow the validations), a run cut between validations
 // resumes bit for bit, and a split with no val gets one carved from train, said and recorded.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { WeightStore } from '../src/ir/weights.js';
@@ -18,6 +20,7 @@ import { syntheticDataset } from '../src/train/synthetic.js';
 import { memHost, tinySpec, writeDataset } from './helpers.js';
 import { compile } from '../src/frontend/compile.js';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-epochs-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 let count = 0;
@@ -165,6 +168,15 @@ test('early_stop counts validations, not epochs; best moves only at validations'
     assert.is(run.readMetrics().filter((m) => !Number.isNaN(m.val_iou)).length, validations, what);
     assert.is(r.best.epoch, valEvery, `${what}: best is the first validation`);
   }
+});
+
+test('cli: the epoch line of an epoch without validation says so (node bin/run.js: npm test builds dist/ first)', () => {
+  const out = tempDir();
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), 'train', spec, '--data', data, '--out', out, '--engine', 'ort', '--set', 'train.epochs=2', '--set', 'train.val_every=2'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', DEBUG: '' } });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^epoch 1\/2 .*loss [\d.]+ {2}no validation this epoch {2}/m);
+  assert.match(r.stderr, /^epoch 2\/2 .*val loss [\d.]+ {2}IoU [\d.]+ .*\*best$/m);
+  assert.match(r.stdout, /best val IoU [\d.]+ at epoch 2/);
 });
 
 test('a split.json with an empty val: val carved from train (2/7, seeded), said in the log and recorded in run.json', async () => {
