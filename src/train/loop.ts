@@ -54,7 +54,8 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
   if (chances.errors.length) throw new BadOptionsError(chances.errors.join('\n'));
   const crop = t.crop ?? 256;
   return {
-    epochs: t.epochs ?? 150,
+    // the twin's protocol (train_peer.py --epochs 40): 40 epochs of 8 samples per image, not the paper's 150 of one
+    epochs: t.epochs ?? 40,
     batch: t.batch ?? 4,
     crop: typeof crop === 'number' ? [crop, crop] : [crop[0], crop[1]],
     lr: t.lr ?? 5e-3,
