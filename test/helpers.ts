@@ -49,7 +49,7 @@ graph:
   r2: {op: relu}
 ${deep ? '  c3: {op: conv, out: 8, kernel: 3}\n  b3: {op: bn}\n  r3: {op: relu}\n' : ''}  up: {op: resize, scale: 2}
   head: {op: conv, out: 1, kernel: 1, bias: true}
-train: {epochs: ${epochs}, batch: 2, crop: 32, lr: 0.01, seed: 3}
+train: {epochs: ${epochs}, batch: 2, crop: 32, lr: 0.01, seed: 3, samples_per_image: 1}
 `;
 
 /** Writes `samples` (gray synthetic images and their masks) as DIR/images/ID.png and DIR/masks/ID.png. */

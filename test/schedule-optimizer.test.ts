@@ -128,7 +128,7 @@ test('the loop gives the engine lrAt of each epoch (cosine after a 1-epoch warm-
     load: () => undefined,
     dispose: () => undefined,
   };
-  const settings = trainSettings({ epochs: 4, batch: 2, crop: 8, lr: 0.1, schedule: 'cosine', warmup: 1 });
+  const settings = trainSettings({ epochs: 4, batch: 2, crop: 8, lr: 0.1, schedule: 'cosine', warmup: 1, samples_per_image: 1 });
   const run = new RunDir(fsRunHost(join(scratch, 'loop')));
   await trainLoop({ engine, data: { train: [sample('a'), sample('b'), sample('c')], val: [sample('v')], normalize: null }, settings, stride: [1, 1], run });
   // 3 samples at batch 2: 2 steps per epoch, each at its epoch's rate; metrics.csv records it

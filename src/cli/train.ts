@@ -7,7 +7,7 @@ import { jsonFlag, maskThresholdFlag, parseBytes, parseCount, parseMaskThreshold
 export default class Train extends AlcliCommand {
   static override summary = 'Train a spec on a dataset (ONNX Runtime or TF.js engine), or resume a run';
   static override description = [
-    'Trains with the spec\'s train settings (BCE + Dice, Adam, lr x lr_decay per epoch, seeded dihedral + translate augmentation on random crops of train.crop), validates on whole val images every epoch, and keeps checkpoints/last and checkpoints/best (by val IoU) in RUN, written atomically: a run killed at any moment continues exactly with --resume.',
+    'Trains with the spec\'s train settings (BCE + Dice, Adam, lr x lr_decay per epoch, epochs of samples_per_image (default 8) random crops of train.crop per train image, seeded augmentation: dihedral + translate, and rotate, scale, elastic, noise, blur, brightness, contrast, gamma when train.augment names them), validates on whole val images every val_every epochs (default 1) and at the last, and keeps checkpoints/last and checkpoints/best (by val IoU) in RUN, written atomically: a run killed at any moment continues exactly with --resume.',
     'Engines (--engine): ort runs the whole step (forward, loss, backward, Adam) compiled into one ONNX model in ONNX Runtime on every core; tfjs runs the TF.js executor with hand-written gradients (native TensorFlow when installed, else wasm). auto takes native TF.js when it loads, else ort, else TF.js wasm (for ops the ONNX training graph lacks). Checkpoints are the same for both: a run may resume on the other engine.',
     'RUN holds spec.resolved.yaml, run.json, checkpoints/, metrics.csv and events.jsonl. A dataset is a folder with images/ and masks/ (optional fov/, split.json) or train/ val/ test/ folders; every data error names its file and exits 4 before anything is written. Masks must be binary: {0, 255}, {0, 65535} or {0, 1} (a palette PNG by index), or black plus one colour; other masks need --mask-threshold T (foreground = values above T x the max). `alcli data check DIR` shows what train would read.',
   ].join('\n\n');
@@ -95,7 +95,9 @@ type Reporter = {
 async function progressReporter(epochs: number): Promise<Reporter> {
   const line = (e: import('../train/loop.js').EpochReport) => {
     const r = e.row;
-    return `epoch ${r.epoch}/${epochs}  lr ${r.lr.toExponential(2)}  loss ${r.train_loss.toFixed(4)}  val loss ${r.val_loss.toFixed(4)}  IoU ${r.val_iou.toFixed(4)}  Dice ${r.val_dice.toFixed(4)}  acc ${r.val_accuracy.toFixed(4)}  ${r.images_per_s.toFixed(2)} img/s  ${r.seconds.toFixed(1)} s${e.best ? '  *best' : ''}`;
+    // an epoch without validation (train.val_every) has NaN val metrics
+    const val = Number.isNaN(r.val_loss) ? 'no validation this epoch' : `val loss ${r.val_loss.toFixed(4)}  IoU ${r.val_iou.toFixed(4)}  Dice ${r.val_dice.toFixed(4)}  acc ${r.val_accuracy.toFixed(4)}`;
+    return `epoch ${r.epoch}/${epochs}  lr ${r.lr.toExponential(2)}  loss ${r.train_loss.toFixed(4)}  ${val}  ${r.images_per_s.toFixed(2)} img/s  ${r.seconds.toFixed(1)} s${e.best ? '  *best' : ''}`;
   };
   if (!process.stderr.isTTY) return { step: () => {}, epoch: (e) => process.stderr.write(`${line(e)}\n`), stop: () => {} };
   const { SingleBar, Presets } = (await import('cli-progress')).default;

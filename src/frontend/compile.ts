@@ -127,7 +127,14 @@ function memoryError(graph: IrGraph, doc: SpecDoc, opts: CompileOptions, path: s
 /** A whole-file error points at the file's first line. */
 const firstLine = (file: string): SourcePos => ({ file, line: 1, col: 1, endLine: 1, endCol: 2 });
 
-/** Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and the result is checked against the schema. */
+/** Train keys of which a spec gives at most one (the schema's `not` rules). */
+const EXCLUSIVE_TRAIN_KEYS = [['samples_per_image', 'samples_per_epoch']];
+
+/**
+ * Applies `train.KEY=VALUE` overrides; values are read as YAML scalars and the result is checked
+ * against the schema. A --set of samples_per_image drops the spec's samples_per_epoch, and the
+ * other way round.
+ */
 export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; errors: string[] } {
   const trainSchema = (architectureSchema().$defs as Record<string, { properties: Record<string, unknown> }>).train;
   const keys = Object.keys(trainSchema.properties);
@@ -157,6 +164,10 @@ export function applyOverrides(doc: SpecDoc, sets: string[]): { doc: SpecDoc; er
     target[[head, ...rest].at(-1)!] = value;
     applied.push(s);
   }
+  // of keys a spec gives at most one of, a --set of one replaces the spec's other
+  const setKeys = new Set(applied.map((s) => s.slice('train.'.length).split(/[.=]/)[0]));
+  for (const pair of EXCLUSIVE_TRAIN_KEYS)
+    for (const key of pair) if (setKeys.has(key)) for (const other of pair) if (!setKeys.has(other)) delete train[other];
   if (!errors.length && applied.length) errors.push(...trainErrors(train, applied));
   return { doc: { ...doc, train }, errors };
 }
@@ -167,10 +178,12 @@ let trainValidator: ValidateFunction | undefined;
 function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
   // ajv is loaded only when --set is used: every other run takes the precompiled validator
   const { Ajv2020 } = createRequire(import.meta.url)('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-  trainValidator ??= new Ajv2020({ allErrors: true, strict: false, strictNumbers: true }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
+  trainValidator ??= new Ajv2020({ allErrors: true, strict: false, strictNumbers: true, verbose: true }).compile({ $defs: architectureSchema().$defs, $ref: '#/$defs/train' });
   if (trainValidator(train)) return [];
   const problems = new Map<string, string>();
-  for (const e of trainValidator.errors ?? []) {
+  // the deepest error first: of alternatives (true or a map), the one a value failed inside says why
+  const depth = (e: { instancePath: string }) => e.instancePath.split('/').length;
+  for (const e of [...(trainValidator.errors ?? [])].sort((a, b) => depth(b) - depth(a))) {
     let extra = e.keyword === 'additionalProperties' ? `: '${(e.params as { additionalProperty: string }).additionalProperty}'` : '';
     const key = `train${e.instancePath.replaceAll('/', '.')}`;
     // a value failing an anyOf reports every alternative: one message per --set is enough
@@ -179,7 +192,7 @@ function trainErrors(train: Record<string, unknown>, sets: string[]): string[] {
     const truth = e.keyword === 'type' && (e.params as { type: string }).type === 'boolean' ? yaml11Truth(word) : undefined;
     if (truth !== undefined) extra += `: ${yaml11Message(word, truth)}`;
     const value = e.instancePath.split('/').slice(1).reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], train);
-    const message = typeof value === 'number' && !Number.isFinite(value) ? `must be a finite number, got ${value}` : e.message;
+    const message = typeof value === 'number' && !Number.isFinite(value) ? `must be a finite number, got ${value}` : e.keyword === 'not' ? ((e.parentSchema as { description?: string } | undefined)?.description ?? e.message) : e.message;
     if (!problems.has(culprit)) problems.set(culprit, `--set '${culprit}': ${key} ${message}${extra}`);
   }
   return [...problems.values()];

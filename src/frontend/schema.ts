@@ -41,6 +41,26 @@ export const TRAIN_LIMITS = {
   'loss.dice': { min: 0, max: 100 },
   'loss.class_weights': { min: 0, max: 1000, open: 'min' },
   'augment.translate': { min: 0, max: 0.5 },
+  'augment.rotate.p': { min: 0, max: 1 },
+  'augment.rotate.degrees': { min: 0, max: 180 },
+  'augment.scale.p': { min: 0, max: 1 },
+  'augment.scale.range': { min: 0.1, max: 10 },
+  'augment.elastic.p': { min: 0, max: 1 },
+  'augment.elastic.alpha': { min: 0, max: 10_000 },
+  'augment.elastic.sigma': { min: 0.5, max: 100 },
+  'augment.noise.p': { min: 0, max: 1 },
+  'augment.noise.std': { min: 0, max: 10 },
+  'augment.blur.p': { min: 0, max: 1 },
+  'augment.blur.sigma': { min: 0, max: 32 },
+  'augment.brightness.p': { min: 0, max: 1 },
+  'augment.brightness.range': { min: 0, max: 10 },
+  'augment.contrast.p': { min: 0, max: 1 },
+  'augment.contrast.range': { min: 0, max: 10 },
+  'augment.gamma.p': { min: 0, max: 1 },
+  'augment.gamma.range': { min: 0, max: 10, open: 'min' },
+  samples_per_image: { min: 1, max: 10_000 },
+  samples_per_epoch: { min: 1, max: 10_000_000 },
+  val_every: { min: 1, max: 100_000 },
   early_stop: { min: 1, max: 100_000 },
   seed: { min: 0, max: 2 ** 32 - 1 },
   threshold: { min: 0, max: 1 },
@@ -83,6 +103,19 @@ function primitiveCall(kind: string): Record<string, unknown> {
 }
 
 const numberList = { type: 'array', items: { type: 'number' }, minItems: 1 };
+
+type TrainLimitKey = keyof typeof TRAIN_LIMITS;
+const num = (key: TrainLimitKey, description?: string) => ({ type: 'number', ...range(TRAIN_LIMITS[key]), ...(description ? { description } : {}) });
+/** [lo, hi] (sampled uniformly), or one number for both ends */
+const span = (key: TrainLimitKey, description: string) => ({ description, anyOf: [num(key), { type: 'array', items: num(key), minItems: 2, maxItems: 2 }] });
+
+/** A train.augment transform with a probability: true (nnU-Net-like defaults), false (off), or {p, ...its ranges}. */
+function chance(name: string, description: string, fields: Record<string, unknown>) {
+  return {
+    description: `${description}; true: the defaults, or a map {p, ${Object.keys(fields).join(', ')}} (missing keys take the defaults); off unless named`,
+    anyOf: [{ type: 'boolean' }, { type: 'object', additionalProperties: false, properties: { p: num(`augment.${name}.p` as TrainLimitKey, 'probability per sample'), ...fields } }],
+  };
+}
 
 export function architectureSchema(): Record<string, unknown> {
   return {
@@ -177,6 +210,8 @@ export function architectureSchema(): Record<string, unknown> {
         type: 'object',
         additionalProperties: false,
         description: 'training settings; each can be overridden with --set train.KEY=VALUE',
+        // the message of a failed `not` is its schema's description (validate.ts)
+        allOf: [{ description: 'sets both samples_per_image and samples_per_epoch: give one', not: { required: ['samples_per_image', 'samples_per_epoch'] } }],
         properties: {
           epochs: { type: 'integer', ...range(TRAIN_LIMITS.epochs) },
           batch: { type: 'integer', ...range(TRAIN_LIMITS.batch) },
@@ -217,9 +252,23 @@ export function architectureSchema(): Record<string, unknown> {
             properties: {
               dihedral: { type: 'boolean' },
               translate: { type: 'number', ...range(TRAIN_LIMITS['augment.translate']), description: 'largest shift, as a fraction of the size' },
+              rotate: chance('rotate', 'rotation by any angle (default p 0.2, degrees 180)', { degrees: num('augment.rotate.degrees', 'largest angle either way') }),
+              scale: chance('scale', 'zoom (default p 0.2, range [0.7, 1.4])', { range: span('augment.scale.range', 'zoom factor; > 1 enlarges') }),
+              elastic: chance('elastic', 'elastic deformation (default p 0.2, alpha [0, 200], sigma [9, 13])', {
+                alpha: span('augment.elastic.alpha', 'displacement scale, pixels'),
+                sigma: span('augment.elastic.sigma', 'smoothness of the displacement, pixels'),
+              }),
+              noise: chance('noise', 'additive Gaussian noise (default p 0.1, std [0, 0.3])', { std: span('augment.noise.std', 'standard deviation, in normalized units') }),
+              blur: chance('blur', 'Gaussian blur (default p 0.2, sigma [0.5, 1])', { sigma: span('augment.blur.sigma', 'pixels') }),
+              brightness: chance('brightness', 'brightness x f (default p 0.15, range [0.75, 1.25])', { range: span('augment.brightness.range', 'factor') }),
+              contrast: chance('contrast', 'contrast about the mean x f (default p 0.15, range [0.75, 1.25])', { range: span('augment.contrast.range', 'factor') }),
+              gamma: chance('gamma', 'gamma on the intensity range (default p 0.3, range [0.7, 1.5])', { range: span('augment.gamma.range', 'exponent') }),
             },
           },
-          early_stop: { type: 'integer', ...range(TRAIN_LIMITS.early_stop), description: 'stop after this many epochs without a better validation IoU' },
+          samples_per_image: { type: 'integer', ...range(TRAIN_LIMITS.samples_per_image), description: "random crops per train image per epoch (default 8: the paper's expanded epoch)" },
+          samples_per_epoch: { type: 'integer', ...range(TRAIN_LIMITS.samples_per_epoch), description: 'a fixed number of samples per epoch (instead of samples_per_image)' },
+          val_every: { type: 'integer', ...range(TRAIN_LIMITS.val_every), description: 'validate every this many epochs, and at the last (default 1)' },
+          early_stop: { type: 'integer', ...range(TRAIN_LIMITS.early_stop), description: 'stop after this many validations without a better validation IoU' },
           seed: { type: 'integer', ...range(TRAIN_LIMITS.seed) },
           threshold: { type: 'number', ...range(TRAIN_LIMITS.threshold) },
         },

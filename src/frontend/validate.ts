@@ -44,11 +44,14 @@ function mapErrors(file: SourceFile, value: unknown, errors: ErrorObject[]): Sch
     byPath.set(e.instancePath, [...(byPath.get(e.instancePath) ?? []), e]);
   }
   const out: SchemaError[] = [];
+  const paths = [...byPath.keys()];
   for (const [instancePath, es] of byPath) {
     const path = pathOf(instancePath);
     const structural = es.filter((e) => ['additionalProperties', 'required', 'propertyNames', 'minProperties'].includes(e.keyword));
     for (const e of structural) out.push({ diagnostic: structuralError(file, value, path, e), path });
     if (structural.length) continue;
+    // alternatives (true or a map; n or [h, w]) of which one failed deeper: that deeper error is the one to show
+    if (es.some((e) => e.keyword === 'anyOf') && paths.some((p) => p.startsWith(`${instancePath}/`))) continue;
     const e = es.find((x) => ['enum', 'const'].includes(x.keyword)) ?? es.find((x) => x.keyword === 'anyOf') ?? es[0];
     out.push({ diagnostic: valueError(file, value, path, e, es), path });
   }
@@ -103,6 +106,14 @@ function valueError(file: SourceFile, value: unknown, path: (string | number)[],
     return diag('bad-value', `${describe(path)} is ${got}; allowed: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`, at, {
       hint: suggestion(word, allowed.map(String)),
     });
+  }
+  // a rule between keys (`not`): its schema's description says it in the user's words
+  if (e.keyword === 'not' || all.some((x) => x.keyword === 'not')) {
+    const rule = all.find((x) => x.keyword === 'not')!;
+    // at the last key the rule names (`not: {required: [a, b]}`: at b)
+    const keys = (rule.schema as { required?: string[] } | undefined)?.required;
+    const where = keys?.length ? posAt(file, [...path, keys.at(-1)!], 'key') : at;
+    return diag('bad-value', `${describe(path)} ${(rule.parentSchema as { description?: string } | undefined)?.description ?? rule.message}`, where);
   }
   const types = [...new Set(all.filter((x) => x.keyword === 'type').map((x) => (x.params as { type: string }).type))];
   const bounds = all.find((x) => ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minItems', 'maxItems', 'minLength', 'pattern'].includes(x.keyword));

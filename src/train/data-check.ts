@@ -40,6 +40,8 @@ export interface DataCheckReport {
   /** `alcli train` would accept the dataset (errors is empty) */
   trainable: boolean;
   splitFrom: string;
+  /** val ids carved from train because the split had none */
+  carvedVal: string[];
   counts: Record<Split, number>;
   /** upright image sizes WxH, most frequent first */
   sizes: { size: string; count: number }[];
@@ -128,6 +130,7 @@ export async function checkDataset(dir: string, opts: DataCheckOptions = {}): Pr
     dir,
     trainable: scan.errors.length === 0,
     splitFrom: ds.splitFrom,
+    carvedVal: ds.carvedVal,
     counts,
     sizes: tally(ds.samples.map((s) => `${s.width}x${s.height}`)).map((c) => ({ size: c.encoding, count: c.count })),
     encodings: { images: enc(images), masks: enc(masks), fov: enc(fov) },
@@ -151,7 +154,7 @@ export function renderDataCheck(r: DataCheckReport, perImage = 40): string {
   const lines: string[] = [];
   const splits = SPLITS.map((s) => `${s} ${r.counts[s]}`).join(', ');
   const fg = SPLITS.filter((s) => r.foreground[s].masks).map((s) => `${s} ${pct(r.foreground[s].fraction)}`).join(', ');
-  lines.push(`${r.dir}: ${n} samples (${splits}; split ${r.splitFrom === 'seeded' ? 'seeded 5:2:3' : `from ${r.splitFrom}`}), foreground ${fg || '-'}: ${r.trainable ? 'trainable' : `refused (${r.errors.length} error${r.errors.length === 1 ? '' : 's'})`}${r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''}`);
+  lines.push(`${r.dir}: ${n} samples (${splits}; split ${r.splitFrom === 'seeded' ? 'seeded 5:2:3' : `from ${r.splitFrom}`}${r.carvedVal.length ? ', val carved from train' : ''}), foreground ${fg || '-'}: ${r.trainable ? 'trainable' : `refused (${r.errors.length} error${r.errors.length === 1 ? '' : 's'})`}${r.warnings.length ? `, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}` : ''}`);
   lines.push(`  sizes      ${r.sizes.map((s) => `${s.size} (${s.count})`).join(', ') || '-'}`);
   lines.push(`  images     ${list(r.encodings.images)}`);
   lines.push(`  masks      ${list(r.encodings.masks)}`);

@@ -1,6 +1,9 @@
 // A dataset on disk, scanned into samples with a split. Layouts:
 //   DIR/images/ + DIR/masks/ [+ DIR/fov/] [+ DIR/split.json]    split from split.json, else seeded 5:2:3
-//   DIR/{train,val,test}/images/ + masks/ [+ fov/]               split by folder; no val/: 2/7 of train, seeded
+//   DIR/{train,val,test}/images/ + masks/ [+ fov/]               split by folder
+// A split with no val (no val/ folder; split.json with "val": [] or none, as a dataset whose protocol
+// has only train and test) gets one carved from train: 2/7 of it (the 2 of 5:2:3), at least 1,
+// seeded; Dataset.carvedVal lists them, and train says so and records them in run.json.
 // Masks are paired to images by stem (match.ts). A multi-page TIFF (or GIF) is one sample per page,
 // id `stem#page`; its mask must have as many pages (an FOV may have one, shared by all pages).
 // Ids are unique: a name in two split folders (train/0.png, test/0.png) is a duplicate-id error, as the
@@ -56,6 +59,8 @@ export interface Dataset {
   ignored: string[];
   /** samples that split.json does not list: left out of every split */
   unlisted: string[];
+  /** ids moved from train to val because the split had no val (carveVal); empty otherwise */
+  carvedVal: string[];
   /** the header of every file read (image, mask, FOV), by path */
   files: Record<string, FileInfo>;
   /** how masks are read: K and the class table (scanned with ScanOptions.classes; pass it to loadSample) */
@@ -109,7 +114,7 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
   const errors: DataError[] = [];
   const warnings: DataError[] = [];
   const ignored: string[] = [];
-  const nothing = (errs: DataError[]): ScanResult => ({ errors: errs, warnings, found: { dir, samples: [], splitFrom: 'seeded', ignored, unlisted: [], files: {} } });
+  const nothing = (errs: DataError[]): ScanResult => ({ errors: errs, warnings, found: { dir, samples: [], splitFrom: 'seeded', ignored, unlisted: [], carvedVal: [], files: {} } });
   const isDir = (p: string) => existsSync(p) && statSync(p).isDirectory();
   const layoutHint = `a dataset is a folder with images/ and ${masks}/ (optional fov/, split.json), or with train/ val/ test/ each holding those`;
   if (!isDir(dir)) return nothing([dataError('no-dataset', dir, 'no such folder', layoutHint)]);
@@ -141,15 +146,18 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
   const splitFile = join(dir, 'split.json');
   let splitFrom: Dataset['splitFrom'] = 'seeded';
   let unlisted: string[] = [];
+  let carvedVal: string[] = [];
   if (parts[0].split) {
     splitFrom = 'folders';
-    if (!parts.some((p) => p.split === 'val')) carveVal(samples, seed);
+    if (!parts.some((p) => p.split === 'val')) carvedVal = carveVal(samples, seed);
   } else if (existsSync(splitFile)) {
     splitFrom = 'split.json';
     unlisted = applySplitFile(splitFile, samples, stems, errors);
   } else seededSplit(samples, seed);
 
   const kept = samples.filter((s) => !unlisted.includes(s.id));
+  // split.json without val ids: carved from its train ids (after other errors, the val it lists may have failed)
+  if (splitFrom === 'split.json' && !errors.length && !kept.some((s) => s.split === 'val')) carvedVal = carveVal(kept, seed);
   // an empty split is checked only on a clean scan: after other errors it is most likely their echo
   for (const split of errors.length ? [] : need) {
     if (kept.some((s) => s.split === split) || !samples.length) continue;
@@ -164,7 +172,7 @@ export async function scanDataset(dir: string, opts: ScanOptions = {}): Promise<
   const splitPlace = (split: Split) => (splitFrom === 'split.json' ? splitFile : splitFrom === 'folders' ? join(dir, SPLIT_FOLDERS[split][0], masks) : join(dir, masks));
   foregroundChecks(kept, need, splitPlace, errors, warnings, labels);
   if (labels && !readsBinary(labels)) classChecks(kept, labels, splitPlace('train'), warnings);
-  const found: Dataset = { dir, samples: kept, splitFrom, ignored, unlisted, files: Object.fromEntries(headers), ...(labels ? { labels } : {}) };
+  const found: Dataset = { dir, samples: kept, splitFrom, ignored, unlisted, carvedVal, files: Object.fromEntries(headers), ...(labels ? { labels } : {}) };
   if (errors.length) return { errors, warnings, found };
   return { dataset: found, errors, warnings, found };
 }
@@ -431,11 +439,16 @@ function seededSplit(samples: Sample[], seed: number) {
   shuffled(samples, seed).forEach((s, i) => (s.split = i < train ? 'train' : i < train + val ? 'val' : 'test'));
 }
 
-/** No val/ folder: the 2:5 of 5:2:3 taken from train (DRIVE 20 -> 14 + 6, STARE 10 -> 7 + 3). */
-function carveVal(samples: Sample[], seed: number) {
+/**
+ * No val: the 2:5 of 5:2:3 taken from train, at least 1 of 2 or more (DRIVE 20 -> 14 + 6, STARE
+ * 10 -> 7 + 3), seeded; returns the ids moved, sorted.
+ */
+function carveVal(samples: Sample[], seed: number): string[] {
   const train = samples.filter((s) => s.split === 'train');
   const n = train.length >= 2 ? Math.max(1, Math.round((train.length * 2) / 7)) : 0;
-  for (const s of shuffled(train, seed).slice(0, n)) s.split = 'val';
+  const moved = shuffled(train, seed).slice(0, n);
+  for (const s of moved) s.split = 'val';
+  return moved.map((s) => s.id).sort();
 }
 
 /**

@@ -1,11 +1,13 @@
 // The training loop, engine-agnostic (DESIGN.md, Runtime): data, schedule, validation, checkpoints and
-// metrics; the engine only steps. Every random choice is a pure function of (seed, epoch, index):
-// the order of an epoch's samples from (seed, epoch), each sample's augmentation from (seed, epoch,
-// index in the train split). With checkpoints at epoch boundaries (weights, BN statistics, optimizer
-// state, step count), a resumed run takes exactly the steps the uninterrupted run would have.
+// metrics; the engine only steps. An epoch is n samples (samples_per_image x the train images, or
+// samples_per_epoch); sample i is train image i % images. Every random choice is a pure function of
+// (seed, epoch, index): the order of an epoch's samples from (seed, epoch), each sample's augmentation
+// from (seed, epoch, sample index). With checkpoints at epoch boundaries (weights, BN statistics,
+// optimizer state, step count), a resumed run takes exactly the steps the uninterrupted run would
+// have. Validation runs every val_every epochs and at the last; best and early stopping follow it.
 import { rng, type WeightStore } from '../ir/weights.js';
 import { activate } from './infer.js';
-import { applyDraw, cropTo, drawAugment, padToMultiple, sampleSeed, type AugmentOptions } from './augment.js';
+import { applyAugment, chanceOptions, cropTo, drawAugment, padToMultiple, sampleSeed, type AugmentOptions, type ChanceTransform } from './augment.js';
 import type { Sample } from './dataset.js';
 import type { Batch, TrainEngine } from './engine.js';
 import { BadOptionsError, DataErrors, DivergedError, type DataError } from './errors.js';
@@ -33,7 +35,15 @@ export interface TrainSettings {
   warmup: number;
   optimizer: OptimizerOptions;
   loss: LossWeights;
-  augment: { dihedral: boolean; translate: number };
+  /** dihedral and translate as before; the transforms with a probability only when named (augment.ts chanceOptions) */
+  augment: { dihedral: boolean; translate: number } & Pick<AugmentOptions, ChanceTransform>;
+  /** samples per train image per epoch (train.samples_per_image, default 8: the paper's expanded epoch) */
+  samplesPerImage: number;
+  /** a fixed number of samples per epoch instead (train.samples_per_epoch) */
+  samplesPerEpoch?: number;
+  /** validate every this many epochs, and at the last (train.val_every, default 1) */
+  valEvery: number;
+  /** stop after this many validations without a better val IoU */
   earlyStop?: number;
   seed: number;
   threshold: number;
@@ -43,11 +53,16 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
   const t = (train ?? {}) as {
     epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; schedule?: Schedule; warmup?: number;
     optimizer?: OptimizerOptions['kind']; weight_decay?: number; momentum?: number; nesterov?: boolean; betas?: [number, number];
-    loss?: { bce?: number; ce?: number; dice?: number; class_weights?: number[] }; augment?: { dihedral?: boolean; translate?: number }; early_stop?: number; seed?: number; threshold?: number;
+    loss?: { bce?: number; ce?: number; dice?: number; class_weights?: number[] }; augment?: { dihedral?: boolean; translate?: number } & Record<string, unknown>; early_stop?: number; seed?: number; threshold?: number;
+    samples_per_image?: number; samples_per_epoch?: number; val_every?: number;
   };
   checkTrainSection(t as Record<string, unknown>);
+  if (t.samples_per_image !== undefined && t.samples_per_epoch !== undefined)
+    throw new BadOptionsError(`train.samples_per_image (${t.samples_per_image}) and train.samples_per_epoch (${t.samples_per_epoch}) both set: give one (samples per train image, or a fixed number per epoch)`);
+  const chances = chanceOptions(t.augment);
+  if (chances.errors.length) throw new BadOptionsError(chances.errors.join('\n'));
   const crop = t.crop ?? 256;
-  const epochs = t.epochs ?? 150;
+  const epochs = t.epochs ?? 40;
   const schedule = t.schedule ?? 'exp';
   if (!(SCHEDULES as readonly string[]).includes(schedule)) throw new BadOptionsError(`train.schedule is ${JSON.stringify(schedule)}: choose ${SCHEDULES.join(', ')}`);
   const warmup = t.warmup ?? 0;
@@ -66,6 +81,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
   const loss = lossWeightsOf(t.loss);
   if (typeof loss === 'string') throw new BadOptionsError(loss);
   return {
+    // the twin's protocol (train_peer.py --epochs 40): 40 epochs of 8 samples per image, not the paper's 150 of one
     epochs,
     batch: t.batch ?? 4,
     crop: typeof crop === 'number' ? [crop, crop] : [crop[0], crop[1]],
@@ -75,14 +91,26 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     warmup,
     optimizer,
     loss,
-    augment: { dihedral: t.augment?.dihedral ?? true, translate: t.augment?.translate ?? 0.1 },
+    augment: { dihedral: t.augment?.dihedral ?? true, translate: t.augment?.translate ?? 0.1, ...chances.options },
+    samplesPerImage: t.samples_per_image ?? DEFAULT_SAMPLES_PER_IMAGE,
+    samplesPerEpoch: t.samples_per_epoch,
+    valEvery: t.val_every ?? 1,
     earlyStop: t.early_stop,
     seed: t.seed ?? 0,
     threshold: thresholdOf(t),
   };
 }
 
-const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed', 'warmup']);
+/** The paper's expanded epoch: each training image 8 times (its 8 flips/rotations), as the PyTorch reference's default steps. */
+export const DEFAULT_SAMPLES_PER_IMAGE = 8;
+
+const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed', 'samples_per_image', 'samples_per_epoch', 'val_every', 'warmup']);
+
+/** Samples in one epoch: samples_per_epoch, else samples_per_image x the train images. */
+export const epochSamples = (s: Pick<TrainSettings, 'samplesPerImage' | 'samplesPerEpoch'>, trainImages: number): number => s.samplesPerEpoch ?? s.samplesPerImage * trainImages;
+
+/** Whether epoch e (0-based) ends with a validation: every valEvery epochs, and always the last. */
+export const validatesAt = (s: Pick<TrainSettings, 'valEvery' | 'epochs'>, epoch: number): boolean => (epoch + 1) % s.valEvery === 0 || epoch + 1 === s.epochs;
 
 /**
  * Every numeric train setting present is a finite number in its range (TRAIN_LIMITS, the schema's
@@ -212,21 +240,23 @@ export async function loadTrainingData(samples: Sample[], opts: { channels: numb
 }
 
 /**
- * One step's batch: the samples at `indices` of the train split, each with its own seeded
- * augmentation. y: the masks as they are for `classes` = 1 (0/1), one-hot over `classes` for a
- * softmax network (label maps 0..classes-1 -> NHWK).
+ * One step's batch: the epoch's samples at `indices`, sample i being train image i % data.length
+ * with its own seeded augmentation (sampleSeed(seed, epoch, i)); with one sample per image, sample i
+ * is image i. y: the masks as they are for `classes` = 1 (0/1), one-hot over `classes` for a softmax
+ * network (label maps 0..classes-1 -> NHWK).
  */
 export function makeBatch(data: LoadedSample[], indices: number[], s: TrainSettings, epoch: number, classes = 1): Batch {
   const [h, w] = s.crop;
   const c = data[0].image.channels;
   const x = new Float32Array(indices.length * h * w * c);
   const labels = new Float32Array(indices.length * h * w);
-  const opts: AugmentOptions = { crop: s.crop, dihedral: s.augment.dihedral, translate: s.augment.translate };
+  const opts: AugmentOptions = { crop: s.crop, ...s.augment };
   indices.forEach((i, b) => {
-    const { image, mask } = data[i];
+    const { image, mask } = data[i % data.length];
     const d = drawAugment(image.height, image.width, opts, rng(sampleSeed(s.seed, epoch, i)).uniform);
-    x.set(applyDraw(image, d, opts).data, b * h * w * c);
-    labels.set(applyDraw(mask, d, opts).data, b * h * w);
+    const v = applyAugment({ image, mask }, d, opts);
+    x.set(v.image.data, b * h * w * c);
+    labels.set(v.mask.data, b * h * w);
   });
   return { x, y: classes > 1 ? oneHot(labels, classes) : labels, shape: [indices.length, h, w, c] };
 }
@@ -323,6 +353,9 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   if (!data.train.length) throw new Error('the train split is empty');
   if (!data.val.length) throw new Error('the val split is empty');
   let st: CheckpointState = o.resume ?? { epoch: 0, step: 0, lr: s.lr, best_val_iou: -Infinity, best_epoch: 0, epochs_without_improvement: 0, saved: '' };
+  // a checkpoint written before the first validation holds -Infinity, which JSON stores as null
+  if (typeof st.best_val_iou !== 'number') st = { ...st, best_val_iou: -Infinity };
+  const samples = epochSamples(s, data.train.length);
   const rows = run.readMetrics().filter((r) => r.epoch <= st.epoch);
   let stopped: LoopResult['stopped'] = 'done';
   let ran = 0;
@@ -334,7 +367,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       break;
     }
     const lr = lrAt(s, epoch);
-    const order = epochOrder(s.seed, epoch, data.train.length);
+    const order = epochOrder(s.seed, epoch, samples);
     const steps = Math.ceil(order.length / s.batch);
     const t0 = performance.now();
     let sum = 0;
@@ -354,28 +387,31 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     const weights = engine.weights();
     const bad = nonFinite(weights);
     if (bad) diverged(run, `weight ${bad} is not finite`, epoch + 1, steps, NaN);
-    const v = await validate(engine, data.val, o.stride, s, output);
-    if (!Number.isFinite(v.loss)) diverged(run, `validation loss is ${v.loss}`, epoch + 1, steps, v.loss);
+    // an epoch without validation has NaN val columns (empty cells in metrics.csv) and leaves best alone
+    const validated = validatesAt(s, epoch);
+    const v = validated ? await validate(engine, data.val, o.stride, s, output) : undefined;
+    if (v && !Number.isFinite(v.loss)) diverged(run, `validation loss is ${v.loss}`, epoch + 1, steps, v.loss);
     const seconds = (performance.now() - t0) / 1000;
-    const best = v.iou > st.best_val_iou;
+    const best = v !== undefined && v.iou > st.best_val_iou;
     st = {
       ...st,
       epoch: epoch + 1,
       lr,
       best_val_iou: best ? v.iou : st.best_val_iou,
       best_epoch: best ? epoch + 1 : st.best_epoch,
-      epochs_without_improvement: best ? 0 : st.epochs_without_improvement + 1,
-      val: { loss: v.loss, iou: v.iou, dice: v.dice, accuracy: v.accuracy },
+      // early_stop counts validations
+      epochs_without_improvement: !v ? st.epochs_without_improvement : best ? 0 : st.epochs_without_improvement + 1,
+      ...(v ? { val: { loss: v.loss, iou: v.iou, dice: v.dice, accuracy: v.accuracy } } : {}),
       saved: new Date().toISOString(),
     };
     const row: MetricsRow = {
       epoch: epoch + 1,
       lr,
       train_loss: sum / order.length,
-      val_loss: v.loss,
-      val_iou: v.iou,
-      val_dice: v.dice,
-      val_accuracy: v.accuracy,
+      val_loss: v?.loss ?? NaN,
+      val_iou: v?.iou ?? NaN,
+      val_dice: v?.dice ?? NaN,
+      val_accuracy: v?.accuracy ?? NaN,
       seconds,
       images_per_s: (order.length * 1000) / trainMs,
     };
@@ -393,7 +429,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
     run.event('checkpoint', { name: 'last', epoch: epoch + 1, step: st.step });
     ran++;
     o.onEpoch?.({ row, best, state: st });
-    if (s.earlyStop !== undefined && st.epochs_without_improvement >= s.earlyStop && epoch + 1 < s.epochs) {
+    if (v && s.earlyStop !== undefined && st.epochs_without_improvement >= s.earlyStop && epoch + 1 < s.epochs) {
       run.event('early_stop', { epoch: epoch + 1, best_epoch: st.best_epoch, best_val_iou: st.best_val_iou, patience: s.earlyStop });
       stopped = 'early_stop';
       break;

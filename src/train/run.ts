@@ -3,7 +3,7 @@
 //   run.json               spec source, data, normalization, channels, seed, backend, start time, options
 //   checkpoints/last/      after every epoch  } weights.json + weights.bin (TF.js weights manifest),
 //   checkpoints/best/      best val IoU       } optimizer.json + optimizer.bin, state.json
-//   metrics.csv            one row per epoch
+//   metrics.csv            one row per epoch (val columns empty in an epoch without validation)
 //   events.jsonl           one JSON object per event: start, resume, epoch, checkpoint, best, early_stop, end
 // A checkpoint is written into checkpoints/.NAME.tmp, then NAME moves to .NAME.old, .tmp to NAME and
 // .old goes (io/'s DirWriter, 'whole' mode). A kill at any moment leaves a loadable checkpoint:
@@ -56,7 +56,7 @@ export interface RunInfo {
   alcli: string;
   /** the spec as given on the command line, and its absolute path */
   spec: { source: string; path: string };
-  data: { dir: string; invert_mask: boolean; /** --mask-threshold; absent: the strict mask rule */ mask_threshold?: number; split_from: string; split_seed: number; counts: Record<string, number> };
+  data: { dir: string; invert_mask: boolean; /** --mask-threshold; absent: the strict mask rule */ mask_threshold?: number; split_from: string; split_seed: number; counts: Record<string, number>; /** val ids carved from train (the split had no val) */ val_carved?: string[] };
   /** (x - mean) / std per channel on [0, 1] images; null: none */
   normalize: Normalization;
   input_channels: number;
@@ -83,8 +83,9 @@ export interface CheckpointState {
   lr: number;
   best_val_iou: number;
   best_epoch: number;
+  /** validations (train.val_every) since the best one; the name is from when every epoch validated */
   epochs_without_improvement: number;
-  /** validation metrics of this epoch */
+  /** metrics of the last validation */
   val?: Record<string, number>;
   saved: string;
 }
@@ -158,7 +159,8 @@ export class RunDir {
   }
 
   writeMetrics(rows: MetricsRow[]): void {
-    const fmt = (v: number) => (Number.isInteger(v) ? String(v) : Number.isNaN(v) ? 'nan' : v.toPrecision(6));
+    // NaN (the val columns of an epoch without validation, train.val_every) is an empty cell
+    const fmt = (v: number) => (Number.isInteger(v) ? String(v) : Number.isNaN(v) ? '' : v.toPrecision(6));
     const body = rows.map((r) => METRICS_COLUMNS.map((c) => fmt(r[c])).join(',')).join('\n');
     this.writeAtomic('metrics.csv', `${METRICS_COLUMNS.join(',')}\n${body}${rows.length ? '\n' : ''}`);
   }
@@ -168,7 +170,7 @@ export class RunDir {
     if (!b) return [];
     const [head, ...lines] = text(b).trim().split('\n');
     const cols = head.split(',');
-    return lines.filter(Boolean).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v === 'nan' ? NaN : Number(v)])) as MetricsRow);
+    return lines.filter(Boolean).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v === 'nan' || v === '' ? NaN : Number(v)])) as MetricsRow);
   }
 
   /** A small file replaced whole: write a temp file, then rename over. */

@@ -156,6 +156,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   if (!scan.dataset) throw new BadDataError(scan.errors);
   for (const w of scan.warnings) log(`warning[${w.code}]: ${w.file}: ${w.message}\n  hint: ${w.hint}`);
   const ds = scan.dataset;
+  if (ds.carvedVal.length && !info) log(`val: the split has none; ${ds.carvedVal.length} of the train images carved out for validation (2/7, seeded): ${ds.carvedVal.join(', ')}`);
   const channels = c.graph.input.channels;
   const normSpec = info ? info.normalize : ((c.resolved.input as { normalize?: unknown } | undefined)?.normalize as 'dataset' | 'none' | { mean: number[]; std: number[] } | undefined);
   let data: TrainingData;
@@ -204,7 +205,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     const newInfo: RunInfo = {
       alcli: version,
       spec: { source: specPath, path: resolve(specPath) },
-      data: { dir: resolve(dataDir), invert_mask: invertMask, ...(maskThreshold !== undefined ? { mask_threshold: maskThreshold } : {}), split_from: ds.splitFrom, split_seed: 0, counts: countSplits(ds.samples) },
+      data: { dir: resolve(dataDir), invert_mask: invertMask, ...(maskThreshold !== undefined ? { mask_threshold: maskThreshold } : {}), split_from: ds.splitFrom, split_seed: 0, counts: countSplits(ds.samples), ...(ds.carvedVal.length ? { val_carved: ds.carvedVal } : {}) },
       normalize: data.normalize,
       input_channels: channels,
       crop: [ch, cw],

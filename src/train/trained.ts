@@ -33,7 +33,7 @@ export async function openRun(dir: string, name: CheckpointName = 'best', opts: 
   const run = new RunDir(fsRunHost(dir));
   const info = run.readInfo();
   if (!info) throw new BadOptionsError(`'${dir}' is not a training run (no run.json): make one with \`alcli train SPEC --data DIR --out ${dir}\``);
-  if (!run.hasCheckpoint(name)) throw new BadOptionsError(`'${dir}' has no ${name} checkpoint yet: the run stopped before its first epoch ended; \`alcli train --resume ${dir}\``);
+  if (!run.hasCheckpoint(name)) throw new BadOptionsError(`'${dir}' has no ${name} checkpoint yet: the run stopped before its first epoch ended${name === 'best' ? ' (or, with train.val_every, before its first validation: --checkpoint last has the weights)' : ''}; \`alcli train --resume ${dir}\``);
   const compiled = compileFile(join(dir, 'spec.resolved.yaml'), opts);
   return { dir, run, info, compiled, name, checkpoint: run.readCheckpoint(name) };
 }
