@@ -98,7 +98,7 @@ export async function trainRun(opts: TrainRunOptions, hooks: TrainHooks = {}): P
 
 async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<TrainRunResult> {
   const log = hooks.log ?? (() => {});
-  const [{ RunDir, fsRunHost }, { trainSettings, loadTrainingData, trainLoop, cropStrideError, describeOptimization }, { scanDataset }] = await Promise.all([
+  const [{ RunDir, fsRunHost }, { trainSettings, loadTrainingData, trainLoop, cropStrideError, describeOptimization, epochSamples }, { scanDataset }] = await Promise.all([
     import('./run.js'),
     import('./loop.js'),
     import('./dataset.js'),
@@ -218,8 +218,13 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     };
     run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
     run.writeInfo(newInfo);
-    run.event('start', { spec: specPath, data: newInfo.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
-    log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val), ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'}, batch ${settings.batch}, crop ${ch}x${cw}, ${describeOptimization(settings)}, engine ${engine.name} -> ${runPath}/`);
+    run.event('start', { spec: specPath, data: newInfo.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, samples_per_epoch: epochSamples(settings, data.train.length), batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
+    const samples = epochSamples(settings, data.train.length);
+    const perEpoch = `${samples} samples${settings.samplesPerEpoch === undefined ? ` (${settings.samplesPerImage} per image)` : ''}`;
+    const { classes, activation } = c.graph.output;
+    const task = classes > 1 ? `, ${classes}-class ${activation}` : '';
+    const cadence = settings.valEvery > 1 ? `, validation every ${settings.valEvery} epochs` : '';
+    log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val)${task}, ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'} of ${perEpoch}, batch ${settings.batch}, crop ${ch}x${cw}, ${describeOptimization(settings)}${cadence}, engine ${engine.name} -> ${runPath}/`);
   }
 
   let result: LoopResult;
