@@ -132,11 +132,12 @@ for (const c of cases) {
       }
       return;
     }
-    if (!Array.isArray(c.want)) assert.unreachable(`no error; decoded ${got}`);
+    const want = c.want;
+    if (!Array.isArray(want)) assert.unreachable(`no error; decoded ${got}`);
     else {
-      assert.equal(got, c.want);
+      assert.equal(got, want);
       assert.equal(size, c.size ?? [W, H]);
-      assert.equal(counts, labels!.table.names.map((_, k) => c.want.filter((v: number) => v === k).length), 'pixels per class');
+      assert.equal(counts, labels!.table.names.map((_, k) => want.filter((v: number) => v === k).length), 'pixels per class');
     }
   });
 }

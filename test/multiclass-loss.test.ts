@@ -11,10 +11,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
 import { compile } from '../src/frontend/compile.js';
 import type { IrGraph } from '../src/ir/graph.js';
-import { nhwcToNchw } from '../src/ir/layout.js';
 import { initWeights, randomizeBatchNorm, rng, weightSpecs, type WeightStore } from '../src/ir/weights.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';
@@ -24,10 +22,11 @@ import { BadOptionsError } from '../src/train/errors.js';
 import { trainSettings } from '../src/train/loop.js';
 import { bceDiceValue, lossOutputError, lossValue, oneHot, softmaxDiceValue, type LossWeights } from '../src/train/objective.js';
 import { OrtEngine } from '../src/train/ort/engine.js';
-import { fromStepLayout, LEARNING_RATE, stepShape, toStepLayout, trainingModel, TRAIN_LOSS, TRAIN_X, TRAIN_Y } from '../src/train/ort/training-model.js';
+import { trainingModel } from '../src/train/ort/training-model.js';
 import { trainRun } from '../src/train/session.js';
 import { syntheticDataset } from '../src/train/synthetic.js';
 import { memHost, tinySpec, writeDataset } from './helpers.js';
+import { ortStepGradients, worstRelative } from './step-helpers.js';
 
 const { tf } = await loadTf('wasm');
 const K = 3;
@@ -88,38 +87,8 @@ const features = (p: Problem, store: WeightStore): Float32Array =>
   tf.tidy(() => Float32Array.from(forward(tf, TAIL, new Map([...store].map(([k, t]) => [k, tf.tensor(t.data, t.shape)])), tf.tensor4d(p.x, p.shape), { training: true, dropout: false }).dataSync()));
 
 /** The compiled ONNX step (SGD at lr 0: nothing moves): its loss and every gradient, TF layout. */
-async function ortRun(p: Problem, w: LossWeights): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
-  const model = trainingModel(G, { loss: w, optimizer: { kind: 'sgd' }, gradients: true });
-  const session = await ort.InferenceSession.create(model.bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  const [n, h, wd, c] = p.shape;
-  const feeds: Record<string, ort.Tensor> = {
-    [TRAIN_X]: new ort.Tensor('float32', nhwcToNchw(p.x, p.shape), [n, c, h, wd]),
-    [TRAIN_Y]: new ort.Tensor('float32', nhwcToNchw(p.y, [n, h, wd, K]), [n, K, h, wd]),
-    [LEARNING_RATE]: new ort.Tensor('float32', Float32Array.of(0), []),
-  };
-  for (const t of model.tensors) feeds[t.key] = new ort.Tensor('float32', toStepLayout(t, p.store.get(t.key)?.data ?? new Float32Array(t.tfShape.reduce((a, d) => a * d, 1))), stepShape(t));
-  const out = await session.run(feeds);
-  const grads = new Map<string, Float32Array>();
-  for (const [key, name] of model.gradients) grads.set(key, fromStepLayout(model.tensors.find((s) => s.key === key)!, out[name].data as Float32Array));
-  await session.release();
-  return { loss: (out[TRAIN_LOSS].data as Float32Array)[0], grads };
-}
+const ortRun = (p: Problem, w: LossWeights) => ortStepGradients(trainingModel(G, { loss: w, optimizer: { kind: 'sgd' }, gradients: true }), p, K);
 
-/** Worst |a - b| of each tensor relative to b's largest entry, over all tensors. */
-function worstRelative(a: Map<string, ArrayLike<number>>, b: Map<string, ArrayLike<number>>): { worst: number; where: string } {
-  let worst = 0;
-  let where = '';
-  for (const [k, bv] of b) {
-    const av = a.get(k);
-    if (!av) return { worst: Infinity, where: `${k}: missing` };
-    const scale = Math.max(1e-6, ...Array.from(bv, Math.abs));
-    for (let i = 0; i < bv.length; i++) {
-      const e = Math.abs(av[i] - bv[i]) / scale;
-      if (e > worst) [worst, where] = [e, `${k}[${i}]: ${av[i]} vs ${bv[i]}`];
-    }
-  }
-  return { worst, where };
-}
 
 /** [name, loss weights] */
 const WEIGHTS: [string, LossWeights][] = [

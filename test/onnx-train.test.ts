@@ -10,14 +10,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
 import { compile } from '../src/frontend/compile.js';
-import { fromStepLayout, LEARNING_RATE, stepShape, toStepLayout, trainingModel, TRAIN_LOSS, TRAIN_X, TRAIN_Y } from '../src/train/ort/training-model.js';
+import { trainingModel } from '../src/train/ort/training-model.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import { resizeGraph } from '../src/ir/resize-graph.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { forward } from '../src/runtime/executor.js';
-import { nhwcToNchw } from '../src/ir/layout.js';
 import { randomInput } from '../src/runtime/verify.js';
 import { initWeights, randomizeBatchNorm, rng, weightSpecs, type WeightStore } from '../src/ir/weights.js';
 import { TfjsEngine } from '../src/train/engine-tfjs.js';
@@ -25,6 +23,7 @@ import { OrtEngine } from '../src/train/ort/engine.js';
 import { bceDiceLoss } from '../src/train/engine-tfjs.js';
 import { DEFAULT_LOSS } from '../src/train/objective.js';
 import { fsHost } from './helpers.js';
+import { ortStepGradients, worstRelative } from './step-helpers.js';
 
 const { tf } = await loadTf('wasm');
 const checked = new Map<string, Uint8Array>();
@@ -72,37 +71,9 @@ let variables = 0;
 async function ortGradients(p: Problem): Promise<{ loss: number; grads: Map<string, Float32Array> }> {
   const model = trainingModel(p.g, { loss: DEFAULT_LOSS, optimizer: { kind: 'sgd' }, gradients: true });
   checked.set(`${p.g.name}-${checked.size}`, model.bytes);
-  const session = await ort.InferenceSession.create(model.bytes, { intraOpNumThreads: 1, logSeverityLevel: 3 });
-  const [n, h, w, c] = p.shape;
-  const feeds: Record<string, ort.Tensor> = {
-    [TRAIN_X]: new ort.Tensor('float32', nhwcToNchw(p.x, p.shape), [n, c, h, w]),
-    [TRAIN_Y]: new ort.Tensor('float32', p.y, [n, 1, h, w]),
-    [LEARNING_RATE]: new ort.Tensor('float32', Float32Array.of(0), []),
-  };
-  // weights from the store, SGD's momentum slots zero
-  for (const t of model.tensors) feeds[t.key] = new ort.Tensor('float32', toStepLayout(t, p.store.get(t.key)?.data ?? new Float32Array(t.tfShape.reduce((a, d) => a * d, 1))), stepShape(t));
-  const out = await session.run(feeds);
-  const grads = new Map<string, Float32Array>();
-  for (const [key, name] of model.gradients) grads.set(key, fromStepLayout(model.tensors.find((s) => s.key === key)!, out[name].data as Float32Array));
-  await session.release();
-  return { loss: (out[TRAIN_LOSS].data as Float32Array)[0], grads };
+  return ortStepGradients(model, p);
 }
 
-/** Worst |a - b| over a tensor, relative to b's largest entry. */
-function worstRelative(a: Map<string, Float32Array>, b: Map<string, Float32Array>): { worst: number; where: string } {
-  let worst = 0;
-  let where = '';
-  for (const [k, bv] of b) {
-    const av = a.get(k);
-    if (!av) return { worst: Infinity, where: `${k}: missing` };
-    const scale = Math.max(1e-6, ...Array.from(bv, Math.abs));
-    for (let i = 0; i < bv.length; i++) {
-      const e = Math.abs(av[i] - bv[i]) / scale;
-      if (e > worst) [worst, where] = [e, `${k}[${i}]: ${av[i]} vs ${bv[i]}`];
-    }
-  }
-  return { worst, where };
-}
 
 const IN = (c: number, h: number, w = h) => `{channels: ${c}, size: [${h}, ${w}]}`;
 /** [name, input, graph lines, imports, run at this size instead] */

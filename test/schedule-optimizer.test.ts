@@ -17,6 +17,7 @@ import type { TrainEngine } from '../src/train/engine.js';
 import { BadOptionsError } from '../src/train/errors.js';
 import { describeOptimization, lrAt, trainLoop, trainSettings, type TrainSettings } from '../src/train/loop.js';
 import { optimizerSlots, optimizerStepKey, type OptimizerOptions } from '../src/train/objective.js';
+import { defaultClassTable } from '../src/train/classes.js';
 import { fsRunHost, RunDir } from '../src/train/run.js';
 import { memHost } from './helpers.js';
 
@@ -130,7 +131,7 @@ test('the loop gives the engine lrAt of each epoch (cosine after a 1-epoch warm-
   };
   const settings = trainSettings({ epochs: 4, batch: 2, crop: 8, lr: 0.1, schedule: 'cosine', warmup: 1, samples_per_image: 1 });
   const run = new RunDir(fsRunHost(join(scratch, 'loop')));
-  await trainLoop({ engine, data: { train: [sample('a'), sample('b'), sample('c')], val: [sample('v')], normalize: null }, settings, stride: [1, 1], run });
+  await trainLoop({ engine, data: { train: [sample('a'), sample('b'), sample('c')], val: [sample('v')], normalize: null, classes: defaultClassTable(1) }, settings, stride: [1, 1], run });
   // 3 samples at batch 2: 2 steps per epoch, each at its epoch's rate; metrics.csv records it
   const want = [0.05, 0.1, 0.075, 0.025];
   assert.equal(lrs.length, 8);
