@@ -7,13 +7,14 @@ import { jsonFlag, maskThresholdFlag, parseBytes, parseCount, parseMaskThreshold
 export default class Train extends AlcliCommand {
   static override summary = 'Train a spec on a dataset (ONNX Runtime or TF.js engine), or resume a run';
   static override description = [
-    'Trains with the spec\'s train settings (BCE + Dice, Adam, lr x lr_decay per epoch, epochs of samples_per_image (default 8) random crops of train.crop per train image, seeded augmentation: dihedral + translate, and rotate, scale, elastic, noise, blur, brightness, contrast, gamma when train.augment names them), validates on whole val images every val_every epochs (default 1) and at the last, and keeps checkpoints/last and checkpoints/best (by val IoU) in RUN, written atomically: a run killed at any moment continues exactly with --resume.',
+    'Trains with the spec\'s train settings (the loss: BCE + Dice for a 1-class sigmoid network, softmax cross-entropy + Dice over the foreground classes for output {classes: K, activation: softmax} trained on label-map masks; Adam, AdamW or SGD (nesterov); train.schedule exp (lr x lr_decay per epoch, the default), poly or cosine, with optional warmup epochs; epochs of samples_per_image (default 8) random crops of train.crop per train image, seeded augmentation: dihedral + translate, and rotate, scale, elastic, noise, blur, brightness, contrast, gamma when train.augment names them), validates on whole val images every val_every epochs (default 1) and at the last, and keeps checkpoints/last and checkpoints/best (by val IoU) in RUN, written atomically: a run killed at any moment continues exactly with --resume.',
     'Engines (--engine): ort runs the whole step (forward, loss, backward, Adam) compiled into one ONNX model in ONNX Runtime on every core; tfjs runs the TF.js executor with hand-written gradients (native TensorFlow when installed, else wasm). auto takes native TF.js when it loads, else ort, else TF.js wasm (for ops the ONNX training graph lacks). Checkpoints are the same for both: a run may resume on the other engine.',
     'RUN holds spec.resolved.yaml, run.json, checkpoints/, metrics.csv and events.jsonl. A dataset is a folder with images/ and masks/ (optional fov/, split.json) or train/ val/ test/ folders; every data error names its file and exits 4 before anything is written. Masks must be binary: {0, 255}, {0, 65535} or {0, 1} (a palette PNG by index), or black plus one colour; other masks need --mask-threshold T (foreground = values above T x the max). `alcli data check DIR` shows what train would read.',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --data ../shared/datasets/isbi2012_em --set train.epochs=2 --set train.crop=128 --out runs/smoke',
     '<%= config.bin %> <%= command.id %> --resume runs/smoke',
+    '<%= config.bin %> <%= command.id %> my-multiclass.yaml --data runs/demo3/data --out runs/mc --set train.samples_per_image=2 --set train.schedule=cosine --set train.warmup=2',
   ];
   static override args = { spec: Args.string({ description: 'spec file (not with --resume)' }) };
   static override flags = {
