@@ -48,8 +48,53 @@ export interface OnnxModelObject {
   graph: {
     name: string;
     node: { op_type: string; name?: string; input: string[]; output: string[]; attribute?: { name: string; type: number; i?: number; f?: number; s?: Uint8Array; ints?: number[]; floats?: number[] }[] }[];
-    initializer: { name: string; dims: number[]; data_type: number; raw_data?: Uint8Array }[];
+    initializer: { name: string; dims: number[]; data_type: number; raw_data?: Uint8Array; float_data?: number[]; int64_data?: number[]; int32_data?: number[]; double_data?: number[] }[];
     input: ValueInfo[];
     output: ValueInfo[];
   };
+}
+
+/** TensorProto.DataType -> bytes per element, for the initializer types read back. */
+const INIT_TYPES: Record<number, { name: string; bytes: number }> = { 1: { name: 'FLOAT', bytes: 4 }, 11: { name: 'DOUBLE', bytes: 8 }, 7: { name: 'INT64', bytes: 8 }, 6: { name: 'INT32', bytes: 4 }, 10: { name: 'FLOAT16', bytes: 2 } };
+
+/**
+ * A model's initializers (its weights and constants), in file order, as float32 row-major arrays in
+ * the model's own layout (an ONNX Conv weight is OIHW). Read: FLOAT, DOUBLE, FLOAT16, INT64, INT32,
+ * from raw_data (little-endian) or the typed repeated fields; other types are skipped and listed.
+ */
+export function readOnnxInitializers(bytes: Uint8Array): { tensors: Map<string, { dtype: string; shape: number[]; data: Float32Array }>; skipped: string[] } {
+  const m = decodeModel(bytes);
+  const tensors = new Map<string, { dtype: string; shape: number[]; data: Float32Array }>();
+  const skipped: string[] = [];
+  for (const init of m.graph?.initializer ?? []) {
+    const type = INIT_TYPES[init.data_type];
+    if (!type) {
+      skipped.push(init.name);
+      continue;
+    }
+    const shape = (init.dims ?? []).map(Number);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(count);
+    const raw = init.raw_data;
+    if (raw && raw.byteLength) {
+      const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      for (let i = 0; i < count; i++)
+        data[i] = type.name === 'FLOAT' ? v.getFloat32(4 * i, true) : type.name === 'DOUBLE' ? v.getFloat64(8 * i, true) : type.name === 'INT64' ? Number(v.getBigInt64(8 * i, true)) : type.name === 'INT32' ? v.getInt32(4 * i, true) : halfBits(v.getUint16(2 * i, true));
+    } else {
+      const values = init.float_data ?? init.double_data ?? init.int64_data ?? init.int32_data ?? [];
+      for (let i = 0; i < count; i++) data[i] = type.name === 'FLOAT16' ? halfBits(values[i]) : Number(values[i]);
+    }
+    tensors.set(init.name, { dtype: type.name, shape, data });
+  }
+  return { tensors, skipped };
+}
+
+/** IEEE half bits -> number. */
+function halfBits(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
