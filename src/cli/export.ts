@@ -6,13 +6,14 @@ import { AlcliCommand } from './base.js';
 import { compileOptions, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
 
 export default class Export extends AlcliCommand {
-  static override summary = 'Export the deploy form as TF.js graph model, ONNX, TypeScript (and Triton), verified';
+  static override summary = 'Export the deploy form as TF.js graph model, ONNX, TypeScript (and Triton), or the weights as safetensors, verified';
   static override description =
-    'Folds BatchNorm and fuses RepVGG branches, then writes each artifact, reloads it from disk, runs it with its own runtime on seeded inputs and compares it with the training-form graph (verify.json). A failed check exits 6 and leaves nothing in DIR. From a spec, the weights are random (seeded), with BatchNorm statistics calibrated so the check is meaningful.';
+    'Folds BatchNorm and fuses RepVGG branches, then writes each artifact, reloads it from disk, runs it with its own runtime on seeded inputs and compares it with the training-form graph (verify.json). safetensors writes weights.safetensors (the training form with PyTorch-style names, conv kernels OIHW; --deploy: the fused form) and names.json (PyTorch name -> alcli weight), read back by `alcli train --init FILE --init-map alcli`. A failed check exits 6 and leaves nothing in DIR. From a spec, the weights are random (seeded), with BatchNorm statistics calibrated so the check is meaningful.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-export',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet-export',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/small --size 128x128 --format onnx,triton --json',
+    '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-weights --format safetensors',
   ];
   static override args = { source: Args.string({ description: 'a trained run directory (alcli train --out), or a spec file (seeded random weights)', required: true }) };
   static override flags = {
@@ -29,6 +30,7 @@ export default class Export extends AlcliCommand {
     'verify-each': Flags.boolean({ summary: 'run the IR verifier after every pass' }),
     tolerance: Flags.string({ summary: 'pass when max abs diff <= T x max(1, max |logit|)', default: '1e-4', helpValue: 'T' }),
     force: Flags.boolean({ summary: 'replace a non-empty DIR' }),
+    deploy: Flags.boolean({ summary: 'safetensors: write the deploy (fused) form instead of the training form' }),
   };
 
   async run(): Promise<void> {
@@ -39,7 +41,7 @@ export default class Export extends AlcliCommand {
     const { exportArtifacts } = await import('../export/export.js');
     const res = await exportArtifacts(
       args.source,
-      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags) },
+      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy },
       { log: (line) => flags.json || process.stderr.write(`${line}\n`) },
     );
     if (!res.ok) {

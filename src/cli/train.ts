@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BACKENDS } from '../runtime/backend.js';
-import { TRAIN_ENGINES } from '../train/choices.js';
+import { INIT_MAPS, TRAIN_ENGINES } from '../train/choices.js';
 import { AlcliCommand } from './base.js';
 import { jsonFlag, maskThresholdFlag, parseBytes, parseCount, parseMaskThreshold, printJson, specFlags, UsageError } from './common.js';
 
@@ -30,6 +30,9 @@ export default class Train extends AlcliCommand {
     'invert-mask': Flags.boolean({ summary: 'masks mark the foreground with 0 (black) instead of 255 (or 1, or the colour)' }),
     ...maskThresholdFlag,
     force: Flags.boolean({ summary: 'replace a non-empty RUN' }),
+    init: Flags.string({ summary: "start from the weights in FILE (.safetensors, or .onnx initializers) instead of the spec's train.init or fresh ones", helpValue: 'FILE' }),
+    'init-map': Flags.string({ summary: `file names -> network weights: ${INIT_MAPS.join(', ')}, or a YAML file of rules (needs --init)`, helpValue: 'MAP' }),
+    'init-slice': Flags.boolean({ summary: 'with --init: keep the first channels of wider tensors instead of refusing them' }),
     ...jsonFlag,
   };
 
@@ -39,13 +42,15 @@ export default class Train extends AlcliCommand {
     const log = (line: string) => json || process.stderr.write(`${line}\n`);
     const resuming = flags.resume !== undefined;
     if (resuming) {
-      const extra = [args.spec && 'SPEC', flags.data && '--data', flags.out && '--out', flags.set?.length && '--set', flags.force && '--force', flags['invert-mask'] && '--invert-mask', flags['mask-threshold'] !== undefined && '--mask-threshold'].filter(Boolean);
+      const extra = [args.spec && 'SPEC', flags.data && '--data', flags.init && '--init', flags['init-map'] && '--init-map', flags['init-slice'] && '--init-slice', flags.out && '--out', flags.set?.length && '--set', flags.force && '--force', flags['invert-mask'] && '--invert-mask', flags['mask-threshold'] !== undefined && '--mask-threshold'].filter(Boolean);
       // --engine and --backend may change: the checkpoints are the same for every engine
       if (extra.length) throw new UsageError(`--resume takes the spec, data and options from the run; drop ${extra.join(', ')}`);
     } else {
       if (!args.spec) throw new UsageError('missing SPEC (or --resume RUN)');
       if (!flags.data) throw new UsageError('missing --data DIR');
       if (!flags.out) throw new UsageError('missing --out RUN');
+      if ((flags['init-map'] !== undefined || flags['init-slice']) && !flags.init) throw new UsageError('--init-map and --init-slice go with --init FILE');
+      if (flags.init && !flags['init-map']) throw new UsageError(`--init needs --init-map: ${INIT_MAPS.join(', ')}, or a YAML file of rules`);
     }
     const { trainRun } = await import('../train/session.js');
     const maxParams = flags['max-params'] === undefined ? undefined : parseCount(flags['max-params'], '--max-params');
@@ -53,7 +58,7 @@ export default class Train extends AlcliCommand {
     const engine = { maxParams, maxMemory, allowOutsideImports: flags['allow-outside-imports'] || undefined, engine: flags.engine, backend: flags.backend };
     const opts = resuming
       ? { resume: flags.resume!, ...engine }
-      : { spec: args.spec!, data: flags.data!, out: flags.out!, set: flags.set ?? [], invertMask: flags['invert-mask'], maskThreshold: parseMaskThreshold(flags['mask-threshold']), force: flags.force, ...engine };
+      : { spec: args.spec!, data: flags.data!, out: flags.out!, set: flags.set ?? [], invertMask: flags['invert-mask'], maskThreshold: parseMaskThreshold(flags['mask-threshold']), force: flags.force, ...(flags.init ? { init: { from: flags.init, map: flags['init-map']!, slice: flags['init-slice'] } } : {}), ...engine };
     const progress = trainProgress(json);
     let result;
     try {

@@ -40,8 +40,8 @@ export async function buildExport(tf: TF, c: Compiled, weights: WeightStore, opt
   const logits = await runForm(tf, c.graph, weights, input, shape);
   const checks = [check('deploy form (TF.js executor)', logits, await runForm(tf, graph, deployWeights!, input, shape), opts.tolerance)];
   const files = new Map<string, Uint8Array | string>();
-  for (const [path, data] of await emitArtifacts(c, graph, deployWeights!, opts)) files.set(path, data);
-  return { deploy: { graph, weights: deployWeights! }, files, reference: { shape, input, logits }, checks };
+  for (const [path, data] of await emitArtifacts(c, graph, deployWeights!, opts, weights)) files.set(path, data);
+  return { training: { graph: c.graph, weights }, deploy: { graph, weights: deployWeights! }, files, reference: { shape, input, logits }, checks };
 }
 
 /** Reloads each artifact through `read` and runs it with its own runtime. */
@@ -91,6 +91,8 @@ export interface ExportRequest {
   runBack?: readonly ExportFormat[];
   /** input size, parameter limit and `--set` overrides of the spec (a run's spec.resolved.yaml or the source) */
   compile?: CompileOptions;
+  /** safetensors: write the deploy (fused) form's weights instead of the training form's */
+  deploy?: boolean;
 }
 
 export interface ExportHooks {
@@ -154,7 +156,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     log(`export ${source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${req.seed})`);
   }
   const { formats, tolerance } = req;
-  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance };
+  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance, safetensorsForm: req.deploy ? 'deploy' : 'training' };
   const build = await buildExport(tf, c, weights, opts);
   const out = dirWriter(req.output).open();
   let done = false;

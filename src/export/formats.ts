@@ -7,7 +7,7 @@ import type { TF } from '../runtime/backend.js';
 import type { WeightStore } from '../ir/weights.js';
 import type { Comparison } from '../runtime/verify.js';
 
-export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton'] as const;
+export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -25,6 +25,8 @@ export interface ExportOptions {
   thresholdSource?: string;
   /** pass when max abs diff <= tolerance * max(1, max |reference logit|) */
   tolerance: number;
+  /** the form whose weights the safetensors format writes: training (BN and RepVGG branches as trained; the default) or deploy (fused) */
+  safetensorsForm?: 'training' | 'deploy';
 }
 
 export interface Check extends Comparison {
@@ -33,6 +35,8 @@ export interface Check extends Comparison {
 }
 
 export interface ExportBuild {
+  /** the compiled graph and the weights given */
+  training: { graph: IrGraph; weights: WeightStore };
   deploy: { graph: IrGraph; weights: WeightStore };
   /** relative path -> contents */
   files: Map<string, Uint8Array | string>;
@@ -42,7 +46,8 @@ export interface ExportBuild {
 }
 
 interface FormatEntry {
-  emit(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Map<string, Uint8Array | string>>;
+  /** `graph` and `weights` are the deploy form; `training` the compiled graph's weights */
+  emit(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions, training: WeightStore): Promise<Map<string, Uint8Array | string>>;
   /** logits (NHWC) of the artifact on the reference batch, read back from disk; undefined when it has no runtime of its own */
   run(tf: TF, build: ExportBuild, read: (path: string) => Uint8Array): Promise<{ stage: string; logits: Float32Array } | undefined>;
 }
@@ -114,13 +119,31 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
       return { stage: `Triton repository (${path}, onnxruntime-node)`, logits: await runOnnxFile(build, read(path)) };
     },
   },
+  safetensors: {
+    async emit(c, graph, weights, opts, training) {
+      const { safetensorsExport, SAFETENSORS_FILE, NAMES_FILE } = await import('./safetensors.js');
+      const form = opts.safetensorsForm ?? 'training';
+      const out = form === 'deploy' ? safetensorsExport(graph, weights, form) : safetensorsExport(c.graph, training, form);
+      return new Map<string, Uint8Array | string>([[SAFETENSORS_FILE, out.bytes], [NAMES_FILE, `${JSON.stringify(out.names, null, 2)}\n`]]);
+    },
+    // read back with the `alcli` map onto the form's graph and run by the TF.js executor
+    async run(tf, build, read) {
+      const [{ readSafetensors }, { initFromTensors }, { runForm }, { SAFETENSORS_FILE }] = await Promise.all([import('../io/safetensors.js'), import('../train/init/init.js'), import('../runtime/verify.js'), import('./safetensors.js')]);
+      const meta = readSafetensors(read(SAFETENSORS_FILE));
+      const form = meta.metadata.form === 'deploy' ? build.deploy : build.training;
+      const { weights } = initFromTensors(form.graph, new Map(), meta.tensors, { from: SAFETENSORS_FILE, map: 'alcli', format: 'safetensors' });
+      const logits = await runForm(tf, form.graph, weights, build.reference.input, build.reference.shape);
+      return { stage: `safetensors (${SAFETENSORS_FILE}, ${meta.metadata.form} form, read back with map alcli, TF.js executor)`, logits };
+    },
+  },
 };
 
 const tritonName = (x: Compiled | ExportBuild) => ('deploy' in x && 'files' in x ? x.deploy.graph.name : (x as Compiled).graph.name).replace(/[^A-Za-z0-9_.-]/g, '_');
 
-export async function emitArtifacts(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Map<string, Uint8Array | string>> {
+/** Every format's files; `graph` and `weights` are the deploy form, `training` the compiled graph's weights. */
+export async function emitArtifacts(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions, training: WeightStore): Promise<Map<string, Uint8Array | string>> {
   const files = new Map<string, Uint8Array | string>();
-  for (const f of opts.formats) for (const [p, d] of await FORMATS[f].emit(c, graph, weights, opts)) files.set(p, d);
+  for (const f of opts.formats) for (const [p, d] of await FORMATS[f].emit(c, graph, weights, opts, training)) files.set(p, d);
   return files;
 }
 

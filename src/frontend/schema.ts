@@ -271,6 +271,17 @@ export function architectureSchema(): Record<string, unknown> {
           early_stop: { type: 'integer', ...range(TRAIN_LIMITS.early_stop), description: 'stop after this many validations without a better validation IoU' },
           seed: { type: 'integer', ...range(TRAIN_LIMITS.seed) },
           threshold: { type: 'number', ...range(TRAIN_LIMITS.threshold) },
+          init: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['from', 'map'],
+            description: 'start from weights in a file (alcli train --init): a .safetensors file or an .onnx model, paths relative to the spec',
+            properties: {
+              from: { type: 'string', minLength: 1, description: 'the weights file: .safetensors, or .onnx (its initializers)' },
+              map: { type: 'string', minLength: 1, description: 'file names -> network weights: alcli, twin, torchvision-resnet34, or a YAML file of rules' },
+              slice: { type: 'boolean', description: 'keep the first channels of wider tensors instead of refusing them (default false)' },
+            },
+          },
         },
       },
     },

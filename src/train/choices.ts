@@ -34,3 +34,7 @@ export function maskThresholdError(t: number | undefined): string | undefined {
   if (t === undefined || (Number.isFinite(t) && t >= 0 && t < 1)) return undefined;
   return `--mask-threshold ${t}: expected a fraction in [0, 1) of the mask's largest value (255, 65535, or the largest palette index), e.g. 0.5`;
 }
+
+/** The built-in name maps of `alcli train --init-map` (train/init/maps.ts BUILTIN_MAPS); anything else is a YAML map file. */
+export const INIT_MAPS = ['alcli', 'twin', 'torchvision-resnet34'] as const;
+export type InitMapName = (typeof INIT_MAPS)[number];

@@ -47,6 +47,8 @@ export interface TrainSettings {
   earlyStop?: number;
   seed: number;
   threshold: number;
+  /** train.init: initial weights from a file (paths as written in the spec) */
+  init?: { from: string; map: string; slice?: boolean };
 }
 
 export function trainSettings(train: Record<string, unknown> | undefined): TrainSettings {
@@ -54,7 +56,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; schedule?: Schedule; warmup?: number;
     optimizer?: OptimizerOptions['kind']; weight_decay?: number; momentum?: number; nesterov?: boolean; betas?: [number, number];
     loss?: { bce?: number; ce?: number; dice?: number; class_weights?: number[] }; augment?: { dihedral?: boolean; translate?: number } & Record<string, unknown>; early_stop?: number; seed?: number; threshold?: number;
-    samples_per_image?: number; samples_per_epoch?: number; val_every?: number;
+    samples_per_image?: number; samples_per_epoch?: number; val_every?: number; init?: { from: string; map: string; slice?: boolean };
   };
   checkTrainSection(t as Record<string, unknown>);
   if (t.samples_per_image !== undefined && t.samples_per_epoch !== undefined)
@@ -98,6 +100,7 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     earlyStop: t.early_stop,
     seed: t.seed ?? 0,
     threshold: thresholdOf(t),
+    ...(t.init ? { init: { from: t.init.from, map: t.init.map, ...(t.init.slice !== undefined ? { slice: t.init.slice } : {}) } } : {}),
   };
 }
 

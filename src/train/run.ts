@@ -9,6 +9,7 @@
 // .old goes (io/'s DirWriter, 'whole' mode). A kill at any moment leaves a loadable checkpoint:
 // reading (recoverCheckpoint) finishes or undoes an interrupted swap first. state.json is written
 // last, so a folder holding it is whole.
+import type { InitReport } from './init/init.js';
 import type { ClassTable } from './classes.js';
 import type { TunedThreshold } from './operating-point.js';
 import { appendFileSync, mkdirSync } from 'node:fs';
@@ -72,6 +73,8 @@ export interface RunInfo {
   classes?: ClassTable;
   /** the operating point `alcli evaluate --tune-threshold` chose (operating-point.ts); absent: the spec's train.threshold, else 0.5 */
   threshold?: TunedThreshold;
+  /** the initial weights read from a file (train.init / --init) and the report of what was mapped; absent: fresh He initialization */
+  init?: InitReport;
 }
 
 export interface CheckpointState {

@@ -8,7 +8,8 @@
 // known to be good. Errors a caller can act on are typed (errors.ts): BadOptionsError,
 // BadSpecError, BadDataError; progress comes through hooks.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { BUILTIN_MAPS } from './init/maps.js';
 import { compile, type Compiled, type CompileOptions } from '../frontend/compile.js';
 import { fileSpecHost } from '../frontend/load.js';
 import { backendChoice, type BackendChoice } from '../runtime/backend.js';
@@ -19,6 +20,7 @@ import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings
 import { checkOutputDir, refuseOverlap, type Protected } from '../io/dir.js';
 import { lockDir } from '../io/lock.js';
 import type { RunInfo } from './run.js';
+import type { InitOptions, InitReport } from './init/init.js';
 import { lossOutputError } from './objective.js';
 
 /** Compiles a spec from disk: bad overrides are a BadOptionsError, spec errors a BadSpecError. */
@@ -57,6 +59,8 @@ export interface NewRunOptions extends RunOptionsBase {
   maskThreshold?: number;
   /** replace a non-empty `out` */
   force?: boolean;
+  /** initial weights from a file (--init, --init-map, --init-slice): overrides the spec's train.init; paths relative to the current folder */
+  init?: InitOptions;
 }
 
 /** Continue the run in `resume` from its last checkpoint, with its own spec, data and options. */
@@ -186,12 +190,21 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   if ('error' in chosen) throw new BadOptionsError(chosen.error);
   for (const n of chosen.notices) log(n);
   const backend = chosen.backend;
+  // initial weights: fresh, or (a new run with --init or train.init) read from a file, every problem refused before anything is written
+  let weights = initWeights(c.graph, settings.seed);
+  let initReport: InitReport | undefined;
+  const init = info ? undefined : (opts as NewRunOptions).init ?? specInit(settings.init, specPath);
+  if (init) {
+    const { initFromFile, describeInit } = await import('./init/init.js');
+    ({ weights, report: initReport } = initFromFile(c.graph, weights, init));
+    for (const line of describeInit(initReport)) log(line);
+  }
 
   // nothing is written before here: the spec, the data and the engine are all good
   if (!info && existsSync(runPath)) rmSync(runPath, { recursive: true, force: true });
   mkdirSync(runPath, { recursive: true });
   const run = new RunDir(fsRunHost(runPath));
-  const engine = await chosen.create(initWeights(c.graph, settings.seed));
+  const engine = await chosen.create(weights);
   let resumeState;
   if (info) {
     const ck = run.readCheckpoint('last');
@@ -215,6 +228,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
       started: new Date().toISOString(),
       options: { set: sets },
       classes: data.classes,
+      ...(initReport ? { init: initReport } : {}),
     };
     run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
     run.writeInfo(newInfo);
@@ -236,6 +250,13 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   }
   run.event('end', { epochs: result.epochs, steps: result.steps, stopped: result.stopped, best_epoch: result.best.epoch, best_val_iou: result.best.val_iou });
   return { run: runPath, ...result };
+}
+
+/** train.init with its paths read from the spec's folder (a map that is not a built-in name is a path). */
+function specInit(init: TrainSettings['init'], specPath: string): InitOptions | undefined {
+  if (!init) return undefined;
+  const near = (p: string) => (isAbsolute(p) ? p : join(dirname(specPath), p));
+  return { from: near(init.from), map: init.map in BUILTIN_MAPS ? init.map : near(init.map), slice: init.slice };
 }
 
 function countSplits(samples: Sample[]): Record<string, number> {

@@ -85,6 +85,12 @@ function sumInputChannels(data: Float32Array, [o, i, h, w]: readonly number[]): 
  */
 export function initFromFile(g: IrGraph, base: WeightStore, opts: InitOptions): { weights: WeightStore; report: InitReport } {
   const { format, tensors } = readWeightsFile(opts.from);
+  return initFromTensors(g, base, tensors, { ...opts, format });
+}
+
+/** initFromFile on tensors already read (PyTorch layout); `from` only names them in the report and the errors. */
+export function initFromTensors(g: IrGraph, base: WeightStore, tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, opts: InitOptions & { format: InitReport['format'] }): { weights: WeightStore; report: InitReport } {
+  const { format } = opts;
   const resolved = resolveMap(g, [...tensors.keys()], opts.map);
   const errors = [...resolved.errors];
   const notes: string[] = [];

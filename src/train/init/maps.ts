@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import type { IrGraph, IrNode } from '../../ir/graph.js';
 import { alcliParam, torchName, torchParam } from '../../ir/torch-names.js';
 import { weightKey, weightSpecs } from '../../ir/weights.js';
+import type { InitMapName } from '../choices.js';
 import { BadOptionsError } from '../errors.js';
 
 /** A built-in map: the file name a network weight reads, or undefined when the map does not cover it. */
@@ -42,7 +43,7 @@ function resnetName(node: IrNode, param: string): string | undefined {
   return `layer${Number(m[1]) - 1}.${m[2] === 'first' ? 0 : Number(m[3]) + 1}.${RESNET_PART[m[4]]}.${p}`;
 }
 
-export const BUILTIN_MAPS: Record<string, Builtin> = {
+export const BUILTIN_MAPS: Record<InitMapName, Builtin> = {
   alcli: { doc: "alcli's own PyTorch naming (alcli export --format safetensors): every weight, node path with '.', OIHW kernels", fileName: (node, param) => torchName(node.id, node.op, param) },
   twin: { doc: 'the PyTorch twin shared/peers/alnet_torch.py (its state_dict) onto architectures/alnet.yaml: every weight', fileName: twinName },
   'torchvision-resnet34': { doc: "torchvision's resnet34 state_dict onto architectures/alnet-resnet34.yaml's encoder (e1..e5); fc is left out", fileName: resnetName },
@@ -134,7 +135,7 @@ export function resolveMap(g: IrGraph, fileNames: readonly string[], map: string
   const errors: string[] = [];
   const unmappedInNetwork: string[] = [];
   const ignored = fileNames.filter(isStepCounter);
-  const builtin = BUILTIN_MAPS[map];
+  const builtin = (BUILTIN_MAPS as Record<string, Builtin | undefined>)[map];
   if (builtin) {
     for (const { node, spec } of specs) {
       const key = weightKey(node.id, spec.name);
