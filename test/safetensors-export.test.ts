@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { buildExport, exportArtifacts, EXPORT_BATCH } from '../src/export/export.js';
-import { NAMES_FILE, SAFETENSORS_FILE } from '../src/export/safetensors.js';
+import { NAMES_FILE, SAFETENSORS_FILE, safetensorsExport } from '../src/export/safetensors.js';
 import { compile } from '../src/frontend/compile.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { torchNames } from '../src/ir/torch-names.js';
@@ -64,6 +64,36 @@ for (const [name, deploy, has] of forms)
     const names = Object.keys(JSON.parse(readFileSync(join(out, NAMES_FILE), 'utf8')));
     for (const n of has) assert.ok(names.includes(n), n);
     assert.is(names.some((n) => n.startsWith('b1.')), !deploy, 'BN folded away in the deploy form only');
+  });
+
+const twinCases: [string, string, RegExp | undefined][] = [
+  ['alnet.yaml', 'twin', undefined],
+  ['alnet-resnet34.yaml', 'twin', /the names of map twin do not cover 180 weights of alnet-resnet34 \(training form\), e\.g\. 'e1\/conv:kernel'/],
+];
+for (const [file, names, error] of twinCases)
+  test(`safetensors export of ${file} with the ${names} names: ${error ? 'refused' : "the twin's state_dict names (num_batches_tracked too), read back bit for bit"}`, () => {
+    const g = compile(`architectures/${file}`, fsHost, { size: [64, 64] }).compiled!.graph;
+    if (error) {
+      try {
+        // the names are checked before the weights: none needed
+        safetensorsExport(g, new Map(), 'training', 'twin');
+        assert.unreachable('exported');
+      } catch (e) {
+        assert.instance(e, BadOptionsError);
+        assert.match((e as Error).message, error);
+      }
+      return;
+    }
+    const w = randomizeBatchNorm(g, initWeights(g, 3));
+    const out = safetensorsExport(g, w, 'training', 'twin');
+    const t = readSafetensors(out.bytes).tensors;
+    // 312 weights + 65 BatchNorms' step counters: the twin's state_dict has 377 entries
+    assert.equal([t.size, t.get('stages.3.13.identity.num_batches_tracked')?.dtype, t.get('stages.0.0.dense.conv.weight')?.shape, out.names['f3.bn.running_var']], [377, 'I64', [32, 3, 3, 3], 'f3/cbr/bn:variance']);
+    const path = join(scratch, 'twin-names.safetensors');
+    writeFileSync(path, out.bytes);
+    const back = initFromFile(g, new Map(), { from: path, map: 'twin' });
+    bitEqual(w, back.weights);
+    assert.is(back.report.ignored.length, 65);
   });
 
 test('every architecture has one PyTorch name per weight, each ending in a PyTorch parameter name', () => {

@@ -2,6 +2,7 @@
 import { Args, Flags } from '@oclif/core';
 import { EXPORT_FORMATS, type ExportFormat } from '../export/formats.js';
 import { BACKENDS } from '../runtime/backend.js';
+import { INIT_MAPS } from '../train/choices.js';
 import { AlcliCommand } from './base.js';
 import { compileOptions, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
 
@@ -31,6 +32,7 @@ export default class Export extends AlcliCommand {
     tolerance: Flags.string({ summary: 'pass when max abs diff <= T x max(1, max |logit|)', default: '1e-4', helpValue: 'T' }),
     force: Flags.boolean({ summary: 'replace a non-empty DIR' }),
     deploy: Flags.boolean({ summary: 'safetensors: write the deploy (fused) form instead of the training form' }),
+    names: Flags.option({ summary: "safetensors: the tensor names: alcli's own, or a built-in map's (twin: the PyTorch twin's state_dict)", options: INIT_MAPS, default: 'alcli' })(),
   };
 
   async run(): Promise<void> {
@@ -41,7 +43,7 @@ export default class Export extends AlcliCommand {
     const { exportArtifacts } = await import('../export/export.js');
     const res = await exportArtifacts(
       args.source,
-      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy },
+      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names },
       { log: (line) => flags.json || process.stderr.write(`${line}\n`) },
     );
     if (!res.ok) {

@@ -11,6 +11,7 @@ import { modelCard, type ModelCardInput } from '../render/model-card.js';
 import { compileFile } from '../train/session.js';
 import { openRun, runOperatingPoint, type OpenRun } from '../train/trained.js';
 import { thresholdOf } from '../train/objective.js';
+import type { InitMapName } from '../train/choices.js';
 import { deployForm } from '../passes/pipeline.js';
 import { loadTf, type BackendChoice, type TF } from '../runtime/backend.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm, VERIFY_TOLERANCE, withinTolerance } from '../runtime/verify.js';
@@ -93,6 +94,8 @@ export interface ExportRequest {
   compile?: CompileOptions;
   /** safetensors: write the deploy (fused) form's weights instead of the training form's */
   deploy?: boolean;
+  /** safetensors: the tensor names, alcli's own (default) or a built-in map's, e.g. twin */
+  names?: InitMapName;
 }
 
 export interface ExportHooks {
@@ -156,7 +159,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     log(`export ${source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${req.seed})`);
   }
   const { formats, tolerance } = req;
-  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance, safetensorsForm: req.deploy ? 'deploy' : 'training' };
+  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance, safetensorsForm: req.deploy ? 'deploy' : 'training', safetensorsNames: req.names };
   const build = await buildExport(tf, c, weights, opts);
   const out = dirWriter(req.output).open();
   let done = false;

@@ -6,6 +6,7 @@ import type { IrGraph } from '../ir/graph.js';
 import type { TF } from '../runtime/backend.js';
 import type { WeightStore } from '../ir/weights.js';
 import type { Comparison } from '../runtime/verify.js';
+import { INIT_MAPS, type InitMapName } from '../train/choices.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -27,6 +28,8 @@ export interface ExportOptions {
   tolerance: number;
   /** the form whose weights the safetensors format writes: training (BN and RepVGG branches as trained; the default) or deploy (fused) */
   safetensorsForm?: 'training' | 'deploy';
+  /** the tensor names the safetensors format writes: alcli's own (default) or a built-in map's (twin, torchvision-resnet34) */
+  safetensorsNames?: InitMapName;
 }
 
 export interface Check extends Comparison {
@@ -123,7 +126,8 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
     async emit(c, graph, weights, opts, training) {
       const { safetensorsExport, SAFETENSORS_FILE, NAMES_FILE } = await import('./safetensors.js');
       const form = opts.safetensorsForm ?? 'training';
-      const out = form === 'deploy' ? safetensorsExport(graph, weights, form) : safetensorsExport(c.graph, training, form);
+      const names = opts.safetensorsNames ?? 'alcli';
+      const out = form === 'deploy' ? safetensorsExport(graph, weights, form, names) : safetensorsExport(c.graph, training, form, names);
       return new Map<string, Uint8Array | string>([[SAFETENSORS_FILE, out.bytes], [NAMES_FILE, `${JSON.stringify(out.names, null, 2)}\n`]]);
     },
     // read back with the `alcli` map onto the form's graph and run by the TF.js executor
@@ -131,9 +135,11 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
       const [{ readSafetensors }, { initFromTensors }, { runForm }, { SAFETENSORS_FILE }] = await Promise.all([import('../io/safetensors.js'), import('../train/init/init.js'), import('../runtime/verify.js'), import('./safetensors.js')]);
       const meta = readSafetensors(read(SAFETENSORS_FILE));
       const form = meta.metadata.form === 'deploy' ? build.deploy : build.training;
-      const { weights } = initFromTensors(form.graph, new Map(), meta.tensors, { from: SAFETENSORS_FILE, map: 'alcli', format: 'safetensors' });
+      // the names this export wrote (metadata), only ever a built-in map's
+      const map = (INIT_MAPS as readonly string[]).includes(meta.metadata.names) ? meta.metadata.names : 'alcli';
+      const { weights } = initFromTensors(form.graph, new Map(), meta.tensors, { from: SAFETENSORS_FILE, map, format: 'safetensors' });
       const logits = await runForm(tf, form.graph, weights, build.reference.input, build.reference.shape);
-      return { stage: `safetensors (${SAFETENSORS_FILE}, ${meta.metadata.form} form, read back with map alcli, TF.js executor)`, logits };
+      return { stage: `safetensors (${SAFETENSORS_FILE}, ${meta.metadata.form} form, read back with map ${map}, TF.js executor)`, logits };
     },
   },
 };

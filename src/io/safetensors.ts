@@ -90,18 +90,18 @@ export function readSafetensors(bytes: Uint8Array): { tensors: Map<string, SafeT
 }
 
 /**
- * A safetensors file of float32 tensors, in the given order (the header lists them sorted by the
- * JSON object's key order: insertion order here), the header padded with spaces to 8 bytes as the
- * reference writer does. Metadata values must be strings (the format's rule).
+ * A safetensors file of float32 tensors (or I64 ones: integer values, e.g. BatchNorm's
+ * num_batches_tracked), in the given order (the header's key order), the header padded with spaces
+ * to 8 bytes as the reference writer does. Metadata values must be strings (the format's rule).
  */
-export function writeSafetensors(tensors: Iterable<[string, { shape: readonly number[]; data: Float32Array }]>, metadata?: Record<string, string>): Uint8Array {
+export function writeSafetensors(tensors: Iterable<[string, { shape: readonly number[]; data: Float32Array; dtype?: 'F32' | 'I64' }]>, metadata?: Record<string, string>): Uint8Array {
   const list = [...tensors];
   const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   let offset = 0;
   for (const [name, t] of list) {
     if (name === '__metadata__') throw new SafetensorsError(`'__metadata__' is not a tensor name`);
-    const bytes = t.data.length * 4;
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    const bytes = t.data.length * (t.dtype === 'I64' ? 8 : 4);
+    header[name] = { dtype: t.dtype ?? 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -113,6 +113,11 @@ export function writeSafetensors(tensors: Iterable<[string, { shape: readonly nu
   out.set(head, 8);
   let at = 8 + head.byteLength;
   for (const [, t] of list) {
+    if (t.dtype === 'I64') {
+      for (let i = 0; i < t.data.length; i++) v.setBigInt64(at + 8 * i, BigInt(Math.round(t.data[i])), true);
+      at += t.data.length * 8;
+      continue;
+    }
     if (LITTLE_ENDIAN) out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     else for (let i = 0; i < t.data.length; i++) v.setFloat32(at + 4 * i, t.data[i], true);
     at += t.data.length * 4;
