@@ -174,6 +174,53 @@ for (const [name, mangle, messages] of refusals)
     assert.match(e.message, /nothing loaded/);
   });
 
+// --- timm repvgg_a1 onto alnet.yaml's encoder (AL-Net halves the widths: --init-slice) ----------
+/** timm repvgg_a1's state_dict (byobnet, training form), written out from its structure: a RepVGG stem 3 -> 64, stages of 2, 4, 14, 1 blocks, 64, 128, 256, 1280 wide, head.fc. */
+function repvggA1StateDict(): [string, { shape: number[]; data: Float32Array }][] {
+  const out: [string, { shape: number[]; data: Float32Array }][] = [];
+  let seed = 0;
+  const put = (name: string, shape: number[]) => out.push([name, iota(shape, (seed += 1000))]);
+  const bn = (p: string, c: number) => {
+    for (const s of ['weight', 'bias', 'running_mean', 'running_var']) put(`${p}.${s}`, [c]);
+    put(`${p}.num_batches_tracked`, []);
+  };
+  const block = (p: string, cin: number, cout: number, ident: boolean) => {
+    if (ident) bn(`${p}.identity`, cout);
+    put(`${p}.conv_kxk.conv.weight`, [cout, cin, 3, 3]);
+    bn(`${p}.conv_kxk.bn`, cout);
+    put(`${p}.conv_1x1.conv.weight`, [cout, cin, 1, 1]);
+    bn(`${p}.conv_1x1.bn`, cout);
+  };
+  block('stem', 3, 64, false);
+  let cin = 64;
+  [2, 4, 14, 1].forEach((depth, s) => {
+    const w = [64, 128, 256, 1280][s];
+    for (let b = 0; b < depth; b++) block(`stages.${s}.${b}`, b ? w : cin, w, b > 0);
+    cin = w;
+  });
+  put('head.fc.weight', [1000, 1280]);
+  put('head.fc.bias', [1000]);
+  return out;
+}
+
+test('timm repvgg_a1 loads into alnet.yaml encoder with --init-slice (first channels), and is refused without it', () => {
+  const g = compile('architectures/alnet.yaml', fsHost, { size: [64, 64] }).compiled!.graph;
+  const sd = repvggA1StateDict();
+  const path = file('repvgg_a1.safetensors', writeSafetensors(sd));
+  const e = thrown(() => initFromFile(g, new Map(), { from: path, map: 'timm-repvgg_a1' }));
+  assert.match(e.message, /file 'stem\.conv_kxk\.conv\.weight' is 64x3x3x3, network 'e1\/down\/dense:kernel' needs 32x3x3x3 \(OIHW\) \(--init-slice keeps the first channels\)/);
+  const { weights, report } = initFromFile(g, initWeights(g), { from: path, map: 'timm-repvgg_a1', slice: true });
+  // 22 blocks x (2 convs + 2 BNs x 4) + 17 identity BNs x 4 = 288 encoder tensors
+  assert.equal([report.mapped.length, report.unmapped_in_file, report.ignored.length], [288, ['head.fc.weight', 'head.fc.bias'], 61]);
+  assert.ok(report.unmapped_in_network.every((k) => !/^e[1-5]\//.test(k)), 'the whole encoder is loaded');
+  // e3/blocks.0/dense is stages.1.1.conv_kxk: [128, 128, 3, 3] -> its first [64, 64, 3, 3], HWIO
+  const src = new Map(sd).get('stages.1.1.conv_kxk.conv.weight')!;
+  const k = weights.get('e3/blocks.0/dense:kernel')!;
+  const [o, i, y, x] = [63, 10, 2, 0];
+  assert.is(k.data[((y * 3 + x) * 64 + i) * 64 + o], src.data[((o * 128 + i) * 3 + y) * 3 + x]);
+  assert.ok(report.notes.some((n) => n === "'stages.3.0.conv_1x1.bn.running_var' 1280 sliced to its first 640 for 'e5/down/one_bn:variance'"));
+});
+
 // --- the alcli map: 3 -> 1 input channels, slicing ---------------------------------------------
 /** tiny's weights as alcli PyTorch names (OIHW), with c1's kernel replaced */
 function tinyFile(name: string, c1: { shape: number[]; data: Float32Array }, extra: [string, { shape: number[]; data: Float32Array }][] = []): string {

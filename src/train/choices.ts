@@ -36,5 +36,5 @@ export function maskThresholdError(t: number | undefined): string | undefined {
 }
 
 /** The built-in name maps of `alcli train --init-map` (train/init/maps.ts BUILTIN_MAPS); anything else is a YAML map file. */
-export const INIT_MAPS = ['alcli', 'twin', 'torchvision-resnet34'] as const;
+export const INIT_MAPS = ['alcli', 'twin', 'torchvision-resnet34', 'timm-repvgg_a1'] as const;
 export type InitMapName = (typeof INIT_MAPS)[number];

@@ -43,10 +43,27 @@ function resnetName(node: IrNode, param: string): string | undefined {
   return `layer${Number(m[1]) - 1}.${m[2] === 'first' ? 0 : Number(m[3]) + 1}.${RESNET_PART[m[4]]}.${p}`;
 }
 
+const REPVGG_BRANCH: Record<string, string> = { dense: 'conv_kxk.conv', dense_bn: 'conv_kxk.bn', one: 'conv_1x1.conv', one_bn: 'conv_1x1.bn', id_bn: 'identity' };
+
+/**
+ * timm's repvgg_a1 (byobnet RepVggBlock, training form) onto the RepVGG encoder of
+ * architectures/alnet.yaml: e1 = stem, e2..e5 = stages.0..3; each block's 3x3 conv+BN (conv_kxk),
+ * 1x1 conv+BN (conv_1x1) and identity BN. AL-Net halves A1's widths: load with --init-slice.
+ */
+function repvggName(node: IrNode, param: string): string | undefined {
+  const m = /^e([1-5])\/(down|blocks\.(\d+))\/(dense|dense_bn|one|one_bn|id_bn)$/.exec(node.id);
+  if (!m) return undefined;
+  const stage = Number(m[1]);
+  const block = m[2] === 'down' ? 0 : Number(m[3]) + 1;
+  if (stage === 1) return block === 0 ? `stem.${REPVGG_BRANCH[m[4]]}.${tp(node, param)}` : undefined;
+  return `stages.${stage - 2}.${block}.${REPVGG_BRANCH[m[4]]}.${tp(node, param)}`;
+}
+
 export const BUILTIN_MAPS: Record<InitMapName, Builtin> = {
   alcli: { doc: "alcli's own PyTorch naming (alcli export --format safetensors): every weight, node path with '.', OIHW kernels", fileName: (node, param) => torchName(node.id, node.op, param) },
   twin: { doc: 'the PyTorch twin shared/peers/alnet_torch.py (its state_dict) onto architectures/alnet.yaml: every weight', fileName: twinName },
   'torchvision-resnet34': { doc: "torchvision's resnet34 state_dict onto architectures/alnet-resnet34.yaml's encoder (e1..e5); fc is left out", fileName: resnetName },
+  'timm-repvgg_a1': { doc: "timm's repvgg_a1 (training form) onto architectures/alnet.yaml's encoder (e1 = stem, e2..e5 = stages); AL-Net's halved widths need --init-slice; head.fc is left out", fileName: repvggName },
 };
 
 /** One file tensor -> one network weight. */
