@@ -271,6 +271,7 @@ const userMaps: [string, string, { mapped?: number; unmappedInFile?: string[]; u
   ['a target the network lacks', "rules:\n  - {from: 'net.c1.weight', to: 'c9:kernel'}\n", { error: /file tensor 'net\.c1\.weight' maps to 'c9:kernel' \(rule from: net\.c1\.weight\), which the network does not have/ }],
   ['two tensors onto one weight', "rules:\n  - {from: 'net.c*.weight', to: 'c1:kernel'}\n", { error: /'net\.c1\.weight' and 'net\.c2\.weight' both map to network weight 'c1:kernel'/ }],
   ['no rules', 'ignore: []\n', { error: /no rules list/ }],
+  ['neither a built-in map nor a file', '', { error: /--init-map '.*nowhere\.yaml': not a built-in map \(alcli, twin, torchvision-resnet34, timm-repvgg_a1\) nor a YAML file of rules/ }],
 ];
 for (const [name, yaml, want] of userMaps)
   test(`user map: ${name}`, () => {
@@ -281,8 +282,8 @@ for (const [name, yaml, want] of userMaps)
     for (const [k, t] of w) entries.push([`net.${k.split(':')[0]}.${tp[k.split(':')[1]]}`, t.shape.length === 4 ? { shape: [3, 2, 0, 1].map((a) => t.shape[a]), data: permute(t.data, t.shape, [3, 2, 0, 1]) } : t]);
     entries.push(['extra.thing', iota([2])]);
     const path = file(`user-${name.replaceAll(' ', '-')}.safetensors`, writeSafetensors(entries));
-    const mapPath = join(dir, `map-${name.replaceAll(' ', '-')}.yaml`);
-    writeFileSync(mapPath, yaml);
+    const mapPath = join(dir, yaml ? `map-${name.replaceAll(' ', '-')}.yaml` : 'nowhere.yaml');
+    if (yaml) writeFileSync(mapPath, yaml);
     if (want.error) {
       const e = thrown(() => initFromFile(g, initWeights(g), { from: path, map: mapPath }));
       assert.instance(e, BadOptionsError);

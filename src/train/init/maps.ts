@@ -2,12 +2,12 @@
 // A built-in map names, for each network weight it covers, the file tensor it reads (network ->
 // file); a user map is YAML rules from file names to network weights (file -> network). Both end as
 // one list of pairs (resolveMap), from which init.ts builds its report.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { IrGraph, IrNode } from '../../ir/graph.js';
 import { alcliParam, torchName, torchParam } from '../../ir/torch-names.js';
 import { weightKey, weightSpecs } from '../../ir/weights.js';
-import type { InitMapName } from '../choices.js';
+import { INIT_MAPS, type InitMapName } from '../choices.js';
 import { BadOptionsError } from '../errors.js';
 
 /** A built-in map: the file name a network weight reads, or undefined when the map does not cover it. */
@@ -111,6 +111,7 @@ export function globRegExp(glob: string): RegExp {
  * Throws BadOptionsError on a malformed file.
  */
 export function readUserMap(path: string): { rules: UserRule[]; ignore: RegExp[] } {
+  if (!existsSync(path)) throw new BadOptionsError(`--init-map '${path}': not a built-in map (${INIT_MAPS.join(', ')}) nor a YAML file of rules`);
   let doc: unknown;
   try {
     doc = parse(readFileSync(path, 'utf8'));
