@@ -198,6 +198,8 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     const { initFromFile, describeInit } = await import('./init/init.js');
     ({ weights, report: initReport } = initFromFile(c.graph, weights, init));
     for (const line of describeInit(initReport)) log(line);
+    // run.json keeps where the file was, whatever the current folder later
+    initReport = { ...initReport, from: resolve(init.from) };
   }
 
   // nothing is written before here: the spec, the data and the engine are all good
