@@ -98,6 +98,17 @@ test('ONNX initializers read back in the model layout (conv kernels OIHW)', () =
   assert.equal([...back.data], [...permute(k.data, k.shape, [3, 2, 0, 1])]);
 });
 
+test('an .onnx model initializes through its initializers (alcli ONNX names kept by a one-rule user map), bit for bit', () => {
+  const g = tiny();
+  const w = randomizeBatchNorm(g, initWeights(g, 9));
+  const path = file('tiny.onnx', emitOnnx(g, w));
+  const mapPath = join(dir, 'identity-map.yaml');
+  writeFileSync(mapPath, "rules:\n  - {regex: '(.+):(kernel|bias|gamma|beta|mean|variance)', to: '$1:$2'}\n");
+  const { weights, report } = initFromFile(g, initWeights(g), { from: path, map: mapPath });
+  assert.equal([report.format, report.mapped.length], ['onnx', 12]);
+  for (const [k, t] of w) assert.equal([...weights.get(k)!.data], [...t.data], k);
+});
+
 // --- torchvision resnet34 onto alnet-resnet34.yaml's encoder ------------------------------------
 /** torchvision resnet34's state_dict names and shapes, written out from its structure: conv1, bn1, layer1..4 of 3, 4, 6, 3 basic blocks, fc. */
 function resnet34StateDict(): [string, { shape: number[]; data: Float32Array }][] {
