@@ -12,7 +12,7 @@ import { compile } from '../src/frontend/compile.js';
 import { PathError } from '../src/io/dir.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { permute } from '../src/ir/layout.js';
-import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/ir/weights.js';
+import { initWeights, randomizeBatchNorm } from '../src/ir/weights.js';
 import { BadOptionsError } from '../src/train/errors.js';
 import { initFromFile } from '../src/train/init/init.js';
 import { fsHost, memHost, tinySpec } from './helpers.js';
