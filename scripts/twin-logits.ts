@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { compile } from '../src/frontend/compile.js';
 import { fileSpecHost as fsHost } from '../src/frontend/load.js';
-import { readSafetensors } from '../src/io/safetensors.js';
+import { readSafetensors } from '../src/ir/safetensors.js';
 import { nchwToNhwc } from '../src/ir/layout.js';
 import { deployForm } from '../src/passes/pipeline.js';
 import { loadTf } from '../src/runtime/backend.js';

@@ -10,7 +10,7 @@ import { emitOnnx } from '../src/emit/onnx.js';
 import { readOnnxInitializers } from '../src/emit/onnx-proto.js';
 import { compile } from '../src/frontend/compile.js';
 import { PathError } from '../src/io/dir.js';
-import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../src/ir/safetensors.js';
 import { permute } from '../src/ir/layout.js';
 import { initWeights, randomizeBatchNorm } from '../src/ir/weights.js';
 import { BadOptionsError } from '../src/train/errors.js';
@@ -109,6 +109,18 @@ test('an .onnx model initializes through its initializers (alcli ONNX names kept
   for (const [k, t] of w) assert.equal([...weights.get(k)!.data], [...t.data], k);
 });
 
+/** A state_dict being written out: put(name, shape) adds a tensor of distinct values; bn(prefix, c) a BatchNorm's five (PyTorch's names). */
+function stateDict() {
+  const out: [string, { shape: number[]; data: Float32Array }][] = [];
+  let seed = 0;
+  const put = (name: string, shape: number[]) => void out.push([name, iota(shape, (seed += 1000))]);
+  const bn = (p: string, c: number) => {
+    for (const s of ['weight', 'bias', 'running_mean', 'running_var']) put(`${p}.${s}`, [c]);
+    put(`${p}.num_batches_tracked`, []);
+  };
+  return { out, put, bn };
+}
+
 // --- torchvision resnet34 onto alnet-resnet34.yaml's encoder ------------------------------------
 /** torchvision resnet34's state_dict names and shapes, written out from its structure: conv1, bn1, layer1..4 of 3, 4, 6, 3 basic blocks, fc. */
 function resnet34StateDict(): [string, { shape: number[]; data: Float32Array }][] {
@@ -116,13 +128,7 @@ function resnet34StateDict(): [string, { shape: number[]; data: Float32Array }][
 }
 let R34_DICT: [string, { shape: number[]; data: Float32Array }][] | undefined;
 function makeResnet34(): [string, { shape: number[]; data: Float32Array }][] {
-  const out: [string, { shape: number[]; data: Float32Array }][] = [];
-  let seed = 0;
-  const put = (name: string, shape: number[]) => out.push([name, iota(shape, (seed += 1000))]);
-  const bn = (p: string, c: number) => {
-    for (const s of ['weight', 'bias', 'running_mean', 'running_var']) put(`${p}.${s}`, [c]);
-    put(`${p}.num_batches_tracked`, []);
-  };
+  const { out, put, bn } = stateDict();
   put('conv1.weight', [64, 3, 7, 7]);
   bn('bn1', 64);
   let cin = 64;
@@ -188,13 +194,7 @@ for (const [name, mangle, messages] of refusals)
 // --- timm repvgg_a1 onto alnet.yaml's encoder (AL-Net halves the widths: --init-slice) ----------
 /** timm repvgg_a1's state_dict (byobnet, training form), written out from its structure: a RepVGG stem 3 -> 64, stages of 2, 4, 14, 1 blocks, 64, 128, 256, 1280 wide, head.fc. */
 function repvggA1StateDict(): [string, { shape: number[]; data: Float32Array }][] {
-  const out: [string, { shape: number[]; data: Float32Array }][] = [];
-  let seed = 0;
-  const put = (name: string, shape: number[]) => out.push([name, iota(shape, (seed += 1000))]);
-  const bn = (p: string, c: number) => {
-    for (const s of ['weight', 'bias', 'running_mean', 'running_var']) put(`${p}.${s}`, [c]);
-    put(`${p}.num_batches_tracked`, []);
-  };
+  const { out, put, bn } = stateDict();
   const block = (p: string, cin: number, cout: number, ident: boolean) => {
     if (ident) bn(`${p}.identity`, cout);
     put(`${p}.conv_kxk.conv.weight`, [cout, cin, 3, 3]);

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { buildExport, exportArtifacts, EXPORT_BATCH } from '../src/export/export.js';
 import { NAMES_FILE, SAFETENSORS_FILE, safetensorsExport } from '../src/export/safetensors.js';
 import { compile } from '../src/frontend/compile.js';
-import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../src/ir/safetensors.js';
 import { torchNames } from '../src/ir/torch-names.js';
 import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/ir/weights.js';
 import { loadTf } from '../src/runtime/backend.js';

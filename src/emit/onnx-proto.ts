@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type * as Protobuf from 'protobufjs';
+import { halfToFloat } from '../ir/float16.js';
 
 /** TensorProto.DataType values used here. */
 export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
@@ -79,22 +80,13 @@ export function readOnnxInitializers(bytes: Uint8Array): { tensors: Map<string, 
     if (raw && raw.byteLength) {
       const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
       for (let i = 0; i < count; i++)
-        data[i] = type.name === 'FLOAT' ? v.getFloat32(4 * i, true) : type.name === 'DOUBLE' ? v.getFloat64(8 * i, true) : type.name === 'INT64' ? Number(v.getBigInt64(8 * i, true)) : type.name === 'INT32' ? v.getInt32(4 * i, true) : halfBits(v.getUint16(2 * i, true));
+        data[i] = type.name === 'FLOAT' ? v.getFloat32(4 * i, true) : type.name === 'DOUBLE' ? v.getFloat64(8 * i, true) : type.name === 'INT64' ? Number(v.getBigInt64(8 * i, true)) : type.name === 'INT32' ? v.getInt32(4 * i, true) : halfToFloat(v.getUint16(2 * i, true));
     } else {
       const values = init.float_data ?? init.double_data ?? init.int64_data ?? init.int32_data ?? [];
-      for (let i = 0; i < count; i++) data[i] = type.name === 'FLOAT16' ? halfBits(values[i]) : Number(values[i]);
+      for (let i = 0; i < count; i++) data[i] = type.name === 'FLOAT16' ? halfToFloat(values[i]) : Number(values[i]);
     }
     tensors.set(init.name, { dtype: type.name, shape, data });
   }
   return { tensors, skipped };
 }
 
-/** IEEE half bits -> number. */
-function halfBits(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}

@@ -132,7 +132,7 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
     },
     // read back with the `alcli` map onto the form's graph and run by the TF.js executor
     async run(tf, build, read) {
-      const [{ readSafetensors }, { initFromTensors }, { runForm }, { SAFETENSORS_FILE }] = await Promise.all([import('../io/safetensors.js'), import('../train/init/init.js'), import('../runtime/verify.js'), import('./safetensors.js')]);
+      const [{ readSafetensors }, { initFromTensors }, { runForm }, { SAFETENSORS_FILE }] = await Promise.all([import('../ir/safetensors.js'), import('../train/init/init.js'), import('../runtime/verify.js'), import('./safetensors.js')]);
       const meta = readSafetensors(read(SAFETENSORS_FILE));
       const form = meta.metadata.form === 'deploy' ? build.deploy : build.training;
       // the names this export wrote (metadata), only ever a built-in map's

@@ -6,7 +6,7 @@ import type { IrGraph, IrNode } from '../ir/graph.js';
 import { permute } from '../ir/layout.js';
 import { HWIO_TO_OIHW, isKernel, torchNames } from '../ir/torch-names.js';
 import { checkWeights, weightSpecs, weightKey, type WeightStore } from '../ir/weights.js';
-import { writeSafetensors } from '../io/safetensors.js';
+import { writeSafetensors } from '../ir/safetensors.js';
 import type { InitMapName } from '../train/choices.js';
 import { BadOptionsError } from '../train/errors.js';
 import { BUILTIN_MAPS } from '../train/init/maps.js';

@@ -9,7 +9,7 @@ import { permute } from '../../ir/layout.js';
 import { isKernel, OIHW_TO_HWIO, HWIO_TO_OIHW } from '../../ir/torch-names.js';
 import { weightSpecs, weightKey, sizeOfShape, type WeightStore } from '../../ir/weights.js';
 import { PathError } from '../../io/dir.js';
-import { readSafetensors, SafetensorsError } from '../../io/safetensors.js';
+import { readSafetensors, SafetensorsError } from '../../ir/safetensors.js';
 import { BadOptionsError } from '../errors.js';
 import { resolveMap } from './maps.js';
 

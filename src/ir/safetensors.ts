@@ -3,6 +3,7 @@
 // u64; N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}};
 // then the data, each tensor row-major, little-endian, at [begin, end) from the data's start.
 // Source: the format's README (github.com/huggingface/safetensors, "Format").
+import { halfToFloat } from './float16.js';
 
 /** A tensor as read: row-major values widened to float32, and the file's dtype. */
 export interface SafeTensor {
@@ -16,15 +17,6 @@ export class SafetensorsError extends Error {}
 /** Bytes per element of the dtypes read here. */
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-/** IEEE half -> number (subnormals, infinities and NaN included). */
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
 
 const BITS = new Uint32Array(1);
 const AS_FLOAT = new Float32Array(BITS.buffer);
