@@ -8,7 +8,7 @@ import type { WeightStore } from '../ir/weights.js';
 import type { Comparison } from '../runtime/verify.js';
 import { INIT_MAPS, type InitMapName } from '../train/choices.js';
 
-export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors'] as const;
+export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors', 'pytorch'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {
@@ -60,6 +60,8 @@ export const TFJS_DIR = 'tfjs';
 export const ONNX_FILE = 'model.onnx';
 export const TS_FILE = 'model.ts';
 export const TRITON_DIR = 'triton';
+export const PYTORCH_DIR = 'pytorch';
+export const PYTORCH_FILE = 'model.py';
 
 const prefixed = (dir: string, files: Map<string, Uint8Array | string>) => new Map([...files].map(([p, d]) => [`${dir}/${p}`, d]));
 
@@ -130,19 +132,45 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
       const out = form === 'deploy' ? safetensorsExport(graph, weights, form, names) : safetensorsExport(c.graph, training, form, names);
       return new Map<string, Uint8Array | string>([[SAFETENSORS_FILE, out.bytes], [NAMES_FILE, `${JSON.stringify(out.names, null, 2)}\n`]]);
     },
-    // read back with the `alcli` map onto the form's graph and run by the TF.js executor
     async run(tf, build, read) {
-      const [{ readSafetensors }, { initFromTensors }, { runForm }, { SAFETENSORS_FILE }] = await Promise.all([import('../ir/safetensors.js'), import('../train/init/init.js'), import('../runtime/verify.js'), import('./safetensors.js')]);
-      const meta = readSafetensors(read(SAFETENSORS_FILE));
-      const form = meta.metadata.form === 'deploy' ? build.deploy : build.training;
-      // the names this export wrote (metadata), only ever a built-in map's
-      const map = (INIT_MAPS as readonly string[]).includes(meta.metadata.names) ? meta.metadata.names : 'alcli';
-      const { weights } = initFromTensors(form.graph, new Map(), meta.tensors, { from: SAFETENSORS_FILE, map, format: 'safetensors' });
-      const logits = await runForm(tf, form.graph, weights, build.reference.input, build.reference.shape);
-      return { stage: `safetensors (${SAFETENSORS_FILE}, ${meta.metadata.form} form, read back with map ${map}, TF.js executor)`, logits };
+      return readBackSafetensors(tf, build, read, '');
+    },
+  },
+  // model.py, weights.safetensors (always alcli's names, the form of --deploy) and names.json in pytorch/;
+  // no torch here: the weights are read back and run, model.py is checked by scripts/pytorch-check.py
+  pytorch: {
+    async emit(c, graph, weights, opts, training) {
+      const [{ safetensorsExport, SAFETENSORS_FILE, NAMES_FILE }, { emitPytorchModule }] = await Promise.all([import('./safetensors.js'), import('../emit/pytorch.js')]);
+      const form = opts.safetensorsForm ?? 'training';
+      const [g, w] = form === 'deploy' ? [graph, weights] : [c.graph, training];
+      const out = safetensorsExport(g, w, form, 'alcli');
+      return prefixed(
+        PYTORCH_DIR,
+        new Map<string, Uint8Array | string>([
+          [PYTORCH_FILE, emitPytorchModule(g, { normalize: opts.normalize, form, generatedBy: GENERATED_BY, weightsFile: SAFETENSORS_FILE })],
+          [SAFETENSORS_FILE, out.bytes],
+          [NAMES_FILE, `${JSON.stringify(out.names, null, 2)}\n`],
+        ]),
+      );
+    },
+    async run(tf, build, read) {
+      return readBackSafetensors(tf, build, read, `${PYTORCH_DIR}/`);
     },
   },
 };
+
+/** The weights file under `dir` read back with the map its metadata names onto its form's graph, run by the TF.js executor. */
+async function readBackSafetensors(tf: TF, build: ExportBuild, read: (path: string) => Uint8Array, dir: string) {
+  const [{ readSafetensors }, { initFromTensors }, { runForm }, { SAFETENSORS_FILE }] = await Promise.all([import('../ir/safetensors.js'), import('../train/init/init.js'), import('../runtime/verify.js'), import('./safetensors.js')]);
+  const path = `${dir}${SAFETENSORS_FILE}`;
+  const meta = readSafetensors(read(path));
+  const form = meta.metadata.form === 'deploy' ? build.deploy : build.training;
+  // the names this export wrote (metadata), only ever a built-in map's
+  const map = (INIT_MAPS as readonly string[]).includes(meta.metadata.names) ? meta.metadata.names : 'alcli';
+  const { weights } = initFromTensors(form.graph, new Map(), meta.tensors, { from: path, map, format: 'safetensors' });
+  const logits = await runForm(tf, form.graph, weights, build.reference.input, build.reference.shape);
+  return { stage: `safetensors (${path}, ${meta.metadata.form} form, read back with map ${map}, TF.js executor)`, logits };
+}
 
 const tritonName = (x: Compiled | ExportBuild) => ('deploy' in x && 'files' in x ? x.deploy.graph.name : (x as Compiled).graph.name).replace(/[^A-Za-z0-9_.-]/g, '_');
 
