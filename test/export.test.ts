@@ -15,8 +15,9 @@ import { ONNX_FILE } from '../src/export/formats.js';
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-export-test-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 
-// the deploy-form artifacts (safetensors, the training form's weights, has its tests in init-weights.test.ts)
-const DEPLOY_FORMATS = EXPORT_FORMATS.filter((f) => f !== 'safetensors');
+// the deploy-form artifacts (safetensors and pytorch, the training form's weights, have their tests in
+// safetensors-export.test.ts and pytorch-emit.test.ts)
+const DEPLOY_FORMATS = EXPORT_FORMATS.filter((f) => f !== 'safetensors' && f !== 'pytorch');
 const request = (output: string): ExportRequest => ({ output, formats: [...DEPLOY_FORMATS], opset: 17, seed: 0, tolerance: 1e-4, backend: 'wasm', runBack: DEPLOY_FORMATS.filter((f) => f !== 'triton') });
 
 for (const file of readdirSync('architectures').filter((f) => f.endsWith('.yaml')).sort()) {

@@ -3,9 +3,10 @@
 // weight name (so load_state_dict(strict=True) finds each), and compiles under python3 when it is
 // installed. A tiny spec's model.py is pinned by a golden file
 // (regenerate: UPDATE_GOLDEN=1 node --import tsx test/pytorch-emit.test.ts).
+// `alcli export --format pytorch` writes pytorch/{model.py, weights.safetensors, names.json}.
 // The numbers against PyTorch itself: scripts/pytorch-check.py, by hand.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -13,10 +14,12 @@ import * as assert from 'uvu/assert';
 import { compile } from '../src/frontend/compile.js';
 import { renderDiagnostics } from '../src/frontend/diagnostics.js';
 import { emitPytorchModule } from '../src/emit/pytorch.js';
+import { exportArtifacts } from '../src/export/export.js';
+import { readSafetensors } from '../src/ir/safetensors.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import { OP_KINDS } from '../src/ir/ops.js';
 import { torchNames } from '../src/ir/torch-names.js';
-import { fsHost, matchGolden, memHost } from './helpers.js';
+import { fsHost, matchGolden, memHost, tinySpec } from './helpers.js';
 
 const HAS_PYTHON = spawnSync('python3', ['--version']).status === 0;
 const dir = mkdtempSync(join(tmpdir(), 'alcli-pytorch-emit-'));
@@ -113,5 +116,29 @@ for (const [id, segment] of reserved) {
     assert.throws(() => emitPytorchModule(r.compiled!.graph), (e: Error) => e.message.includes(`'${segment}' cannot name a PyTorch submodule`));
   });
 }
+
+const forms: [string, boolean][] = [
+  ['training form', false],
+  ['deploy form (--deploy)', true],
+];
+for (const [name, deploy] of forms)
+  test(`alcli export --format pytorch, ${name}: model.py, weights and names.json in pytorch/, the weights read back`, async () => {
+    const spec = join(dir, 'tiny.yaml');
+    writeFileSync(spec, tinySpec({ epochs: 1, deep: false }));
+    const out = join(dir, `export-${deploy}`);
+    // --names twin is the safetensors format's: pytorch/ always has alcli's names
+    const res = await exportArtifacts(spec, { output: out, formats: ['pytorch'], opset: 17, seed: 0, tolerance: 1e-4, backend: 'wasm', deploy, names: 'twin' });
+    assert.ok(res.ok);
+    assert.equal(res.files.filter((f) => f.startsWith('pytorch/')).sort(), ['pytorch/model.py', 'pytorch/names.json', 'pytorch/weights.safetensors']);
+    const stage = res.verify.checks.find((k) => k.stage.startsWith('safetensors (pytorch/weights.safetensors'));
+    assert.ok(stage?.pass, 'the weights read back and run');
+    const text = readFileSync(join(out, 'pytorch/model.py'), 'utf8');
+    assert.ok(text.includes(`FORM = "${deploy ? 'deploy' : 'training'}"`));
+    const file = readSafetensors(readFileSync(join(out, 'pytorch/weights.safetensors')));
+    assert.equal([file.metadata.form, file.metadata.names], [deploy ? 'deploy' : 'training', 'alcli']);
+    const names = Object.keys(JSON.parse(readFileSync(join(out, 'pytorch/names.json'), 'utf8')) as Record<string, string>);
+    assert.equal(parse(text).attached, [...new Set(names.map((n) => n.replace(/\.[^.]+$/, '')))], 'a submodule for each name of names.json');
+    assert.ok(names.includes(deploy ? 'c1.bias' : 'b1.running_var'));
+  });
 
 test.run();

@@ -5,7 +5,8 @@
 // What each backend does with an op lives with that backend, in a table keyed by OpKind and
 // declared `satisfies Record<OpKind, ...>`, so a new op without an entry there is a type error:
 // the TF.js kernel in runtime/kernels.ts (TFJS_KERNELS), the ONNX lowering in emit/onnx-ops.ts
-// (ONNX_LOWERING), the TF.js-graph lowering in emit/tfjs-graph-ops.ts (TFJS_GRAPH_LOWERINGS) and
+// (ONNX_LOWERING), the TF.js-graph lowering in emit/tfjs-graph-ops.ts (TFJS_GRAPH_LOWERINGS), the
+// PyTorch module line in emit/pytorch.ts (PYTORCH_OPS) and
 // the ONNX training step's gradient rule in train/ort/gradients.ts (ONNX_GRAD; TRAIN_FORWARD there
 // lists only the ops whose training forward differs). The TF.js engine's gradients are TF.js's own
 // autodiff, with the custom ones of runtime/gradients.ts called from the kernels.
