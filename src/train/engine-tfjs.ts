@@ -35,6 +35,8 @@ export class TfjsEngine implements TrainEngine {
   private readonly all = new Map<string, Tensor>();
   private readonly slots = new Map<string, Variable>();
   private readonly bn = new Map<string, BnInfo>();
+  /** keys setFrozen left alone: no gradient, no update, slots and running statistics unchanged */
+  private frozen: ReadonlySet<string> = new Set();
   private t = 0;
 
   constructor(
@@ -79,10 +81,13 @@ export class TfjsEngine implements TrainEngine {
         });
         return lossTensor(tf, logits, y, g.output, this.opts.loss);
       };
-      const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
+      // only the weights that train get gradients (none at all: the loss alone)
+      const free = [...this.params].filter(([k]) => !this.frozen.has(k)).map(([, v]) => v);
+      const { value, grads } = free.length ? tf.variableGrads(f, free) : { value: f(), grads: {} };
       this.t += 1;
       this.update(grads, lr);
       for (const [id, mean, variance] of stats) {
+        if (this.frozen.has(weightKey(id, 'mean'))) continue;
         const info = this.bn.get(id)!;
         const count = Math.max(2, Math.round(n * info.pixels * scale));
         const m = info.momentum;
@@ -123,6 +128,10 @@ export class TfjsEngine implements TrainEngine {
         p.assign(tf.sub(p, tf.mul(nesterov ? tf.add(gr, tf.mul(buf, mu)) : buf, lr)));
       }
     }
+  }
+
+  setFrozen(keys: ReadonlySet<string>): void {
+    this.frozen = new Set(keys);
   }
 
   async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {

@@ -34,6 +34,12 @@ export interface TrainEngine {
   optimizerState(): WeightStore;
   /** replaces weights (every key of the graph) and, when given, the optimizer state */
   load(weights: WeightStore, optimizerState?: WeightStore): void;
+  /**
+   * From the next step on, leave these weight keys (`NODE:NAME`, freeze.ts frozenAt) alone: a frozen
+   * trainable weight gets no update and its optimizer slots keep their values; a frozen running
+   * statistic keeps its value. The step counter still counts every step. Empty: everything trains.
+   */
+  setFrozen(keys: ReadonlySet<string>): void;
   /** frees everything the engine holds */
   dispose(): void;
 }

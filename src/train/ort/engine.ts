@@ -3,7 +3,8 @@
 // statistics stay ONNX Runtime tensors from step to step (each step's outputs are the next step's
 // inputs); they are converted to the TF layout only for checkpoints, which are therefore the same
 // files the TF.js engine writes. One model per batch size H x W (the graph's shapes are static in
-// H and W; N is symbolic). Validation runs the inference ONNX model (src/emit/onnx.ts) of the
+// H and W; N is symbolic), and per frozen set (setFrozen: the frozen tensors' next values are their
+// inputs; the loop switches sets at epoch boundaries, so there are few). Validation runs the inference ONNX model (src/emit/onnx.ts) of the
 // current weights.
 import { cpus } from 'node:os';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
@@ -26,6 +27,9 @@ export class OrtEngine implements TrainEngine {
   private state = new Map<string, OrtTensor>();
   private layout: StepTensor[];
   private t = 0;
+  /** setFrozen's keys, sorted, and their models' cache key */
+  private frozen: ReadonlySet<string> = new Set();
+  private frozenId = '';
   private inference?: { step: number; weights: WeightStore; bytes: Map<string, Uint8Array> };
 
   private constructor(
@@ -47,10 +51,11 @@ export class OrtEngine implements TrainEngine {
   }
 
   private modelFor(h: number, w: number, built?: TrainModel) {
-    const key = `${h}x${w}`;
+    const key = `${h}x${w}|${this.frozenId}`;
     let m = this.models.get(key);
     if (!m) {
-      const model = built ?? trainingModel(resizeGraph(this.g, [h, w]), this.opts);
+      const frozen = this.frozen.size ? { frozen: this.frozen } : {};
+      const model = (!this.frozen.size && built) || trainingModel(resizeGraph(this.g, [h, w]), { ...this.opts, ...frozen });
       const session = this.ort.InferenceSession.create(model.bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
       this.models.set(key, (m = { model, session }));
     }
@@ -76,6 +81,11 @@ export class OrtEngine implements TrainEngine {
     for (const t of this.layout) this.state.set(t.key, out[t.next]);
     this.inference = undefined;
     return (out[TRAIN_LOSS].data as Float32Array)[0];
+  }
+
+  setFrozen(keys: ReadonlySet<string>): void {
+    this.frozen = new Set(keys);
+    this.frozenId = [...keys].sort().join(',');
   }
 
   async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {

@@ -7,6 +7,7 @@
 //            those and decay_factor = 1 - lr wd; SGD, with or without Nesterov: lr), then every weight, slot and
 //            running statistic under its checkpoint key (conv kernels in ONNX's OIHW layout)
 //   outputs: loss, then `next/KEY` for each of those tensors (and `grad/KEY` when asked, for tests)
+//            (a frozen tensor's `next/KEY` is its input: TrainModelOptions.frozen)
 // Loss, Adam, AdamW and SGD are objective.ts's (PyTorch's conventions), as in the TF.js engine, so
 // checkpoints move freely between the two engines.
 import { INPUT_ID, type IrGraph, type Shape } from '../../ir/graph.js';
@@ -75,6 +76,11 @@ export interface TrainModelOptions {
   optimizer: OptimizerOptions;
   /** also output every trainable weight's gradient as `grad/KEY` */
   gradients?: boolean;
+  /**
+   * weight keys the step leaves alone (freeze.ts frozenAt): a frozen trainable weight and its
+   * optimizer slots, or a frozen running statistic, come out as `next/KEY` = Identity(KEY)
+   */
+  frozen?: ReadonlySet<string>;
 }
 
 /** The training step of `g`; a BadOptionsError where its output and loss cannot train (objective.ts lossOutputError), an OnnxGradError where an op has no gradient rule. */
@@ -90,6 +96,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     tensors.push({ key, next: `next/${key}`, tfShape: [...spec.shape], perm });
     if (spec.role === 'trainable') for (const slot of optimizerSlots(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
   }
+  const frozen = opts.frozen ?? new Set<string>();
   const scalars = optimizerScalars(o);
   const gradOut = (key: string) => `grad/${key}`;
   const b = new OnnxBuilder([TRAIN_X, TRAIN_Y, TRAIN_LOSS, ...scalars, ...tensors.flatMap((t) => [t.key, t.next]), ...specs.map((s) => gradOut(s.key))]);
@@ -107,7 +114,11 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     const inputs = node.inputs.map((i) => value.get(i)!);
     const trainForward = TRAIN_FORWARD[node.op];
     if (trainForward) {
-      const f = trainForward({ b, node, inputs, weight: (name) => weightKey(node.id, name), batch, setState: (name, v) => void b.opTo(`next/${weightKey(node.id, name)}`, 'Identity', [v]) });
+      const f = trainForward({ b, node, inputs, weight: (name) => weightKey(node.id, name), batch, setState: (name, v) => {
+          const key = weightKey(node.id, name);
+          b.opTo(`next/${key}`, 'Identity', [frozen.has(key) ? key : v]);
+        },
+      });
       saved.set(node.id, f.saved);
       value.set(node.id, f.y);
       continue;
@@ -172,6 +183,10 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     let gr = weightGrads.get(key);
     if (!gr) throw new OnnxGradError(`no gradient reached '${key}': is its node on the path to the output?`);
     if (opts.gradients) gradients.set(key, b.opTo(gradOut(key), 'Identity', [gr]));
+    if (frozen.has(key)) {
+      for (const k of [key, ...optimizerSlots(o, key)]) b.opTo(`next/${k}`, 'Identity', [k]);
+      continue;
+    }
     // adamw decays the weight itself (decoupled), the others add L2 to the gradient
     if (weightDecay && o.kind !== 'adamw') gr = b.add(gr, b.mul(key, b.scalar(weightDecay)));
     if (isAdamLike(o)) {
