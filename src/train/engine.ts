@@ -38,8 +38,9 @@ export interface TrainEngine {
    * From the next step on, leave these weight keys (`NODE:NAME`, freeze.ts frozenAt) alone: a frozen
    * trainable weight gets no update and its optimizer slots keep their values; a frozen running
    * statistic keeps its value. The step counter still counts every step. Empty: everything trains.
+   * Both engines have it; an engine without it cannot run a spec that freezes.
    */
-  setFrozen(keys: ReadonlySet<string>): void;
+  setFrozen?(keys: ReadonlySet<string>): void;
   /** frees everything the engine holds */
   dispose(): void;
 }

@@ -382,7 +382,10 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       break;
     }
     const lr = lrAt(s, epoch);
-    if (o.frozen) engine.setFrozen(o.frozen(epoch));
+    if (o.frozen) {
+      if (!engine.setFrozen) throw new Error(`engine ${engine.name} cannot freeze weights`);
+      engine.setFrozen(o.frozen(epoch));
+    }
     const order = epochOrder(s.seed, epoch, samples);
     const steps = Math.ceil(order.length / s.batch);
     const t0 = performance.now();
