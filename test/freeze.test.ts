@@ -110,6 +110,27 @@ for (const [engineName, create] of ENGINES)
       assert.is(slots.get(optimizerStepKey(opts.optimizer))?.data[0], 3, 'the step counter counts every step');
     });
 
+test('after a freeze, Adam steps a weight as at its own first step (PyTorch per-parameter step): |update| = lr on both engines', async () => {
+  const start = randomizeBatchNorm(g, initWeights(g, 4), 5);
+  const moved: Float32Array[] = [];
+  for (const [engineName, create] of ENGINES) {
+    const e = await create(start);
+    e.setFrozen!(new Set(['c1:kernel']));
+    for (let k = 0; k < 2; k++) await e.step(batch(k), 0.01);
+    const before = e.weights().get('c1:kernel')!.data;
+    assert.ok(same(before, start.get('c1:kernel')!.data), `${engineName}: frozen for 2 steps`);
+    e.setFrozen!(new Set(), new Map([['c1:kernel', 2]]));
+    await e.step(batch(2), 0.01);
+    const after = e.weights().get('c1:kernel')!.data;
+    e.dispose();
+    const delta = Float32Array.from(after, (v, i) => v - before[i]);
+    moved.push(delta);
+    // m / sqrt(v) bias-corrected at step 1 is g / |g|: every element moves by lr (t = 3 would give 0.64 lr)
+    for (const d of delta) assert.ok(Math.abs(Math.abs(d) - 0.01) < 1e-5, `${engineName}: |update| ${Math.abs(d)}, lr 0.01`);
+  }
+  assert.ok(moved[0].every((d, i) => Math.sign(d) === Math.sign(moved[1][i])), 'the engines move it the same way');
+});
+
 // --- a run: freeze_epochs switches at the boundary, resume across it -----------------------------
 const data = join(scratch, 'data');
 await writeDataset(data, syntheticDataset(2, { count: 8, size: 40, channels: 1 }));

@@ -37,6 +37,8 @@ export class TfjsEngine implements TrainEngine {
   private readonly bn = new Map<string, BnInfo>();
   /** keys setFrozen left alone: no gradient, no update, slots and running statistics unchanged */
   private frozen: ReadonlySet<string> = new Set();
+  /** trainable key -> steps it sat out frozen: its Adam step is t minus these */
+  private skipped: ReadonlyMap<string, number> = new Map();
   private t = 0;
 
   constructor(
@@ -118,8 +120,10 @@ export class TfjsEngine implements TrainEngine {
         const [m, v] = optimizerSlots(o, key).map((s) => this.slots.get(s)!);
         m.assign(tf.add(tf.mul(m, b1), tf.mul(gr, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(gr), 1 - b2)));
-        const stepSize = lr / (1 - b1 ** t);
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
+        // the weight's own step count (PyTorch's per-parameter state['step']): the steps it was not frozen
+        const tk = t - (this.skipped.get(key) ?? 0);
+        const stepSize = lr / (1 - b1 ** tk);
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** tk)), eps);
         const decayed = o.kind === 'adamw' && wd ? tf.mul(p, 1 - lr * wd) : p;
         p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
       } else {
@@ -130,8 +134,9 @@ export class TfjsEngine implements TrainEngine {
     }
   }
 
-  setFrozen(keys: ReadonlySet<string>): void {
+  setFrozen(keys: ReadonlySet<string>, skipped: ReadonlyMap<string, number> = new Map()): void {
     this.frozen = new Set(keys);
+    this.skipped = new Map(skipped);
   }
 
   async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {

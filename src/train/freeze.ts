@@ -1,7 +1,8 @@
 // Freezing (train.freeze, train.init.freeze_epochs, train.freeze_bn): which weights an epoch leaves
 // alone, as a pure function of the graph, the settings, the init report and the epoch, so a resumed
 // run freezes exactly what the uninterrupted one did. A frozen trainable weight gets no update and its
-// optimizer slots stay as they are; a frozen BatchNorm's running statistics keep updating (as a
+// optimizer slots stay as they are (the loop also tells the engine how many steps each weight sat
+// out, for Adam's per-weight bias correction); a frozen BatchNorm's running statistics keep updating (as a
 // PyTorch module with requires_grad=False in train mode) unless freeze_bn, which keeps them too (the
 // forward still normalizes with the batch's statistics).
 import type { IrGraph } from '../ir/graph.js';

@@ -333,7 +333,10 @@ export interface LoopOptions {
   stopAfter?: number;
   /** the network's classes and activation (the graph's output): default binary */
   output?: LossOutput;
-  /** the weight keys epoch e (0-based) freezes (freeze.ts frozenAt), set on the engine at each epoch's start; default none */
+  /**
+   * the weight keys epoch e (0-based) freezes (freeze.ts frozenAt), set on the engine at each epoch's
+   * start with the steps each key sat out frozen before it (recomputed from epoch 0 on resume); default none
+   */
   frozen?: (epoch: number) => ReadonlySet<string>;
 }
 
@@ -372,6 +375,11 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   if (typeof st.best_val_iou !== 'number') st = { ...st, best_val_iou: -Infinity };
   const samples = epochSamples(s, data.train.length);
   const rows = run.readMetrics().filter((r) => r.epoch <= st.epoch);
+  // steps each weight sat out frozen (every epoch has the same step count): Adam's per-weight step
+  const stepsPerEpoch = Math.ceil(samples / s.batch);
+  const skipped = new Map<string, number>();
+  const sitOut = (keys: ReadonlySet<string>) => keys.forEach((k) => skipped.set(k, (skipped.get(k) ?? 0) + stepsPerEpoch));
+  if (o.frozen) for (let e = 0; e < st.epoch; e++) sitOut(o.frozen(e));
   let stopped: LoopResult['stopped'] = 'done';
   let ran = 0;
   // a run that stopped early stays stopped when resumed
@@ -382,9 +390,10 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       break;
     }
     const lr = lrAt(s, epoch);
-    if (o.frozen) {
+    const frozen = o.frozen?.(epoch);
+    if (frozen) {
       if (!engine.setFrozen) throw new Error(`engine ${engine.name} cannot freeze weights`);
-      engine.setFrozen(o.frozen(epoch));
+      engine.setFrozen(frozen, new Map(skipped));
     }
     const order = epochOrder(s.seed, epoch, samples);
     const steps = Math.ceil(order.length / s.batch);
@@ -401,6 +410,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       o.onStep?.({ epoch: epoch + 1, epochs: s.epochs, step: k + 1, steps, loss: sum / seen, imagesPerS: (seen * 1000) / (performance.now() - t0) });
     }
     const trainMs = performance.now() - t0;
+    if (frozen) sitOut(frozen);
     // the last step's update may have made a weight non-finite (an overflowing gradient) with a
     // finite loss; validation and the checkpoints would then compute on NaN
     const weights = engine.weights();
