@@ -148,25 +148,25 @@ async function run(train: string, more: Partial<TrainRunOptions> = {}) {
 const INIT = 'init: {from: w.onnx, map: map.yaml, freeze_epochs: 1}';
 const LOADED = ['c1:kernel', ...bn('b1')];
 
-for (const engine of ['ort', 'tfjs'] as const)
-  test(`${engine}: freeze_epochs 1: epoch 1 leaves the loaded weights as the file had them, epoch 2 trains them; a run cut at the switch resumes bit for bit`, async () => {
-    const whole = await run(INIT, { engine });
-    assert.match(whole.log, /freeze: 3 weights the init loaded for the first 1 epoch, then they train too/);
-    const cut = await run(INIT, { engine, stopAfter: 1 });
-    const first = cut.dir.readCheckpoint('last');
-    assert.is(first.state.step, 2, '4 train images, batch 2: 2 steps an epoch');
-    for (const key of LOADED) {
-      assert.ok(same(first.weights.get(key)!.data, source.get(key)!.data), `${key}: epoch 1 keeps the file's values`);
-      assert.ok(first.optimizer.get(`adam/m/${key}`)!.data.every((v) => v === 0), `${key}: no Adam moment yet`);
-    }
-    assert.not.ok(same(first.weights.get('b1:mean')!.data, source.get('b1:mean')!.data), 'b1 running mean keeps updating (no freeze_bn)');
-    assert.not.ok(same(first.weights.get('c2:kernel')!.data, initWeights(g, 3).get('c2:kernel')!.data), 'a new weight trains from epoch 1');
-    await trainRun({ resume: cut.result.run }, { log: () => {} });
-    const [a, b] = [cut.dir.readCheckpoint('last'), whole.dir.readCheckpoint('last')];
-    for (const key of LOADED) assert.not.ok(same(a.weights.get(key)!.data, first.weights.get(key)!.data), `${key}: epoch 2 trains it`);
-    for (const [what, x, y] of [['weights', a.weights, b.weights], ['optimizer', a.optimizer, b.optimizer]] as const)
-      for (const [key, t] of y) assert.ok(same(x.get(key)!.data, t.data), `resumed ${what} ${key} equals the uninterrupted run's`);
-  });
+// the loop drives both engines alike (setFrozen); the engines' freezing is checked above, the run on ort (the faster one)
+test('ort: freeze_epochs 1: epoch 1 leaves the loaded weights as the file had them, epoch 2 trains them; a run cut at the switch resumes bit for bit', async () => {
+  const whole = await run(INIT);
+  assert.match(whole.log, /freeze: 3 weights the init loaded for the first 1 epoch, then they train too/);
+  const cut = await run(INIT, { stopAfter: 1 });
+  const first = cut.dir.readCheckpoint('last');
+  assert.is(first.state.step, 2, '4 train images, batch 2: 2 steps an epoch');
+  for (const key of LOADED) {
+    assert.ok(same(first.weights.get(key)!.data, source.get(key)!.data), `${key}: epoch 1 keeps the file's values`);
+    assert.ok(first.optimizer.get(`adam/m/${key}`)!.data.every((v) => v === 0), `${key}: no Adam moment yet`);
+  }
+  assert.not.ok(same(first.weights.get('b1:mean')!.data, source.get('b1:mean')!.data), 'b1 running mean keeps updating (no freeze_bn)');
+  assert.not.ok(same(first.weights.get('c2:kernel')!.data, initWeights(g, 3).get('c2:kernel')!.data), 'a new weight trains from epoch 1');
+  await trainRun({ resume: cut.result.run }, { log: () => {} });
+  const [a, b] = [cut.dir.readCheckpoint('last'), whole.dir.readCheckpoint('last')];
+  for (const key of LOADED) assert.not.ok(same(a.weights.get(key)!.data, first.weights.get(key)!.data), `${key}: epoch 2 trains it`);
+  for (const [what, x, y] of [['weights', a.weights, b.weights], ['optimizer', a.optimizer, b.optimizer]] as const)
+    for (const [key, t] of y) assert.ok(same(x.get(key)!.data, t.data), `resumed ${what} ${key} equals the uninterrupted run's`);
+});
 
 test('a train.freeze glob that matches nothing stops the run before anything is written', async () => {
   const out = join(scratch, 'never');
