@@ -67,6 +67,7 @@ export const TRAIN_LIMITS = {
   warmup: { min: 0, max: 100_000 },
   momentum: { min: 0, max: 1, open: 'max' },
   betas: { min: 0, max: 1, open: 'max' },
+  'init.freeze_epochs': { min: 0, max: 100_000 },
 } as const satisfies Record<string, Limit>;
 
 const range = (l: Limit) => ({ ...(l.open === 'min' ? { exclusiveMinimum: l.min } : { minimum: l.min }), ...(l.open === 'max' ? { exclusiveMaximum: l.max } : { maximum: l.max }) });
@@ -280,8 +281,15 @@ export function architectureSchema(): Record<string, unknown> {
               from: { type: 'string', minLength: 1, description: 'the weights file: .safetensors, or .onnx (its initializers)' },
               map: { type: 'string', minLength: 1, description: 'file names -> network weights: alcli, twin, torchvision-resnet34, or a YAML file of rules' },
               slice: { type: 'boolean', description: 'keep the first channels of wider tensors instead of refusing them (default false)' },
+              freeze_epochs: { type: 'integer', ...range(TRAIN_LIMITS['init.freeze_epochs']), description: 'the first N epochs train only the weights the file did not set, then everything (default 0)' },
             },
           },
+          freeze: {
+            type: 'array',
+            items: { type: 'string', minLength: 1 },
+            description: "node-id globs whose weights stay as they are the whole run ('*' within one '/' segment, '**' across; each must match a node)",
+          },
+          freeze_bn: { type: 'boolean', description: 'frozen BatchNorm nodes keep their running statistics too (default false: they keep updating)' },
         },
       },
     },

@@ -35,6 +35,10 @@ export class TfjsEngine implements TrainEngine {
   private readonly all = new Map<string, Tensor>();
   private readonly slots = new Map<string, Variable>();
   private readonly bn = new Map<string, BnInfo>();
+  /** keys setFrozen left alone: no gradient, no update, slots and running statistics unchanged */
+  private frozen: ReadonlySet<string> = new Set();
+  /** trainable key -> steps it sat out frozen: its Adam step is t minus these */
+  private skipped: ReadonlyMap<string, number> = new Map();
   private t = 0;
 
   constructor(
@@ -79,10 +83,13 @@ export class TfjsEngine implements TrainEngine {
         });
         return lossTensor(tf, logits, y, g.output, this.opts.loss);
       };
-      const { value, grads } = tf.variableGrads(f, [...this.params.values()]);
+      // only the weights that train get gradients (none at all: the loss alone)
+      const free = [...this.params].filter(([k]) => !this.frozen.has(k)).map(([, v]) => v);
+      const { value, grads } = free.length ? tf.variableGrads(f, free) : { value: f(), grads: {} };
       this.t += 1;
       this.update(grads, lr);
       for (const [id, mean, variance] of stats) {
+        if (this.frozen.has(weightKey(id, 'mean'))) continue;
         const info = this.bn.get(id)!;
         const count = Math.max(2, Math.round(n * info.pixels * scale));
         const m = info.momentum;
@@ -113,8 +120,10 @@ export class TfjsEngine implements TrainEngine {
         const [m, v] = optimizerSlots(o, key).map((s) => this.slots.get(s)!);
         m.assign(tf.add(tf.mul(m, b1), tf.mul(gr, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(gr), 1 - b2)));
-        const stepSize = lr / (1 - b1 ** t);
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
+        // the weight's own step count (PyTorch's per-parameter state['step']): the steps it was not frozen
+        const tk = t - (this.skipped.get(key) ?? 0);
+        const stepSize = lr / (1 - b1 ** tk);
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** tk)), eps);
         const decayed = o.kind === 'adamw' && wd ? tf.mul(p, 1 - lr * wd) : p;
         p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
       } else {
@@ -123,6 +132,11 @@ export class TfjsEngine implements TrainEngine {
         p.assign(tf.sub(p, tf.mul(nesterov ? tf.add(gr, tf.mul(buf, mu)) : buf, lr)));
       }
     }
+  }
+
+  setFrozen(keys: ReadonlySet<string>, skipped: ReadonlyMap<string, number> = new Map()): void {
+    this.frozen = new Set(keys);
+    this.skipped = new Map(skipped);
   }
 
   async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {

@@ -34,6 +34,15 @@ export interface TrainEngine {
   optimizerState(): WeightStore;
   /** replaces weights (every key of the graph) and, when given, the optimizer state */
   load(weights: WeightStore, optimizerState?: WeightStore): void;
+  /**
+   * From the next step on, leave these weight keys (`NODE:NAME`, freeze.ts frozenAt) alone: a frozen
+   * trainable weight gets no update and its optimizer slots keep their values; a frozen running
+   * statistic keeps its value. The step counter counts every step; `skipped` (trainable key -> steps
+   * it sat out frozen) makes Adam's bias correction per weight, as PyTorch's per-parameter step:
+   * t_key = t - skipped. Empty: everything trains. Both engines have it; an engine without it cannot
+   * run a spec that freezes.
+   */
+  setFrozen?(keys: ReadonlySet<string>, skipped?: ReadonlyMap<string, number>): void;
   /** frees everything the engine holds */
   dispose(): void;
 }

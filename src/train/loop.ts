@@ -49,6 +49,12 @@ export interface TrainSettings {
   threshold: number;
   /** train.init: initial weights from a file (paths as written in the spec) */
   init?: { from: string; map: string; slice?: boolean };
+  /** train.freeze: node-id globs frozen the whole run (freeze.ts) */
+  freeze: string[];
+  /** train.freeze_bn: frozen BatchNorm nodes keep their running statistics too */
+  freezeBn: boolean;
+  /** train.init.freeze_epochs: the first N epochs train only the weights the init did not load (0: none) */
+  freezeEpochs: number;
 }
 
 export function trainSettings(train: Record<string, unknown> | undefined): TrainSettings {
@@ -56,7 +62,8 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     epochs?: number; batch?: number; crop?: number | [number, number]; lr?: number; lr_decay?: number; schedule?: Schedule; warmup?: number;
     optimizer?: OptimizerOptions['kind']; weight_decay?: number; momentum?: number; nesterov?: boolean; betas?: [number, number];
     loss?: { bce?: number; ce?: number; dice?: number; class_weights?: number[] }; augment?: { dihedral?: boolean; translate?: number } & Record<string, unknown>; early_stop?: number; seed?: number; threshold?: number;
-    samples_per_image?: number; samples_per_epoch?: number; val_every?: number; init?: { from: string; map: string; slice?: boolean };
+    samples_per_image?: number; samples_per_epoch?: number; val_every?: number; init?: { from: string; map: string; slice?: boolean; freeze_epochs?: number };
+    freeze?: string[]; freeze_bn?: boolean;
   };
   checkTrainSection(t as Record<string, unknown>);
   if (t.samples_per_image !== undefined && t.samples_per_epoch !== undefined)
@@ -101,13 +108,16 @@ export function trainSettings(train: Record<string, unknown> | undefined): Train
     seed: t.seed ?? 0,
     threshold: thresholdOf(t),
     ...(t.init ? { init: { from: t.init.from, map: t.init.map, ...(t.init.slice !== undefined ? { slice: t.init.slice } : {}) } } : {}),
+    freeze: t.freeze ?? [],
+    freezeBn: t.freeze_bn ?? false,
+    freezeEpochs: t.init?.freeze_epochs ?? 0,
   };
 }
 
 /** The paper's expanded epoch: each training image 8 times (its 8 flips/rotations), as the PyTorch reference's default steps. */
 export const DEFAULT_SAMPLES_PER_IMAGE = 8;
 
-const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed', 'samples_per_image', 'samples_per_epoch', 'val_every', 'warmup']);
+const INTEGER_SETTINGS = new Set(['epochs', 'batch', 'crop', 'early_stop', 'seed', 'samples_per_image', 'samples_per_epoch', 'val_every', 'warmup', 'init.freeze_epochs']);
 
 /** Samples in one epoch: samples_per_epoch, else samples_per_image x the train images. */
 export const epochSamples = (s: Pick<TrainSettings, 'samplesPerImage' | 'samplesPerEpoch'>, trainImages: number): number => s.samplesPerEpoch ?? s.samplesPerImage * trainImages;
@@ -323,6 +333,11 @@ export interface LoopOptions {
   stopAfter?: number;
   /** the network's classes and activation (the graph's output): default binary */
   output?: LossOutput;
+  /**
+   * the weight keys epoch e (0-based) freezes (freeze.ts frozenAt), set on the engine at each epoch's
+   * start with the steps each key sat out frozen before it (recomputed from epoch 0 on resume); default none
+   */
+  frozen?: (epoch: number) => ReadonlySet<string>;
 }
 
 export interface LoopResult {
@@ -360,6 +375,11 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
   if (typeof st.best_val_iou !== 'number') st = { ...st, best_val_iou: -Infinity };
   const samples = epochSamples(s, data.train.length);
   const rows = run.readMetrics().filter((r) => r.epoch <= st.epoch);
+  // steps each weight sat out frozen (every epoch has the same step count): Adam's per-weight step
+  const stepsPerEpoch = Math.ceil(samples / s.batch);
+  const skipped = new Map<string, number>();
+  const sitOut = (keys: ReadonlySet<string>) => keys.forEach((k) => skipped.set(k, (skipped.get(k) ?? 0) + stepsPerEpoch));
+  if (o.frozen) for (let e = 0; e < st.epoch; e++) sitOut(o.frozen(e));
   let stopped: LoopResult['stopped'] = 'done';
   let ran = 0;
   // a run that stopped early stays stopped when resumed
@@ -370,6 +390,11 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       break;
     }
     const lr = lrAt(s, epoch);
+    const frozen = o.frozen?.(epoch);
+    if (frozen) {
+      if (!engine.setFrozen) throw new Error(`engine ${engine.name} cannot freeze weights`);
+      engine.setFrozen(frozen, new Map(skipped));
+    }
     const order = epochOrder(s.seed, epoch, samples);
     const steps = Math.ceil(order.length / s.batch);
     const t0 = performance.now();
@@ -385,6 +410,7 @@ export async function trainLoop(o: LoopOptions): Promise<LoopResult> {
       o.onStep?.({ epoch: epoch + 1, epochs: s.epochs, step: k + 1, steps, loss: sum / seen, imagesPerS: (seen * 1000) / (performance.now() - t0) });
     }
     const trainMs = performance.now() - t0;
+    if (frozen) sitOut(frozen);
     // the last step's update may have made a weight non-finite (an overflowing gradient) with a
     // finite loss; validation and the checkpoints would then compute on NaN
     const weights = engine.weights();

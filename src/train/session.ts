@@ -201,6 +201,13 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     // run.json keeps where the file was, whatever the current folder later
     initReport = { ...initReport, from: resolve(init.from) };
   }
+  // freezing: a pure function of the epoch (a resumed run reads what its init loaded from run.json); bad globs refused here
+  const loaded = initReport ?? info?.init;
+  const freezing = settings.freeze.length > 0 || settings.freezeEpochs > 0;
+  const { frozenAt } = await import('./freeze.js');
+  const frozen = freezing ? (epoch: number) => frozenAt(c.graph, settings, loaded, epoch) : undefined;
+  const freezeLines = frozen ? describeFreezing(settings, frozen) : [];
+  if (!info) for (const line of freezeLines) log(line);
 
   // nothing is written before here: the spec, the data and the engine are all good
   if (!info && existsSync(runPath)) rmSync(runPath, { recursive: true, force: true });
@@ -246,12 +253,22 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   let result: LoopResult;
   try {
     await hooks.onStart?.(settings);
-    result = await trainLoop({ engine, data, settings, stride: c.stride, run, resume: resumeState, output: c.graph.output, onStep: hooks.onStep, onEpoch: hooks.onEpoch, stopAfter: opts.stopAfter });
+    result = await trainLoop({ engine, data, settings, stride: c.stride, run, resume: resumeState, output: c.graph.output, frozen, onStep: hooks.onStep, onEpoch: hooks.onEpoch, stopAfter: opts.stopAfter });
   } finally {
     engine.dispose();
   }
   run.event('end', { epochs: result.epochs, steps: result.steps, stopped: result.stopped, best_epoch: result.best.epoch, best_val_iou: result.best.val_iou });
   return { run: runPath, ...result };
+}
+
+/** What freezing does, in a line or two (at train start). */
+function describeFreezing(s: TrainSettings, frozen: (epoch: number) => ReadonlySet<string>): string[] {
+  const always = frozen(s.epochs);
+  const bn = s.freezeBn ? ', BatchNorm running statistics included' : '; their BatchNorm running statistics keep updating';
+  return [
+    ...(s.freeze.length ? [`freeze: ${always.size} weights of the nodes ${s.freeze.join(', ')} for the whole run${bn}`] : []),
+    ...(s.freezeEpochs > 0 ? [`freeze: ${[...frozen(0)].filter((k) => !always.has(k)).length} weights the init loaded for the first ${s.freezeEpochs} epoch${s.freezeEpochs === 1 ? '' : 's'}, then they train too`] : []),
+  ];
 }
 
 /** train.init with its paths read from the spec's folder (a map that is not a built-in name is a path). */

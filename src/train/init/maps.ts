@@ -91,14 +91,15 @@ interface UserRule {
   text: string;
 }
 
-/** A glob over dotted names: `*` one segment (no '.'), `**` any run; each is a capture ($1, $2, ...). */
-export function globRegExp(glob: string): RegExp {
+/** A glob over names whose segments `sep` separates (dotted by default): `*` one segment (no `sep`), `**` any run; each is a capture ($1, $2, ...). */
+export function globRegExp(glob: string, sep = '.'): RegExp {
+  const notSep = `([^${sep.replace(/[\\\]^-]/g, '\\$&')}]*)`;
   let src = '';
   for (let i = 0; i < glob.length; i++) {
     if (glob[i] === '*' && glob[i + 1] === '*') {
       src += '(.*)';
       i++;
-    } else if (glob[i] === '*') src += '([^.]*)';
+    } else if (glob[i] === '*') src += notSep;
     else src += glob[i].replace(/[\\^$.|?+()[\]{}]/g, '\\$&');
   }
   return new RegExp(`^${src}$`);
@@ -134,7 +135,7 @@ export function readUserMap(path: string): { rules: UserRule[]; ignore: RegExp[]
         throw bad(`rule ${i + 1}: ${(e as Error).message}`);
       }
     }),
-    ignore: (ignore as string[]).map(globRegExp),
+    ignore: (ignore as string[]).map((g) => globRegExp(g)),
   };
 }
 

@@ -3,12 +3,13 @@
 // statistics stay ONNX Runtime tensors from step to step (each step's outputs are the next step's
 // inputs); they are converted to the TF layout only for checkpoints, which are therefore the same
 // files the TF.js engine writes. One model per batch size H x W (the graph's shapes are static in
-// H and W; N is symbolic). Validation runs the inference ONNX model (src/emit/onnx.ts) of the
+// H and W; N is symbolic), and per frozen set (setFrozen: the frozen tensors' next values are their
+// inputs; the loop switches sets at epoch boundaries, so there are few). Validation runs the inference ONNX model (src/emit/onnx.ts) of the
 // current weights.
 import { cpus } from 'node:os';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { emitOnnx } from '../../emit/onnx.js';
-import { fromStepLayout, optimizerScalarValues, stepShape, toStepLayout, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from './training-model.js';
+import { BIAS_CORRECTION2, fromStepLayout, lagScalar, optimizerScalarValues, STEP_SIZE, stepLags, stepShape, toStepLayout, TRAIN_LOSS, TRAIN_X, TRAIN_Y, trainingModel, type StepTensor, type TrainModel } from './training-model.js';
 import type { IrGraph } from '../../ir/graph.js';
 import { resizeGraph } from '../../ir/resize-graph.js';
 import { nhwcToNchw } from '../../ir/layout.js';
@@ -26,6 +27,10 @@ export class OrtEngine implements TrainEngine {
   private state = new Map<string, OrtTensor>();
   private layout: StepTensor[];
   private t = 0;
+  /** setFrozen's keys, sorted, and their models' cache key */
+  private frozen: ReadonlySet<string> = new Set();
+  private skipped: ReadonlyMap<string, number> = new Map();
+  private frozenId = '';
   private inference?: { step: number; weights: WeightStore; bytes: Map<string, Uint8Array> };
 
   private constructor(
@@ -47,10 +52,11 @@ export class OrtEngine implements TrainEngine {
   }
 
   private modelFor(h: number, w: number, built?: TrainModel) {
-    const key = `${h}x${w}`;
+    const key = `${h}x${w}|${this.frozenId}`;
     let m = this.models.get(key);
     if (!m) {
-      const model = built ?? trainingModel(resizeGraph(this.g, [h, w]), this.opts);
+      const frozen = this.frozenId ? { frozen: this.frozen, skipped: this.skipped } : {};
+      const model = (!this.frozenId && built) || trainingModel(resizeGraph(this.g, [h, w]), { ...this.opts, ...frozen });
       const session = this.ort.InferenceSession.create(model.bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
       this.models.set(key, (m = { model, session }));
     }
@@ -64,7 +70,14 @@ export class OrtEngine implements TrainEngine {
     if (batch.y.length !== n * h * w * k) throw new Error(`the batch's targets have ${batch.y.length} values, ${n}x${h}x${w}x${k} expected`);
     const session = await this.modelFor(h, w).session;
     this.t += 1;
-    const scalars = Object.entries(optimizerScalarValues(this.opts.optimizer, lr, this.t)).map(([k, v]) => [k, new Tensor('float32', Float32Array.of(v), [])]);
+    const o = this.opts.optimizer;
+    const values = optimizerScalarValues(o, lr, this.t);
+    // the weights that sat out steps frozen: Adam's bias correction at their own step
+    for (const lag of stepLags(o, this.frozen, this.skipped)) {
+      const own = optimizerScalarValues(o, lr, this.t - lag);
+      for (const name of [STEP_SIZE, BIAS_CORRECTION2]) values[lagScalar(name, lag)] = own[name];
+    }
+    const scalars = Object.entries(values).map(([k, v]) => [k, new Tensor('float32', Float32Array.of(v), [])]);
     const feeds: Record<string, OrtTensor> = {
       [TRAIN_X]: new Tensor('float32', nhwcToNchw(batch.x, batch.shape), [n, c, h, w]),
       // y is [n, h, w, K] (K = 1: NHWC and NCHW agree)
@@ -76,6 +89,14 @@ export class OrtEngine implements TrainEngine {
     for (const t of this.layout) this.state.set(t.key, out[t.next]);
     this.inference = undefined;
     return (out[TRAIN_LOSS].data as Float32Array)[0];
+  }
+
+  setFrozen(keys: ReadonlySet<string>, skipped: ReadonlyMap<string, number> = new Map()): void {
+    this.frozen = new Set(keys);
+    this.skipped = new Map(skipped);
+    // the model depends on the frozen set and on which trainable keys lag by how much
+    const lagging = stepLags(this.opts.optimizer, this.frozen, this.skipped).length ? [...this.skipped].filter(([k, lag]) => lag > 0 && !this.frozen.has(k)).sort() : [];
+    this.frozenId = [[...keys].sort().join(','), lagging.map(([k, lag]) => `${k}=${lag}`).join(',')].filter(Boolean).join('|');
   }
 
   async infer(x: Float32Array, shape: [number, number, number, number]): Promise<Float32Array> {

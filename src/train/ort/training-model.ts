@@ -7,6 +7,8 @@
 //            those and decay_factor = 1 - lr wd; SGD, with or without Nesterov: lr), then every weight, slot and
 //            running statistic under its checkpoint key (conv kernels in ONNX's OIHW layout)
 //   outputs: loss, then `next/KEY` for each of those tensors (and `grad/KEY` when asked, for tests)
+//            (a frozen tensor's `next/KEY` is its input: TrainModelOptions.frozen; weights that sat
+//            out steps frozen read their own Adam scalars, `step_size/lagS`...: TrainModelOptions.skipped)
 // Loss, Adam, AdamW and SGD are objective.ts's (PyTorch's conventions), as in the TF.js engine, so
 // checkpoints move freely between the two engines.
 import { INPUT_ID, type IrGraph, type Shape } from '../../ir/graph.js';
@@ -75,6 +77,25 @@ export interface TrainModelOptions {
   optimizer: OptimizerOptions;
   /** also output every trainable weight's gradient as `grad/KEY` */
   gradients?: boolean;
+  /**
+   * weight keys the step leaves alone (freeze.ts frozenAt): a frozen trainable weight and its
+   * optimizer slots, or a frozen running statistic, come out as `next/KEY` = Identity(KEY)
+   */
+  frozen?: ReadonlySet<string>;
+  /**
+   * trainable key -> steps it sat out frozen (> 0): Adam-like updates of those keys read their own
+   * bias-correction scalars, lagScalar(name, lag), fed at step t - lag (PyTorch's per-parameter step)
+   */
+  skipped?: ReadonlyMap<string, number>;
+}
+
+/** The name of an optimizer scalar for the weights that sat out `lag` steps (0: the scalar itself). */
+export const lagScalar = (name: string, lag: number): string => (lag > 0 ? `${name}/lag${lag}` : name);
+
+/** The distinct lags (> 0) of the keys that train (not frozen) with an Adam-like optimizer, sorted: each gets its own scalars. */
+export function stepLags(o: OptimizerOptions, frozen: ReadonlySet<string> = new Set(), skipped: ReadonlyMap<string, number> = new Map()): number[] {
+  if (!isAdamLike(o)) return [];
+  return [...new Set([...skipped].filter(([k, lag]) => lag > 0 && !frozen.has(k)).map(([, lag]) => lag))].sort((a, b) => a - b);
 }
 
 /** The training step of `g`; a BadOptionsError where its output and loss cannot train (objective.ts lossOutputError), an OnnxGradError where an op has no gradient rule. */
@@ -90,7 +111,9 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     tensors.push({ key, next: `next/${key}`, tfShape: [...spec.shape], perm });
     if (spec.role === 'trainable') for (const slot of optimizerSlots(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
   }
-  const scalars = optimizerScalars(o);
+  const frozen = opts.frozen ?? new Set<string>();
+  const lags = stepLags(o, frozen, opts.skipped);
+  const scalars = [...optimizerScalars(o), ...lags.flatMap((lag) => [lagScalar(STEP_SIZE, lag), lagScalar(BIAS_CORRECTION2, lag)])];
   const gradOut = (key: string) => `grad/${key}`;
   const b = new OnnxBuilder([TRAIN_X, TRAIN_Y, TRAIN_LOSS, ...scalars, ...tensors.flatMap((t) => [t.key, t.next]), ...specs.map((s) => gradOut(s.key))]);
 
@@ -107,7 +130,11 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     const inputs = node.inputs.map((i) => value.get(i)!);
     const trainForward = TRAIN_FORWARD[node.op];
     if (trainForward) {
-      const f = trainForward({ b, node, inputs, weight: (name) => weightKey(node.id, name), batch, setState: (name, v) => void b.opTo(`next/${weightKey(node.id, name)}`, 'Identity', [v]) });
+      const f = trainForward({ b, node, inputs, weight: (name) => weightKey(node.id, name), batch, setState: (name, v) => {
+          const key = weightKey(node.id, name);
+          b.opTo(`next/${key}`, 'Identity', [frozen.has(key) ? key : v]);
+        },
+      });
       saved.set(node.id, f.saved);
       value.set(node.id, f.y);
       continue;
@@ -172,15 +199,20 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
     let gr = weightGrads.get(key);
     if (!gr) throw new OnnxGradError(`no gradient reached '${key}': is its node on the path to the output?`);
     if (opts.gradients) gradients.set(key, b.opTo(gradOut(key), 'Identity', [gr]));
+    if (frozen.has(key)) {
+      for (const k of [key, ...optimizerSlots(o, key)]) b.opTo(`next/${k}`, 'Identity', [k]);
+      continue;
+    }
     // adamw decays the weight itself (decoupled), the others add L2 to the gradient
     if (weightDecay && o.kind !== 'adamw') gr = b.add(gr, b.mul(key, b.scalar(weightDecay)));
     if (isAdamLike(o)) {
       const [mKey, vKey] = optimizerSlots(o, key);
       const m = b.opTo(`next/${mKey}`, 'Add', [b.mul(mKey, b.scalar(b1)), b.mul(gr, b.scalar(1 - b1))]);
       const v = b.opTo(`next/${vKey}`, 'Add', [b.mul(vKey, b.scalar(b2)), b.mul(b.mul(gr, gr), b.scalar(1 - b2))]);
-      const denom = b.add(b.div(b.op('Sqrt', [v]), BIAS_CORRECTION2), b.scalar(eps));
+      const lag = isAdamLike(o) ? (opts.skipped?.get(key) ?? 0) : 0;
+      const denom = b.add(b.div(b.op('Sqrt', [v]), lagScalar(BIAS_CORRECTION2, lag)), b.scalar(eps));
       const decayed = o.kind === 'adamw' ? b.mul(key, DECAY_FACTOR) : key;
-      b.opTo(`next/${key}`, 'Sub', [decayed, b.mul(b.div(m, denom), STEP_SIZE)]);
+      b.opTo(`next/${key}`, 'Sub', [decayed, b.mul(b.div(m, denom), lagScalar(STEP_SIZE, lag))]);
     } else {
       const [bufKey] = optimizerSlots(o, key);
       const buf = b.opTo(`next/${bufKey}`, 'Add', [b.mul(bufKey, b.scalar(momentum)), gr]);
