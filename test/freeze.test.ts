@@ -23,7 +23,7 @@ import { OrtEngine } from '../src/train/ort/engine.js';
 import { fsRunHost, RunDir } from '../src/train/run.js';
 import { trainRun, type TrainRunOptions } from '../src/train/session.js';
 import { syntheticDataset } from '../src/train/synthetic.js';
-import { memHost, tinySpec, writeDataset } from './helpers.js';
+import { memHost, tinySpec, writeDataset, thrown } from './helpers.js';
 
 const { tf } = await loadTf('wasm');
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-freeze-'));
@@ -32,14 +32,6 @@ const g = compile('tiny.yaml', memHost({ 'tiny.yaml': tinySpec({ epochs: 1, deep
 const settings = (s: Partial<FreezeSettings>): FreezeSettings => ({ freeze: [], freezeBn: false, freezeEpochs: 0, ...s });
 const bn = (id: string) => [`${id}:gamma`, `${id}:beta`];
 const stats = (id: string) => [`${id}:mean`, `${id}:variance`];
-const thrown = (f: () => unknown): Error => {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('did not throw');
-};
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
 test('node-id globs: * within one / segment, ** across', () => {

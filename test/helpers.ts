@@ -61,3 +61,13 @@ export async function writeDataset(dir: string, samples: readonly { id: string; 
     writeFileSync(join(dir, 'masks', `${s.id}.png`), await encodePng(s.mask));
   }
 }
+
+/** The error f throws (for asserting on its type and message); throws itself when f does not. */
+export const thrown = (f: () => unknown): Error => {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('did not throw');
+};

@@ -15,7 +15,7 @@ import { permute } from '../src/ir/layout.js';
 import { initWeights, randomizeBatchNorm } from '../src/ir/weights.js';
 import { BadOptionsError } from '../src/train/errors.js';
 import { initFromFile } from '../src/train/init/init.js';
-import { fsHost, memHost, tinySpec } from './helpers.js';
+import { fsHost, memHost, tinySpec, thrown } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'alcli-init-'));
 const file = (name: string, bytes: Uint8Array) => (writeFileSync(join(dir, name), bytes), join(dir, name));
@@ -26,14 +26,6 @@ function iota(shape: number[], offset = 0) {
   for (let i = 0; i < data.length; i++) data[i] = i + offset;
   return { shape, data };
 }
-const thrown = (f: () => unknown): Error => {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('did not throw');
-};
 
 // --- the format: what each dtype decodes to ----------------------------------------------------
 /** A safetensors file from raw little-endian bytes per tensor (the writer writes F32 only). */
