@@ -241,11 +241,10 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
     };
     run.writeSpec(resolvedSpecYaml(c, { overrides: sets }));
     run.writeInfo(newInfo);
-    run.event('start', { spec: specPath, data: newInfo.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, samples_per_epoch: epochSamples(settings, data.train.length), batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
     const samples = epochSamples(settings, data.train.length);
+    run.event('start', { spec: specPath, data: newInfo.data.dir, train: data.train.length, val: data.val.length, epochs: settings.epochs, samples_per_epoch: samples, batch: settings.batch, crop: settings.crop, backend, engine: engine.name });
     const perEpoch = `${samples} samples${settings.samplesPerEpoch === undefined ? ` (${settings.samplesPerImage} per image)` : ''}`;
-    const { classes, activation } = c.graph.output;
-    const task = classes > 1 ? `, ${classes}-class ${activation}` : '';
+    const task = classes > 1 ? `, ${classes}-class ${c.graph.output.activation}` : '';
     const cadence = settings.valEvery > 1 ? `, validation every ${settings.valEvery} epochs` : '';
     log(`train ${specPath} on ${dataDir} (${data.train.length} train, ${data.val.length} val)${task}, ${settings.epochs} epoch${settings.epochs === 1 ? '' : 's'} of ${perEpoch}, batch ${settings.batch}, crop ${ch}x${cw}, ${describeOptimization(settings)}${cadence}, engine ${engine.name} -> ${runPath}/`);
   }
