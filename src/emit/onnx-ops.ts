@@ -4,6 +4,7 @@
 // Each lowering matches the op's TF.js kernel (src/runtime/kernels.ts); test/onnx.test.ts checks
 // every one of them numerically against it in ONNX Runtime.
 import type { IrNode, Shape } from '../ir/graph.js';
+import { HWIO_TO_OIHW } from '../ir/layout.js';
 import { padOf, type OpKind } from '../ir/ops.js';
 import { AttrType } from './onnx-proto.js';
 
@@ -52,8 +53,6 @@ const one = (ctx: LowerContext, op_type: string, attrs?: Record<string, OnnxAttr
 ];
 /** ONNX pads: [top, left, bottom, right] (all begins, then all ends). */
 const pads = ([ph, pw]: [number, number]) => ints([ph, pw, ph, pw]);
-/** TF [kh, kw, cin/groups, out] -> ONNX OIHW; TF transposed [kh, kw, out, cin] -> ONNX IOHW: the same permutation. */
-export const TF_TO_ONNX_KERNEL = [3, 2, 0, 1] as const;
 const optionalBias = (ctx: LowerContext) => (ctx.node.attrs.bias ? [ctx.weight('bias')] : []);
 
 const pool = (op_type: 'MaxPool' | 'AveragePool'): Lowering => (ctx) => {
@@ -73,7 +72,7 @@ export const ONNX_LOWERING = {
     return [
       {
         op_type: 'Conv',
-        input: [ctx.inputs[0], ctx.weight('kernel', TF_TO_ONNX_KERNEL), ...optionalBias(ctx)],
+        input: [ctx.inputs[0], ctx.weight('kernel', HWIO_TO_OIHW), ...optionalBias(ctx)],
         output: [ctx.output],
         attrs: { kernel_shape: ints(pair(a.kernel)), strides: ints(pair(a.stride)), dilations: ints(pair(a.dilation)), pads: pads(padOf(a)), group: int(a.groups as number) },
       },
@@ -85,7 +84,7 @@ export const ONNX_LOWERING = {
     return [
       {
         op_type: 'ConvTranspose',
-        input: [ctx.inputs[0], ctx.weight('kernel', TF_TO_ONNX_KERNEL), ...optionalBias(ctx)],
+        input: [ctx.inputs[0], ctx.weight('kernel', HWIO_TO_OIHW), ...optionalBias(ctx)],
         output: [ctx.output],
         attrs: { kernel_shape: ints(pair(a.kernel)), strides: ints(pair(a.stride)), pads: pads(pair(a.pad)), output_padding: ints(pair(a.output_pad)) },
       },

@@ -1,4 +1,16 @@
 // Axis permutation of a dense row-major array: TF weight layouts to ONNX ones, NHWC to NCHW and back.
+import type { OpKind } from './ops.js';
+
+/** Whether a weight is a conv kernel: stored HWIO by alcli (TF.js), OIHW by ONNX and PyTorch. */
+export const isKernel = (op: OpKind, param: string) => (op === 'conv' || op === 'conv_transpose') && param === 'kernel';
+
+/**
+ * HWIO [kh, kw, cin/groups, out] -> OIHW, the kernel layout of ONNX and PyTorch; a transposed conv's
+ * [kh, kw, out, cin] -> IOHW, their transposed layout: the same permutation.
+ */
+export const HWIO_TO_OIHW = [3, 2, 0, 1] as const;
+/** OIHW -> HWIO, the inverse of HWIO_TO_OIHW. */
+export const OIHW_TO_HWIO = [2, 3, 1, 0] as const;
 
 /** out[i_perm[0], i_perm[1], ...] = data[i_0, i_1, ...]; the output shape is shape[perm[k]] at axis k. */
 export function permute(data: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {

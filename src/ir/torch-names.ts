@@ -28,13 +28,8 @@ export function alcliParam(op: OpKind, torchParam: string): string {
   return Object.entries(table).find(([, t]) => t === torchParam)?.[0] ?? torchParam;
 }
 
-/** Whether a weight is a conv kernel, stored HWIO by alcli and OIHW by PyTorch. */
-export const isKernel = (op: OpKind, param: string) => (op === 'conv' || op === 'conv_transpose') && param === 'kernel';
-
-/** HWIO (alcli; conv_transpose: kh, kw, out, in) -> OIHW (PyTorch; conv_transpose: in, out, kh, kw). */
-export const HWIO_TO_OIHW = [3, 2, 0, 1] as const;
-/** OIHW -> HWIO, the inverse of HWIO_TO_OIHW. */
-export const OIHW_TO_HWIO = [2, 3, 1, 0] as const;
+// The kernel layouts (HWIO here, OIHW in PyTorch) are layout.ts's: isKernel, HWIO_TO_OIHW, OIHW_TO_HWIO.
+export { isKernel, HWIO_TO_OIHW, OIHW_TO_HWIO } from './layout.js';
 
 /**
  * Every weight key of a graph (`NODE:NAME`) -> its PyTorch name, in the graph's order. Two keys

@@ -8,6 +8,7 @@
 // ConvTranspose, which wins for strides; the filter gradient as in-graph im2col (Pad, k*k strided
 // Slices, Concat) and a batched MatMul beats the batch/channel-swapped Conv at every shape.
 import type { IrNode, Shape } from '../../ir/graph.js';
+import { HWIO_TO_OIHW } from '../../ir/layout.js';
 import { padOf, type OpKind } from '../../ir/ops.js';
 import { interpolationMatrix } from '../../ir/interpolation.js';
 import type { OnnxBuilder } from '../../emit/onnx-builder.js';
@@ -84,14 +85,14 @@ function convGrad(ctx: GradContext): GradResult {
   let kernelGrad: string;
   if (groups === 1) {
     const dwT = filterGradient(b, x, dy, [c, h, w], [o, oh, ow], geometry); // [kh*kw*C, O]
-    kernelGrad = b.transpose(b.reshape(dwT, [k[0], k[1], c, o]), [3, 2, 0, 1]);
+    kernelGrad = b.transpose(b.reshape(dwT, [k[0], k[1], c, o]), [...HWIO_TO_OIHW]);
   } else if (groups === c && o === c) {
     kernelGrad = depthwiseFilterGradient(b, x, dy, [c, h, w], [oh, ow], geometry);
   } else {
     // one dense filter gradient per group, the groups' kernels stacked along O
     const xs = b.opN('Split', [x, b.i64(new Array<number>(groups).fill(c / groups))], groups, { axis: int(1) }, 'xg');
     const dys = b.opN('Split', [dy, b.i64(new Array<number>(groups).fill(o / groups))], groups, { axis: int(1) }, 'dyg');
-    const parts = xs.map((xg, i) => b.transpose(b.reshape(filterGradient(b, xg, dys[i], [c / groups, h, w], [o / groups, oh, ow], geometry), [k[0], k[1], c / groups, o / groups]), [3, 2, 0, 1]));
+    const parts = xs.map((xg, i) => b.transpose(b.reshape(filterGradient(b, xg, dys[i], [c / groups, h, w], [o / groups, oh, ow], geometry), [k[0], k[1], c / groups, o / groups]), [...HWIO_TO_OIHW]));
     kernelGrad = b.op('Concat', parts, { axis: int(0) });
   }
   const weights: Record<string, string> = { kernel: kernelGrad };
@@ -280,7 +281,7 @@ function convTransposeGrad(ctx: GradContext): GradResult {
   const kernel = ctx.weight('kernel');
   const dx = ctx.needs[0] ? b.op('Conv', [dy, kernel], { kernel_shape: ints(k), strides: ints(s), pads: ints([p[0], p[1], p[0], p[1]]) }, 'dx') : undefined;
   const dwT = filterGradient(b, dy, x, [o, oh, ow], [c, h, w], { k, s, d: [1, 1], pad: p }); // [kh*kw*Cout, Cin]
-  const weights: Record<string, string> = { kernel: b.transpose(b.reshape(dwT, [k[0], k[1], o, c]), [3, 2, 0, 1]) };
+  const weights: Record<string, string> = { kernel: b.transpose(b.reshape(dwT, [k[0], k[1], o, c]), [...HWIO_TO_OIHW]) };
   if (a.bias) weights.bias = b.sum(dy, NCHW_SPATIAL, false);
   return { inputs: [dx], weights };
 }

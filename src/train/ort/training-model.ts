@@ -12,13 +12,13 @@
 // Loss, Adam, AdamW and SGD are objective.ts's (PyTorch's conventions), as in the TF.js engine, so
 // checkpoints move freely between the two engines.
 import { INPUT_ID, type IrGraph, type Shape } from '../../ir/graph.js';
-import { permute } from '../../ir/layout.js';
+import { HWIO_TO_OIHW, isKernel, permute } from '../../ir/layout.js';
 import { weightKey, weightSpecs } from '../../ir/weights.js';
 import { DICE_SMOOTH, isAdamLike, isSoftmax, lossOutputError, optimizerSettings, optimizerSlots, type LossWeights, type OptimizerOptions } from '../objective.js';
 import { BadOptionsError } from '../errors.js';
 import { OnnxBuilder } from '../../emit/onnx-builder.js';
 import { ONNX_GRAD, OnnxGradError, TRAIN_FORWARD, type GradRule } from './gradients.js';
-import { int, ONNX_LOWERING, TF_TO_ONNX_KERNEL, type LowerContext } from '../../emit/onnx-ops.js';
+import { int, ONNX_LOWERING, type LowerContext } from '../../emit/onnx-ops.js';
 import { DataType, encodeModel } from '../../emit/onnx-proto.js';
 import { attributeProto, DEFAULT_IR_VERSION, DEFAULT_OPSET } from '../../emit/onnx.js';
 
@@ -107,7 +107,7 @@ export function trainingModel(g: IrGraph, opts: TrainModelOptions): TrainModel {
   const specs = weightSpecs(g).map(({ node, spec }) => ({ node, spec, key: weightKey(node.id, spec.name) }));
   const tensors: StepTensor[] = [];
   for (const { node, spec, key } of specs) {
-    const perm = spec.name === 'kernel' && (node.op === 'conv' || node.op === 'conv_transpose') ? [...TF_TO_ONNX_KERNEL] : undefined;
+    const perm = isKernel(node.op, spec.name) ? [...HWIO_TO_OIHW] : undefined;
     tensors.push({ key, next: `next/${key}`, tfShape: [...spec.shape], perm });
     if (spec.role === 'trainable') for (const slot of optimizerSlots(o, key)) tensors.push({ key: slot, next: `next/${slot}`, tfShape: [...spec.shape], perm });
   }
