@@ -6,7 +6,7 @@ import type { IrGraph } from '../ir/graph.js';
 import type { TF } from '../runtime/backend.js';
 import type { WeightStore } from '../ir/weights.js';
 import type { Comparison } from '../runtime/verify.js';
-import { INIT_MAPS, type InitMapName } from '../train/choices.js';
+import { isInitMap, type InitMapName } from '../train/choices.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors', 'pytorch'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -166,7 +166,7 @@ async function readBackSafetensors(tf: TF, build: ExportBuild, read: (path: stri
   const meta = readSafetensors(read(path));
   const form = meta.metadata.form === 'deploy' ? build.deploy : build.training;
   // the names this export wrote (metadata), only ever a built-in map's
-  const map = (INIT_MAPS as readonly string[]).includes(meta.metadata.names) ? meta.metadata.names : 'alcli';
+  const map = isInitMap(meta.metadata.names) ? meta.metadata.names : 'alcli';
   const { weights } = initFromTensors(form.graph, new Map(), meta.tensors, { from: path, map, format: 'safetensors' });
   const logits = await runForm(tf, form.graph, weights, build.reference.input, build.reference.shape);
   return { stage: `safetensors (${path}, ${meta.metadata.form} form, read back with map ${map}, TF.js executor)`, logits };

@@ -38,3 +38,5 @@ export function maskThresholdError(t: number | undefined): string | undefined {
 /** The built-in name maps of `alcli train --init-map` (train/init/maps.ts BUILTIN_MAPS); anything else is a YAML map file. */
 export const INIT_MAPS = ['alcli', 'twin', 'torchvision-resnet34', 'timm-repvgg_a1'] as const;
 export type InitMapName = (typeof INIT_MAPS)[number];
+/** Whether a --init-map / train.init.map value names a built-in map (else it is a YAML file's path). */
+export const isInitMap = (name: string): name is InitMapName => (INIT_MAPS as readonly string[]).includes(name);

@@ -9,12 +9,11 @@
 // BadSpecError, BadDataError; progress comes through hooks.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { BUILTIN_MAPS } from './init/maps.js';
 import { compile, type Compiled, type CompileOptions } from '../frontend/compile.js';
 import { fileSpecHost } from '../frontend/load.js';
 import { backendChoice, type BackendChoice } from '../runtime/backend.js';
 import type { Sample } from './dataset.js';
-import { maskThresholdError, savedTrainEngine, type TrainEngineChoice } from './choices.js';
+import { isInitMap, maskThresholdError, savedTrainEngine, type TrainEngineChoice } from './choices.js';
 import { BadDataError, BadOptionsError, BadSpecError, DataErrors } from './errors.js';
 import type { EpochReport, LoopResult, StepProgress, TrainingData, TrainSettings } from './loop.js';
 import { checkOutputDir, refuseOverlap, type Protected } from '../io/dir.js';
@@ -274,7 +273,7 @@ function describeFreezing(s: TrainSettings, frozen: (epoch: number) => ReadonlyS
 function specInit(init: TrainSettings['init'], specPath: string): InitOptions | undefined {
   if (!init) return undefined;
   const near = (p: string) => (isAbsolute(p) ? p : join(dirname(specPath), p));
-  return { from: near(init.from), map: init.map in BUILTIN_MAPS ? init.map : near(init.map), slice: init.slice };
+  return { from: near(init.from), map: isInitMap(init.map) ? init.map : near(init.map), slice: init.slice };
 }
 
 function countSplits(samples: Sample[]): Record<string, number> {
