@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
@@ -12,6 +13,7 @@ export default class Evaluate extends AlcliCommand {
     '<%= config.bin %> <%= command.id %> runs/smoke --split test',
     '<%= config.bin %> <%= command.id %> runs/isbi --data ../shared/datasets/isbi2012_em --split test --json',
     '<%= config.bin %> <%= command.id %> runs/isbi --tune-threshold',
+    '<%= config.bin %> <%= command.id %> runs/isbi --artifact out/isbi-int8/model.int8.onnx --split test',
   ];
   static override args = { run: Args.string({ description: 'run directory (alcli train --out)', required: true }) };
   static override flags = {
@@ -24,6 +26,7 @@ export default class Evaluate extends AlcliCommand {
     'tune-threshold': Flags.boolean({ summary: "first pick the cut with the highest mean Dice on the run's validation split and record it in run.json (binary networks)" }),
     'invert-mask': Flags.boolean({ summary: "the masks mark the foreground with 0 (default: as the run was trained)", allowNo: true }),
     ...maskThresholdFlag,
+    artifact: Flags.string({ summary: "score an exported ONNX file of this run (e.g. EXPORT_DIR/model.int8.onnx) instead of its checkpoint: the same data, normalization, threshold and metrics, computed by ONNX Runtime from the file", helpValue: 'FILE' }),
   };
 
   async run(): Promise<void> {
@@ -31,10 +34,13 @@ export default class Evaluate extends AlcliCommand {
     const threshold = parseThreshold(flags.threshold);
     if (flags['tune-threshold'] && threshold !== undefined)
       throw new UsageError('--tune-threshold picks the threshold itself: drop --threshold (or drop --tune-threshold to evaluate at your threshold)');
+    if (flags.artifact && flags['tune-threshold']) throw new UsageError('--tune-threshold tunes the checkpoint: run it without --artifact first (export uses the tuned threshold)');
+    if (flags.artifact && flags.engine === 'tfjs') throw new UsageError('--artifact runs the ONNX file in ONNX Runtime: drop --engine tfjs');
+    const artifact = flags.artifact ? { path: flags.artifact, bytes: readArtifact(flags.artifact) } : undefined;
     const { openRun, evaluateRun, tuneThreshold } = await import('../train/trained.js');
     const opened = await openRun(args.run, flags.checkpoint);
     const tuned = flags['tune-threshold'] ? await tuneThreshold(opened, { engine: flags.engine }) : undefined;
-    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']), invertMask: flags['invert-mask'] });
+    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']), invertMask: flags['invert-mask'], artifact });
     if (flags.json) return printJson(tuned ? { ...out, tuned: tuned.tuned } : out);
     if (out.threshold_note) process.stderr.write(`note: ${out.threshold_note}\n`);
     if (tuned) printTuning(opened.dir, tuned.tuned);
@@ -55,7 +61,8 @@ export function printTuning(run: string, t: import('../train/operating-point.js'
 export async function printEvaluation(r: import('../train/trained.js').EvaluateRunResult): Promise<void> {
   const [{ formatMeanStd }, { CLASS_METRICS }, { renderTable }, { thresholdOrigin }] = await Promise.all([import('../train/metrics.js'), import('../train/class-metrics.js'), import('../render/table.js'), import('../train/trained.js')]);
   const decision = r.classes ? `argmax over ${r.classes.length + 1} classes` : `threshold ${r.threshold}${r.threshold_from ? thresholdOrigin(r.threshold_from) : ""}`;
-  process.stdout.write(`${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch}) on ${r.data}, ${r.split} split: ${r.images} images, ${decision}, ${r.engine}\n`);
+  const what = r.artifact ? `${r.artifact} (exported from ${r.run})` : `${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch})`;
+  process.stdout.write(`${what} on ${r.data}, ${r.split} split: ${r.images} images, ${decision}, ${r.engine}\n`);
   if (!r.classes) {
     for (const [metric, s] of Object.entries(r.summary)) process.stdout.write(`  ${metric.padEnd(12)} ${formatMeanStd(s)}\n`);
     return;
@@ -72,4 +79,11 @@ export function parseThreshold(flag: string | undefined): number | undefined {
   const t = Number(flag);
   if (!(flag.trim() !== '' && t >= 0 && t <= 1)) throw new UsageError(`--threshold '${flag}': expected a probability in [0, 1]`);
   return t;
+}
+
+/** An ONNX file's bytes; a usage error naming the file when it is missing or not ONNX by its name. */
+function readArtifact(path: string): Uint8Array {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--artifact '${path}': no such file; give an ONNX model an \`alcli export\` wrote, e.g. EXPORT_DIR/model.int8.onnx`);
+  if (!path.endsWith('.onnx')) throw new UsageError(`--artifact '${path}': expected an ONNX file (.onnx) from \`alcli export\`; TF.js graph models are not scored here`);
+  return new Uint8Array(readFileSync(path));
 }

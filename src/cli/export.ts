@@ -1,6 +1,6 @@
 // alcli export: parses the flags, calls the library's exportArtifacts (src/export/export.ts), prints.
 import { Args, Flags } from '@oclif/core';
-import { EXPORT_FORMATS, type ExportFormat } from '../export/formats.js';
+import { CALIBRATIONS, DEFAULT_MAX_IOU_DROP, EXPORT_FORMATS, PRECISIONS, type ExportFormat, type Precision } from '../export/formats.js';
 import { BACKENDS } from '../runtime/backend.js';
 import { INIT_MAPS } from '../train/choices.js';
 import { AlcliCommand } from './base.js';
@@ -16,6 +16,7 @@ export default class Export extends AlcliCommand {
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/small --size 128x128 --format onnx,triton --json',
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-weights --format safetensors',
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-torch --format pytorch',
+    '<%= config.bin %> <%= command.id %> runs/isbi -o out/isbi-int8 --format onnx --precision fp32,int8 --size 512x512',
   ];
   static override args = { source: Args.string({ description: 'a trained run directory (alcli train --out), or a spec file (seeded random weights)', required: true }) };
   static override flags = {
@@ -33,6 +34,10 @@ export default class Export extends AlcliCommand {
     tolerance: Flags.string({ summary: 'pass when max abs diff <= T x max(1, max |logit|)', default: '1e-4', helpValue: 'T' }),
     force: Flags.boolean({ summary: 'replace a non-empty DIR' }),
     deploy: Flags.boolean({ summary: 'safetensors, pytorch: write the deploy (fused) form instead of the training form' }),
+    precision: Flags.string({ summary: 'ONNX precisions, comma-separated: fp32, int8 (int8: model.int8.onnx, needs a run: calibrated on its training images, gated on its val split)', default: 'fp32', helpValue: 'LIST' }),
+    calib: Flags.integer({ summary: 'int8: calibration crops drawn (seeded) from the training split', default: 16, min: 1 }),
+    calibration: Flags.option({ summary: 'int8: activation ranges from the min/max seen, or the 0.001/99.999 percentiles', options: CALIBRATIONS, default: 'minmax' as const })(),
+    'max-iou-drop': Flags.string({ summary: "the gate: largest drop of mean val IoU below fp32's that a lower precision may have", default: String(DEFAULT_MAX_IOU_DROP), helpValue: 'D' }),
     names: Flags.option({ summary: "safetensors: the tensor names: alcli's own, or a built-in map's (twin: the PyTorch twin's state_dict)", options: INIT_MAPS, default: 'alcli' })(),
   };
 
@@ -41,10 +46,13 @@ export default class Export extends AlcliCommand {
     const formats = parseFormats(flags.format);
     const tolerance = Number(flags.tolerance);
     if (!(tolerance >= 0)) throw new UsageError(`--tolerance '${flags.tolerance}': expected a number >= 0, e.g. 1e-4`);
+    const precisions = parseList(flags.precision, PRECISIONS, '--precision') as Precision[];
+    const maxIouDrop = Number(flags['max-iou-drop']);
+    if (!(maxIouDrop >= 0 && maxIouDrop <= 1)) throw new UsageError(`--max-iou-drop '${flags['max-iou-drop']}': expected an IoU difference in [0, 1], e.g. 0.005`);
     const { exportArtifacts } = await import('../export/export.js');
     const res = await exportArtifacts(
       args.source,
-      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names },
+      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names, precisions, calib: flags.calib, calibration: flags.calibration, maxIouDrop },
       { log: (line) => flags.json || process.stderr.write(`${line}\n`) },
     );
     if (!res.ok) {
@@ -57,9 +65,12 @@ export default class Export extends AlcliCommand {
   }
 }
 
-function parseFormats(text: string): ExportFormat[] {
+const parseFormats = (text: string) => parseList(text, EXPORT_FORMATS, '--format') as ExportFormat[];
+
+/** A comma-separated flag value, each item one of `choices`, duplicates dropped; a usage error otherwise. */
+function parseList(text: string, choices: readonly string[], flag: string): string[] {
   const out = text.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = out.filter((f) => !(EXPORT_FORMATS as readonly string[]).includes(f));
-  if (bad.length || !out.length) throw new UsageError(`--format '${text}': choose from ${EXPORT_FORMATS.join(', ')}`);
-  return [...new Set(out)] as ExportFormat[];
+  const bad = out.filter((f) => !choices.includes(f));
+  if (bad.length || !out.length) throw new UsageError(`${flag} '${text}': choose from ${choices.join(', ')}`);
+  return [...new Set(out)];
 }

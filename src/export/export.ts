@@ -16,9 +16,11 @@ import { deployForm } from '../passes/pipeline.js';
 import { loadTf, type BackendChoice, type TF } from '../runtime/backend.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm, VERIFY_TOLERANCE, withinTolerance } from '../runtime/verify.js';
 import { initWeights, type WeightStore } from '../ir/weights.js';
-import { emitArtifacts, runArtifact, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
+import type { PrecisionRow } from './gate.js';
+import { BadOptionsError } from '../train/errors.js';
+import { DEFAULT_MAX_IOU_DROP, emitArtifacts, runArtifact, type Calibration, type Precision, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
 
-export { EXPORT_FORMATS, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
+export { EXPORT_FORMATS, PRECISIONS, CALIBRATIONS, DEFAULT_MAX_IOU_DROP, type Precision, type Calibration, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
 
 export const check = (stage: string, reference: Float32Array, candidate: Float32Array, tolerance = VERIFY_TOLERANCE): Check => {
   const c = compareOutputs(reference, candidate);
@@ -96,7 +98,15 @@ export interface ExportRequest {
   deploy?: boolean;
   /** safetensors: the tensor names, alcli's own (default) or a built-in map's, e.g. twin */
   names?: InitMapName;
+  /** precisions of the ONNX model (default fp32 only); any other needs a run (calibration, the gate) */
+  precisions?: Precision[];
+  /** int8: calibration crops from the training split (default 16) and how ranges are taken */
+  calib?: number;
+  calibration?: Calibration;
+  /** the gate: largest allowed drop of mean val IoU below fp32 (default 0.005) */
+  maxIouDrop?: number;
 }
+
 
 export interface ExportHooks {
   /** progress lines (the CLI's stderr) */
@@ -109,6 +119,16 @@ export interface ExportVerify {
   rule: string;
   inputs: { shape: [number, number, number, number]; seed: number; layout: 'NHWC' };
   checks: Check[];
+  /** with --precision beyond fp32: each precision's artifact scored on the validation split (gate.ts) */
+  precision?: PrecisionGate;
+}
+
+export interface PrecisionGate {
+  split: 'val';
+  max_iou_drop: number;
+  rule: string;
+  rows: PrecisionRow[];
+  int8?: { calibration: { crops: number; method: Calibration; size: [number, number] }; excluded: string[]; quantized: Record<string, number>; folded_relu: number };
 }
 
 /** Written (files relative to output), or a failed check: then nothing was written to output. */
@@ -134,6 +154,9 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
   // never the source (a run, or a spec and its imports: checked once compiled) nor the folder the user is in
   checkOutputDir(req.output, req.force ?? false, undefined, { protect: [{ path: source, what: fromRun ? 'the source run' : 'the source spec' }, { path: process.cwd(), what: 'the current folder', allowInside: true }] });
   const log = hooks.log ?? (() => {});
+  const lower = (req.precisions ?? []).filter((p) => p !== 'fp32');
+  if (lower.length && !fromRun)
+    throw new BadOptionsError(`--precision ${lower.join(',')} needs a trained run as the source: its training images calibrate the model and its validation split gates it (IoU); '${source}' is a spec`);
   const { tf, backend, notice } = await loadTf(req.backend ?? 'auto');
   if (notice) log(notice);
   const batch = EXPORT_BATCH;
@@ -142,8 +165,9 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
   let normalize = req.normalize ?? null;
   let cardSource: ModelCardInput['source'];
   let threshold: { value: number; source?: string } | undefined;
+  let opened: OpenRun | undefined;
   if (fromRun) {
-    const opened = await openRun(source, 'best', req.compile);
+    opened = await openRun(source, 'best', req.compile);
     threshold = await exportThreshold(opened, log);
     refuseOverlap(req.output, [{ path: opened.info.data.dir, what: "the run's data folder" }]);
     c = opened.compiled;
@@ -179,14 +203,59 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
       inputs: { shape: build.reference.shape, seed: req.seed + 1, layout: 'NHWC' },
       checks,
     };
+    // a gate failure is a failed check of its own (in `failed`, not in verify.checks' comparisons)
+    const gateFailed: Check[] = [];
+    if (lower.length && opened && checks.every((k) => k.pass)) {
+      const gate = await gatePrecisions(opened, build, req, lower, out, log);
+      verify.precision = gate.table;
+      gateFailed.push(...gate.failed);
+    }
     out.write('verify.json', `${JSON.stringify(verify, null, 2)}\n`);
-    const failed = checks.filter((k) => !k.pass);
+    const failed = [...checks.filter((k) => !k.pass), ...gateFailed];
     if (failed.length) return { ok: false, output: req.output, failed, verify };
-    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, thresholdSource: opts.thresholdSource, normalize }));
+    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, thresholdSource: opts.thresholdSource, normalize, precision: verify.precision }));
     out.commit('whole');
     done = true;
     return { ok: true, output: req.output, files: listFiles(req.output), verify };
   } finally {
     if (!done) out.discard();
   }
+}
+
+/**
+ * The lower-precision ONNX models of a run's export, each written to the staging folder, read back
+ * and scored on the validation split beside fp32's model.onnx (gate.ts); a failed gate is a failed
+ * check (exit 6, nothing written). The fp32 model is timed and scored even when the export has no
+ * onnx format (then it is not written).
+ */
+async function gatePrecisions(opened: OpenRun, build: ExportBuild, req: ExportRequest, lower: Precision[], out: { write(path: string, data: Uint8Array | string): void; read(path: string): Uint8Array | undefined }, log: (line: string) => void): Promise<{ table: PrecisionGate; failed: Check[] }> {
+  const [{ onnxModel }, { encodeModel }, { scoreOnnx, timeOnnx, precisionRow }, { quantizeRun }] = await Promise.all([import('../emit/onnx.js'), import('../emit/onnx-proto.js'), import('./gate.js'), import('./int8.js')]);
+  const maxIouDrop = req.maxIouDrop ?? DEFAULT_MAX_IOU_DROP;
+  const model = onnxModel(build.deploy.graph, build.deploy.weights, { opset: req.opset }) as import('../emit/onnx-qdq.js').ModelObject;
+  const fp32Bytes = encodeModel(model);
+  const [, h, w, ch] = build.reference.shape;
+  const shape: [number, number, number, number] = [1, h, w, ch];
+  log(`gate: scoring fp32 (model.onnx) on the validation split`);
+  const fp32 = await scoreOnnx(opened, 'model.onnx', fp32Bytes);
+  const rows = [precisionRow('model.onnx', 'fp32', fp32Bytes.byteLength, await timeOnnx(fp32Bytes, shape), fp32, fp32, maxIouDrop)];
+  const failed: Check[] = [];
+  const table: PrecisionGate = { split: 'val', max_iou_drop: maxIouDrop, rule: 'mean val IoU of the artifact >= fp32 model.onnx\'s - max_iou_drop', rows };
+  for (const p of lower) {
+    if (p !== 'int8') throw new BadOptionsError(`--precision ${p} is not built yet`);
+    const q = await quantizeRun(opened, model, fp32, { calib: req.calib, seed: req.seed, method: req.calibration, maxIouDrop, log });
+    const row = q.ok ? q.result.row : q.row;
+    if (q.ok) {
+      out.write(row.artifact, q.result.bytes);
+      const back = out.read(row.artifact);
+      if (!back || Buffer.compare(Buffer.from(back), Buffer.from(q.result.bytes)) !== 0) throw new Error(`${row.artifact} did not read back as written`);
+      row.ms = await timeOnnx(back, shape);
+      table.int8 = { calibration: q.result.calibration, excluded: q.result.excluded, quantized: q.result.report.quantized, folded_relu: q.result.report.folded };
+    } else table.int8 = undefined;
+    rows.push(row);
+    const stage = `${p} gate (${row.artifact}, val IoU ${row.val_iou.toFixed(4)} vs fp32 ${fp32.iou.toFixed(4)}, drop ${row.drop.toFixed(4)} <= ${maxIouDrop}${q.ok && q.result.excluded.length ? `; ${q.result.excluded.length} node(s) kept in float` : ''})`;
+    // as a Check: the IoU drop stands in for the difference, fp32's IoU for the reference
+    if (!row.pass) failed.push({ stage, maxAbs: row.drop, meanAbs: row.drop, maxRef: fp32.iou, pass: false });
+    log(`  ${row.pass ? 'ok  ' : 'FAIL'} ${stage}${row.ms !== null ? `, ${row.ms.toFixed(1)} ms vs ${rows[0].ms!.toFixed(1)} ms fp32` : ''}`);
+  }
+  return { table, failed };
 }

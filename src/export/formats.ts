@@ -11,6 +11,15 @@ import { isInitMap, type InitMapName } from '../train/choices.js';
 export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors', 'pytorch'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+/** Precisions of the ONNX model; any but fp32 needs a run (calibration images, the accuracy gate). */
+export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+/** int8 activation ranges: min/max seen, or percentiles (calibrate.ts) */
+export const CALIBRATIONS = ['minmax', 'percentile'] as const;
+export type Calibration = (typeof CALIBRATIONS)[number];
+/** the gate's default: mean val IoU at most this far below fp32's */
+export const DEFAULT_MAX_IOU_DROP = 0.005;
+
 export interface ExportOptions {
   formats: ExportFormat[];
   opset: number;

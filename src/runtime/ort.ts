@@ -45,11 +45,22 @@ export function ortSession(model: Uint8Array, opts: OrtOptions = {}): Promise<In
   return s;
 }
 
+/** A session of its own (not cached): the caller releases it. */
+export async function newOrtSession(model: Uint8Array, opts: OrtOptions = {}): Promise<InferenceSession> {
+  const { InferenceSession } = await loadOrt();
+  return InferenceSession.create(model, { intraOpNumThreads: opts.threads ?? 0, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+}
+
 /** Runs the model on an NHWC batch [n, h, w, c] and returns the logits as a flat NHWC array. */
 export async function runOnnx(model: Uint8Array, input: Float32Array, shape: readonly [number, number, number, number], opts: OrtOptions = {}): Promise<Float32Array> {
+  return runSession(await ortSession(model, opts), input, shape);
+}
+
+/** runOnnx on a session of the caller's (one it creates and releases itself, e.g. with newOrtSession). */
+export async function runSession(session: InferenceSession, input: Float32Array, shape: readonly [number, number, number, number]): Promise<Float32Array> {
   const [n, h, w, c] = shape;
   if (input.length !== n * h * w * c) throw new Error(`input has ${input.length} values, shape ${shape.join('x')} needs ${n * h * w * c}`);
-  const [{ Tensor }, session] = await Promise.all([loadOrt(), ortSession(model, opts)]);
+  const { Tensor } = await loadOrt();
   const x = new Tensor('float32', nhwcToNchw(input, shape), [n, c, h, w]);
   const result = await session.run({ [ONNX_INPUT]: x });
   const y = result[ONNX_OUTPUT];

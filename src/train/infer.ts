@@ -50,6 +50,13 @@ export interface PredictorOptions {
   threads?: number;
   /** ONNX sessions kept, one per padded size (default 4) */
   maxSessions?: number;
+  /**
+   * an exported ONNX model to run instead of the graph (alcli export's model.onnx, model.int8.onnx,
+   * ...: input NCHW normalized, output logits NCHW): a model with a fixed H x W runs in tiles of
+   * exactly that size (an image smaller than it is a PredictError); `graph` still gives the stride,
+   * classes and activation
+   */
+  onnx?: Uint8Array;
 }
 
 export interface Predictor {
@@ -85,8 +92,10 @@ export async function createPredictor(opts: PredictorOptions): Promise<Predictor
   const { graph: deploy, weights } = deployForm(graph, { weights: opts.weights });
   const choice = opts.engine ?? 'auto';
   const kind: 'ort' | 'tfjs' = choice === 'auto' ? ((await ortLoads()) ? 'ort' : 'tfjs') : choice;
-  const engine = kind === 'ort' ? ortEngine(deploy, weights!, opts) : tfjsEngine(opts.tf ?? (await loadTf('auto')).tf, deploy, weights!);
-  const tile = stride.map((s) => Math.max(s, Math.floor((opts.tile ?? DEFAULT_TILE) / s) * s)) as [number, number];
+  const file = opts.onnx && (await onnxFileEngine(opts.onnx, opts));
+  const engine = file ? file : kind === 'ort' ? ortEngine(deploy, weights!, opts) : tfjsEngine(opts.tf ?? (await loadTf('auto')).tf, deploy, weights!);
+  const fixed = file?.fixed;
+  const tile = fixed ?? (stride.map((s) => Math.max(s, Math.floor((opts.tile ?? DEFAULT_TILE) / s) * s)) as [number, number]);
   const margin = stride.map((s) => Math.ceil((opts.overlap ?? DEFAULT_OVERLAP) / s) * s) as [number, number];
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
 
@@ -95,11 +104,35 @@ export async function createPredictor(opts: PredictorOptions): Promise<Predictor
       throw new PredictError(`the image has ${image.channels} channels, the network takes ${graph.input.channels}`);
     const x = normalize ? normalizeImage(image, normalize) : image;
     const { image: padded, box } = padToMultiple(x, stride);
-    const logits = padded.height * padded.width > maxPixels ? await tiled(engine.run, padded, tile, margin, stride, classes) : await engine.run(padded);
+    if (fixed && (padded.height < fixed[0] || padded.width < fixed[1]))
+      throw new PredictError(`the image (${image.height}x${image.width}) is smaller than the ONNX model's fixed input ${fixed.join('x')}: export it at a smaller --size, or with symbolic size`);
+    const whole = fixed ? padded.height === fixed[0] && padded.width === fixed[1] : padded.height * padded.width <= maxPixels;
+    const logits = whole ? await engine.run(padded) : await tiled(engine.run, padded, tile, margin, stride, classes, !!fixed);
     const out = cropTo(hwc(padded.height, padded.width, classes, logits as Float32Array<ArrayBuffer>), box);
     return activate(out, graph.output.activation);
   }
-  return { predict, engine: kind, classes, stride, dispose: () => engine.dispose() };
+  return { predict, engine: file ? 'ort' : kind, classes, stride, dispose: () => engine.dispose() };
+}
+
+/** An ONNX file run as it is; `fixed` is its input's H x W when those are numbers, not symbols. */
+async function onnxFileEngine(model: Uint8Array, opts: PredictorOptions): Promise<Engine & { fixed?: [number, number] }> {
+  const [{ decodeModel }, { runSession, newOrtSession }, { BadOptionsError }] = await Promise.all([import('../emit/onnx-proto.js'), import('../runtime/ort.js'), import('./errors.js')]);
+  let session: Awaited<ReturnType<typeof newOrtSession>>;
+  let dims: { dim_value?: number }[];
+  try {
+    dims = decodeModel(model).graph.input[0]?.type.tensor_type.shape.dim ?? [];
+    session = await newOrtSession(model, { threads: opts.threads });
+  } catch (e) {
+    throw new BadOptionsError(`the ONNX file does not load in ONNX Runtime (${(e as Error).message.split('\n')[0]}): give a model \`alcli export\` wrote`);
+  }
+  if (dims.length !== 4 || (dims[1]?.dim_value && Number(dims[1].dim_value) !== opts.graph.input.channels))
+    throw new BadOptionsError(`the ONNX file's input is not [N, ${opts.graph.input.channels}, H, W]: it was not exported from this run's network`);
+  const [h, w] = [dims[2]?.dim_value, dims[3]?.dim_value];
+  return {
+    fixed: h && w ? [Number(h), Number(w)] : undefined,
+    run: (img) => runSession(session, img.data, [1, img.height, img.width, img.channels]),
+    dispose: () => void session.release().catch(() => {}),
+  };
 }
 
 let ortProbe: Promise<boolean> | undefined;
@@ -203,9 +236,10 @@ export function tileOwners(n: number, tile: number, starts: number[]): Int32Arra
   return owner;
 }
 
-async function tiled(run: RunLogits, img: HwcImage, tile: [number, number], margin: [number, number], stride: [number, number], classes: number): Promise<Float32Array> {
+/** `exact`: every tile is `tile` (a fixed-size model), else tileSide shares the image evenly. */
+async function tiled(run: RunLogits, img: HwcImage, tile: [number, number], margin: [number, number], stride: [number, number], classes: number, exact = false): Promise<Float32Array> {
   const { height: h, width: w } = img;
-  const [th, tw] = [tileSide(h, tile[0], margin[0], stride[0]), tileSide(w, tile[1], margin[1], stride[1])];
+  const [th, tw] = exact ? tile : [tileSide(h, tile[0], margin[0], stride[0]), tileSide(w, tile[1], margin[1], stride[1])];
   const ys = tileStarts(h, th, margin[0], stride[0]);
   const xs = tileStarts(w, tw, margin[1], stride[1]);
   const rowOwner = tileOwners(h, th, ys);

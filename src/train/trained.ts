@@ -175,6 +175,8 @@ export interface EvaluateRunOptions {
   maskThreshold?: number;
   /** the masks mark the foreground with 0 (--invert-mask); default: the run's */
   invertMask?: boolean;
+  /** an exported ONNX file scored instead of the checkpoint (`evaluate --artifact`; createPredictor's onnx) */
+  artifact?: { path: string; bytes: Uint8Array };
 }
 
 export interface EvaluateRunResult {
@@ -191,6 +193,8 @@ export interface EvaluateRunResult {
   /** why run.json's tuned threshold was not used, when it was not */
   threshold_note?: string;
   engine: 'ort' | 'tfjs';
+  /** the ONNX file scored, when not the checkpoint */
+  artifact?: string;
   /** binary: each metric at the threshold; softmax: pixel accuracy and the means over the foreground classes */
   summary: Record<Metric, MeanStd>;
   /** softmax runs: each foreground class 1..K-1 with its mean ± std over the images */
@@ -232,10 +236,10 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
   const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split], classes: compiled.graph.output.classes, ...mask });
   if (!scan.dataset) throw new BadDataError(scan.errors);
   const samples = scan.dataset.samples.filter((s) => s.split === split);
-  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
+  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto', onnx: opts.artifact?.bytes });
   try {
     const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, classes: scan.dataset.labels, ...mask }, threshold);
-    const base = { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length };
+    const base = { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, ...(opts.artifact ? { artifact: opts.artifact.path } : {}) };
     if (!res.classes) return { ...base, threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}), engine: predictor.engine, summary: res.summary, perImage: res.perImage.map(({ id, metrics }) => ({ id, metrics })) };
     const { names } = runClassTable(opened);
     const named = <T>(values: T[]) => values.map((v, j) => ({ index: j + 1, name: names[j + 1], v }));
