@@ -21,7 +21,9 @@ import { memHost, tinySpec } from './helpers.js';
 const CHROMIUM = '/usr/bin/chromium';
 const TFJS_ESM = 'node_modules/@tensorflow/tfjs/dist/tf.fesm.min.js';
 let server: Server | undefined;
-test.after(() => server?.close());
+test.after(() => {
+  server?.close();
+});
 
 const PAGE = `<!doctype html>
 <script type="module">
