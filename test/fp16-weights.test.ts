@@ -145,7 +145,8 @@ for (const [dtype, tolerance, why] of STORAGE) {
 test('alnet at its default size (512x512): float16 weights are half the float32 bytes, uint8 a quarter (int32 constants as they are)', () => {
   const c = compile('architectures/alnet.yaml', fsHost).compiled!;
   const d = deployForm(c.graph, { weights: initWeights(c.graph, 0) });
-  const model = (dtype: WeightDtype) => emitTfjsGraphModel(d.graph, d.weights!, { weightDtype: dtype });
+  const models = Object.fromEntries((['float32', 'float16', 'uint8'] as const).map((t) => [t, emitTfjsGraphModel(d.graph, d.weights!, { weightDtype: t })]));
+  const model = (dtype: WeightDtype) => models[dtype];
   const fp32 = model('float32');
   const count = (dtype: 'float32' | 'int32') => fp32.modelJson.weightsManifest[0].weights.filter((w) => w.dtype === dtype).reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   const [floats, ints] = [count('float32'), count('int32')];
