@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
-import { compileOptions, compileOrFail, jsonFlag, printJson, specFlags, UsageError } from './common.js';
+import { compileOptions, compileOrFail, jsonFlag, parseSize, printJson, specFlags, UsageError } from './common.js';
 import type { Compiled } from '../frontend/compile.js';
 import { BACKENDS, type BackendChoice } from '../runtime/backend.js';
 import { TRAIN_ENGINES, type TrainEngineChoice } from '../train/choices.js';
@@ -11,12 +11,14 @@ export default class Bench extends AlcliCommand {
   static override summary = 'Time inference (every engine) or a training step (one engine) of a spec';
   static override description = [
     '--mode infer: seeded random weights (BatchNorm calibrated), one batch on the TF.js executor (both forms), the TF.js graph model and ONNX Runtime; ms per batch, images/s, GFLOP/s, and the deploy/training speed-up.',
+    'An `alcli export` directory: every model file in it (model.onnx, model.fp16.onnx, model.int8.onnx, model.image.onnx, tfjs/, tfjs.fp16/, tfjs.uint8/ ...) side by side in one process, ONNX files in ONNX Runtime (--threads), graph models with tf.loadGraphModel, at the export\'s size (--size HxW for models of symbolic size); size on disk, ms per image and the speed-up over model.onnx.',
     '--mode train: optimizer steps of `alcli train` (Adam, BCE + Dice) on a seeded batch with the engine of --engine (auto, ort or tfjs, as alcli train picks); ms per step, images/s and GFLOP/s (a step counted as 3 forward passes). `npm run bench` adds the PyTorch twin beside it when python3-torch is installed.',
   ].join('\n\n');
   static override examples = [
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --mode infer --size 512',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --size 256 --batch 4 --runs 20 --json',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml --mode train --engine ort --size 256 --batch 4 --json',
+    '<%= config.bin %> <%= command.id %> out/alnet --threads 2 --runs 20',
   ];
   static override args = { spec: Args.string({ description: 'spec file, or an `alcli export` directory', required: true }) };
   static override flags = {
@@ -71,15 +73,22 @@ export default class Bench extends AlcliCommand {
     }
   }
 
-  /** An export directory: its ONNX in ONNX Runtime and its graph model in TF.js, at the size it was exported for. */
-  private async benchExportDir(dir: string, flags: { json: boolean; batch: number; runs: number; warmup: number; threads: number; backend: BackendChoice; mode: string }): Promise<void> {
-    const [{ loadTf }, { benchExport }] = await Promise.all([import('../runtime/backend.js'), import('../bench/infer.js')]);
+  /** An export directory: every model file in it (each precision and IO variant), side by side, at the export's size or --size. */
+  private async benchExportDir(dir: string, flags: { json: boolean; batch: number; runs: number; warmup: number; threads: number; backend: BackendChoice; mode: string; size?: string }): Promise<void> {
+    const [{ loadTf }, { benchExportArtifacts, findArtifacts, FP32_ONNX }] = await Promise.all([import('../runtime/backend.js'), import('../bench/export.js')]);
+    const paths = readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isFile() ? [e.name] : e.isDirectory() && e.name.startsWith('tfjs') ? readdirSync(join(dir, e.name)).map((f) => `${e.name}/${f}`) : []));
+    const found = findArtifacts(paths);
+    if (!found.onnx.length && !found.tfjs.length) throw new UsageError(`'${dir}' holds neither model.onnx nor tfjs/model.json (nor any model.*.onnx or tfjs.*/): give a spec or an \`alcli export\` directory`);
     const { tf, backend, notice } = await loadTf(flags.backend);
     if (notice && !flags.json) process.stderr.write(`${notice}\n`);
-    const read = (p: string) => (existsSync(join(dir, p)) ? new Uint8Array(readFileSync(join(dir, p))) : undefined);
-    if (!read('model.onnx') && !read('tfjs/model.json')) throw new UsageError(`'${dir}' holds neither model.onnx nor tfjs/model.json: give a spec or an \`alcli export\` directory`);
-    const r = await benchExport(tf, backend, read, flags);
-    if (flags.json) return printJson({ export: dir, mode: flags.mode, size: r.size, batch: flags.batch, backend, timings: r.timings });
-    process.stdout.write(`${r.timings.map((t) => `${t.engine.padEnd(52)} ${t.median_ms.toFixed(1).padStart(9)} ms  ${t.images_per_s.toFixed(2).padStart(8)} img/s`).join('\n')}\n`);
+    const size = flags.size === undefined ? undefined : parseSize(flags.size);
+    if (!flags.json) process.stderr.write(`timing ${[...found.onnx, ...found.tfjs.map((d) => `${d}/`)].join(', ')}, batch ${flags.batch}: ${flags.warmup} warm-up + ${flags.runs} runs each\n`);
+    const r = await benchExportArtifacts(tf, backend, { paths, read: (p) => new Uint8Array(readFileSync(join(dir, p))) }, { ...flags, size });
+    if (flags.json) return printJson({ export: dir, mode: flags.mode, size: r.size, batch: flags.batch, threads: flags.threads, backend, timings: r.rows });
+    const head = `${'artifact'.padEnd(24)} ${'engine'.padEnd(30)} ${'size'.padStart(9)} ${'ms/image'.padStart(9)}  vs ${FP32_ONNX}`;
+    const lines = r.rows.map((t) => `${t.artifact.padEnd(24)} ${t.engine.padEnd(30)} ${sizeText(t.bytes).padStart(9)} ${t.ms_per_image.toFixed(1).padStart(9)}  ${t.speedup_vs_fp32 === undefined ? '-' : `${t.speedup_vs_fp32.toFixed(2)}x`}`);
+    process.stdout.write(`at ${r.size.join('x')}, batch ${flags.batch}, medians of ${flags.runs}\n${head}\n${lines.join('\n')}\n`);
   }
 }
+
+const sizeText = (b: number) => (b >= 1024 ** 2 ? `${(b / 1024 ** 2).toFixed(1)} MB` : `${(b / 1024).toFixed(1)} kB`);

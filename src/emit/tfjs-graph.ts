@@ -1,7 +1,7 @@
 // The TF.js graph-model emitter: IR (deploy form) + weights -> model.json and weight shards, as
 // tfjs-converter writes them, so `tf.loadGraphModel` runs the network in a browser or in Node.
 // Pure: returns the JSON and the bytes; the CLI writes them (tfjsGraphFiles names each file).
-import { packWeights, type WeightsManifestEntry } from '../ir/weights-manifest.js';
+import { packWeights, type WeightDtype, type WeightsManifestEntry } from '../ir/weights-manifest.js';
 import { INPUT_ID, nodeMap, type IrGraph } from '../ir/graph.js';
 import type { Shape } from '../ir/graph.js';
 import { checkWeights, weightKey, type WeightStore } from '../ir/weights.js';
@@ -55,7 +55,17 @@ export interface TfjsGraphOptions {
   /** written as `generatedBy` (e.g. `alcli 0.1.0`) */
   generatedBy?: string;
   shardBytes?: number;
+  /**
+   * How the float32 constants are stored (int32 ones always as they are): float32 (default);
+   * float16, half the bytes; uint8, a quarter, affine per tensor. Both through the manifest's
+   * `quantization` field, which tf.loadGraphModel dequantizes to float32 on load, so the graph
+   * and its arithmetic stay float32 (packWeights).
+   */
+  weightDtype?: WeightDtype;
 }
+
+/** The directory of each weight storage in an export (`tfjs/`, `tfjs.fp16/`, `tfjs.uint8/`). */
+export const TFJS_WEIGHT_DIRS: Record<WeightDtype, string> = { float32: 'tfjs', float16: 'tfjs.fp16', uint8: 'tfjs.uint8' };
 
 export const INPUT_NAME = 'input';
 export const OUTPUT_NAME = 'logits';
@@ -107,7 +117,7 @@ export function emitTfjsGraphModel(graph: IrGraph, weights: WeightStore, opts: T
     outputs: { [OUTPUT_NAME]: info(refs.get(out.id)!, [-1, fixedSize ? out.shape.h : -1, fixedSize ? out.shape.w : -1, out.shape.c]) },
   };
   const shardBytes = opts.shardBytes ?? SHARD_BYTES;
-  const { manifest, weightData } = packWeights(b.consts, shardBytes);
+  const { manifest, weightData } = packWeights(b.consts, shardBytes, opts.weightDtype ?? 'float32');
   return {
     modelJson: {
       format: 'graph-model',
