@@ -17,6 +17,7 @@ export default class Export extends AlcliCommand {
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-weights --format safetensors',
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-torch --format pytorch',
     '<%= config.bin %> <%= command.id %> runs/isbi -o out/isbi-int8 --format onnx --precision fp32,int8 --size 512x512',
+    '<%= config.bin %> <%= command.id %> runs/isbi -o out/isbi-web --format tfjs,ts --precision fp16',
   ];
   static override args = { source: Args.string({ description: 'a trained run directory (alcli train --out), or a spec file (seeded random weights)', required: true }) };
   static override flags = {
@@ -34,7 +35,8 @@ export default class Export extends AlcliCommand {
     tolerance: Flags.string({ summary: 'pass when max abs diff <= T x max(1, max |logit|)', default: '1e-4', helpValue: 'T' }),
     force: Flags.boolean({ summary: 'replace a non-empty DIR' }),
     deploy: Flags.boolean({ summary: 'safetensors, pytorch: write the deploy (fused) form instead of the training form' }),
-    precision: Flags.string({ summary: 'ONNX precisions, comma-separated: fp32, int8 (int8: model.int8.onnx, needs a run: calibrated on its training images, gated on its val split)', default: 'fp32', helpValue: 'LIST' }),
+    precision: Flags.string({ summary: 'precisions, comma-separated: fp32, fp16 (model.fp16.onnx, and tfjs.fp16/ with --format tfjs), int8 (model.int8.onnx, calibrated on the run\'s training images); each but fp32 needs a run and is gated on its val split', default: 'fp32', helpValue: 'LIST' }),
+    weights: Flags.option({ summary: "also a TF.js graph model whose weights are stored as uint8 (affine per tensor: 4x smaller, computed in float32) in tfjs.uint8/, gated like --precision", options: ['uint8'] as const })(),
     calib: Flags.integer({ summary: 'int8: calibration crops drawn (seeded) from the training split', default: 16, min: 1 }),
     calibration: Flags.option({ summary: 'int8: activation ranges from the min/max seen, or the 0.001/99.999 percentiles', options: CALIBRATIONS, default: 'minmax' as const })(),
     'max-iou-drop': Flags.string({ summary: "the gate: largest drop of mean val IoU below fp32's that a lower precision may have", default: String(DEFAULT_MAX_IOU_DROP), helpValue: 'D' }),
@@ -52,7 +54,7 @@ export default class Export extends AlcliCommand {
     const { exportArtifacts } = await import('../export/export.js');
     const res = await exportArtifacts(
       args.source,
-      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names, precisions, calib: flags.calib, calibration: flags.calibration, maxIouDrop },
+      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names, precisions, tfjsWeights: flags.weights, calib: flags.calib, calibration: flags.calibration, maxIouDrop },
       { log: (line) => flags.json || process.stderr.write(`${line}\n`) },
     );
     if (!res.ok) {

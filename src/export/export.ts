@@ -105,6 +105,8 @@ export interface ExportRequest {
   calibration?: Calibration;
   /** the gate: largest allowed drop of mean val IoU below fp32 (default 0.005) */
   maxIouDrop?: number;
+  /** also a TF.js graph model with uint8 affine weight storage (tfjs.uint8/), gated like the precisions */
+  tfjsWeights?: 'uint8';
 }
 
 
@@ -155,8 +157,9 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
   checkOutputDir(req.output, req.force ?? false, undefined, { protect: [{ path: source, what: fromRun ? 'the source run' : 'the source spec' }, { path: process.cwd(), what: 'the current folder', allowInside: true }] });
   const log = hooks.log ?? (() => {});
   const lower = (req.precisions ?? []).filter((p) => p !== 'fp32');
-  if (lower.length && !fromRun)
-    throw new BadOptionsError(`--precision ${lower.join(',')} needs a trained run as the source: its training images calibrate the model and its validation split gates it (IoU); '${source}' is a spec`);
+  if (req.tfjsWeights === 'uint8' && !req.formats.includes('tfjs')) throw new BadOptionsError(`--weights uint8 stores the TF.js graph model's weights as uint8: add tfjs to --format`);
+  if ((lower.length || req.tfjsWeights === 'uint8') && !fromRun)
+    throw new BadOptionsError(`--precision ${[...lower, ...(req.tfjsWeights === 'uint8' ? ['(--weights uint8)'] : [])].join(',')} needs a trained run as the source: its training images calibrate the model and its validation split gates it (IoU); '${source}' is a spec`);
   const { tf, backend, notice } = await loadTf(req.backend ?? 'auto');
   if (notice) log(notice);
   const batch = EXPORT_BATCH;
@@ -205,8 +208,8 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     };
     // a gate failure is a failed check of its own (in `failed`, not in verify.checks' comparisons)
     const gateFailed: Check[] = [];
-    if (lower.length && opened && checks.every((k) => k.pass)) {
-      const gate = await gatePrecisions(opened, build, req, lower, out, log);
+    if ((lower.length || req.tfjsWeights === 'uint8') && opened && checks.every((k) => k.pass)) {
+      const gate = await gatePrecisions(tf, opened, build, req, lower, out, log);
       verify.precision = gate.table;
       gateFailed.push(...gate.failed);
     }
@@ -223,39 +226,70 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
 }
 
 /**
- * The lower-precision ONNX models of a run's export, each written to the staging folder, read back
- * and scored on the validation split beside fp32's model.onnx (gate.ts); a failed gate is a failed
- * check (exit 6, nothing written). The fp32 model is timed and scored even when the export has no
- * onnx format (then it is not written).
+ * The lower-precision artifacts of a run's export, each written to the staging folder, read back and
+ * scored from those files on the validation split beside fp32's model.onnx (gate.ts); a failed gate
+ * is a failed check (exit 6, nothing written). int8: model.int8.onnx (int8.ts); fp16:
+ * model.fp16.onnx, and tfjs.fp16/ when tfjs is a format; `tfjsWeights` uint8: tfjs.uint8/. fp32 is
+ * timed and scored even when the export has no onnx format (then it is not written).
  */
-async function gatePrecisions(opened: OpenRun, build: ExportBuild, req: ExportRequest, lower: Precision[], out: { write(path: string, data: Uint8Array | string): void; read(path: string): Uint8Array | undefined }, log: (line: string) => void): Promise<{ table: PrecisionGate; failed: Check[] }> {
-  const [{ onnxModel }, { encodeModel }, { scoreOnnx, timeOnnx, precisionRow }, { quantizeRun }] = await Promise.all([import('../emit/onnx.js'), import('../emit/onnx-proto.js'), import('./gate.js'), import('./int8.js')]);
+async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild, req: ExportRequest, lower: Precision[], out: { write(path: string, data: Uint8Array | string): void; read(path: string): Uint8Array | undefined }, log: (line: string) => void): Promise<{ table: PrecisionGate; failed: Check[] }> {
+  const [{ onnxModel }, { encodeModel }, gate, { quantizeRun }, { toFloat16Onnx }, { emitTfjsGraphModel, tfjsGraphFiles, TFJS_WEIGHT_DIRS }] = await Promise.all([
+    import('../emit/onnx.js'),
+    import('../emit/onnx-proto.js'),
+    import('./gate.js'),
+    import('./int8.js'),
+    import('../emit/onnx-fp16.js'),
+    import('../emit/tfjs-graph.js'),
+  ]);
   const maxIouDrop = req.maxIouDrop ?? DEFAULT_MAX_IOU_DROP;
   const model = onnxModel(build.deploy.graph, build.deploy.weights, { opset: req.opset }) as import('../emit/onnx-qdq.js').ModelObject;
   const fp32Bytes = encodeModel(model);
   const [, h, w, ch] = build.reference.shape;
   const shape: [number, number, number, number] = [1, h, w, ch];
+  const tfjsEngine = `TF.js (${tf.getBackend()})`;
   log(`gate: scoring fp32 (model.onnx) on the validation split`);
-  const fp32 = await scoreOnnx(opened, 'model.onnx', fp32Bytes);
-  const rows = [precisionRow('model.onnx', 'fp32', fp32Bytes.byteLength, await timeOnnx(fp32Bytes, shape), fp32, fp32, maxIouDrop)];
+  const fp32 = await gate.scoreArtifact(opened, { path: 'model.onnx', bytes: fp32Bytes });
+  const rows = [gate.precisionRow('model.onnx', 'fp32', gate.ORT_ENGINE, fp32Bytes.byteLength, await gate.timeOnnx(fp32Bytes, shape), fp32, fp32, maxIouDrop)];
+  const table: PrecisionGate = { split: 'val', max_iou_drop: maxIouDrop, rule: "mean val IoU of the artifact >= fp32 model.onnx's - max_iou_drop", rows };
   const failed: Check[] = [];
-  const table: PrecisionGate = { split: 'val', max_iou_drop: maxIouDrop, rule: 'mean val IoU of the artifact >= fp32 model.onnx\'s - max_iou_drop', rows };
-  for (const p of lower) {
-    if (p !== 'int8') throw new BadOptionsError(`--precision ${p} is not built yet`);
-    const q = await quantizeRun(opened, model, fp32, { calib: req.calib, seed: req.seed, method: req.calibration, maxIouDrop, log });
-    const row = q.ok ? q.result.row : q.row;
-    if (q.ok) {
-      out.write(row.artifact, q.result.bytes);
-      const back = out.read(row.artifact);
-      if (!back || Buffer.compare(Buffer.from(back), Buffer.from(q.result.bytes)) !== 0) throw new Error(`${row.artifact} did not read back as written`);
-      row.ms = await timeOnnx(back, shape);
-      table.int8 = { calibration: q.result.calibration, excluded: q.result.excluded, quantized: q.result.report.quantized, folded_relu: q.result.report.folded };
-    } else table.int8 = undefined;
-    rows.push(row);
-    const stage = `${p} gate (${row.artifact}, val IoU ${row.val_iou.toFixed(4)} vs fp32 ${fp32.iou.toFixed(4)}, drop ${row.drop.toFixed(4)} <= ${maxIouDrop}${q.ok && q.result.excluded.length ? `; ${q.result.excluded.length} node(s) kept in float` : ''})`;
-    // as a Check: the IoU drop stands in for the difference, fp32's IoU for the reference
-    if (!row.pass) failed.push({ stage, maxAbs: row.drop, meanAbs: row.drop, maxRef: fp32.iou, pass: false });
-    log(`  ${row.pass ? 'ok  ' : 'FAIL'} ${stage}${row.ms !== null ? `, ${row.ms.toFixed(1)} ms vs ${rows[0].ms!.toFixed(1)} ms fp32` : ''}`);
+  /** writes an ONNX file, reads it back, scores and times it */
+  const onnxRow = async (path: string, precision: PrecisionRow['precision'], bytes: Uint8Array) => {
+    out.write(path, bytes);
+    const back = out.read(path)!;
+    return gate.precisionRow(path, precision, gate.ORT_ENGINE, back.byteLength, await gate.timeOnnx(back, shape), await gate.scoreArtifact(opened, { path, bytes: back }), fp32, maxIouDrop);
+  };
+  /** writes a TF.js graph model with `dtype` weights, reads it back, scores and times it */
+  const tfjsRow = async (dtype: 'float16' | 'uint8') => {
+    const dir = TFJS_WEIGHT_DIRS[dtype];
+    let bytes = 0;
+    for (const [p, d] of tfjsGraphFiles(emitTfjsGraphModel(build.deploy.graph, build.deploy.weights, { generatedBy: 'alcli 0.1.0', weightDtype: dtype }))) {
+      out.write(`${dir}/${p}`, d);
+      if (p !== 'model.json') bytes += d.byteLength;
+    }
+    const read = (p: string) => out.read(`${dir}/${p}`) ?? (() => { throw new Error(`${dir}/${p} was not written`); })();
+    const path = `${dir}/model.json`;
+    return gate.precisionRow(path, dtype === 'float16' ? 'fp16' : 'uint8', tfjsEngine, bytes, await gate.timeTfjs(tf, read, shape), await gate.scoreArtifact(opened, { path, read }), fp32, maxIouDrop);
+  };
+  const tfjs = req.formats.includes('tfjs');
+  for (const p of [...lower, ...(req.tfjsWeights === 'uint8' ? ['uint8' as const] : [])]) {
+    const made: PrecisionRow[] = [];
+    if (p === 'int8') {
+      const q = await quantizeRun(opened, model, fp32, { calib: req.calib, seed: req.seed, method: req.calibration, maxIouDrop, log });
+      if (q.ok) {
+        made.push(await onnxRow('model.int8.onnx', 'int8', q.result.bytes));
+        table.int8 = { calibration: q.result.calibration, excluded: q.result.excluded, quantized: q.result.report.quantized, folded_relu: q.result.report.folded };
+      } else made.push(q.row);
+    } else if (p === 'fp16') {
+      made.push(await onnxRow('model.fp16.onnx', 'fp16', encodeModel(toFloat16Onnx(model))));
+      if (tfjs) made.push(await tfjsRow('float16'));
+    } else made.push(await tfjsRow('uint8'));
+    for (const row of made) {
+      rows.push(row);
+      const stage = `${row.precision} gate (${row.artifact}, val IoU ${row.val_iou.toFixed(4)} vs fp32 ${fp32.iou.toFixed(4)}, drop ${row.drop.toFixed(4)} <= ${maxIouDrop}${row.precision === 'int8' && table.int8?.excluded.length ? `; ${table.int8.excluded.length} node(s) kept in float` : ''})`;
+      // as a Check: the IoU drop stands in for the difference, fp32's IoU for the reference
+      if (!row.pass) failed.push({ stage, maxAbs: row.drop, meanAbs: row.drop, maxRef: fp32.iou, pass: false });
+      log(`  ${row.pass ? 'ok  ' : 'FAIL'} ${stage}${row.ms !== null ? `, ${row.ms.toFixed(1)} ms (${row.engine}) vs ${rows[0].ms!.toFixed(1)} ms fp32` : ''}`);
+    }
   }
   return { table, failed };
 }

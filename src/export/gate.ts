@@ -4,16 +4,22 @@
 // (binary: IoU at the run's threshold; softmax: the mean over the foreground classes) is at most
 // `maxIouDrop` below fp32's.
 import { performance } from 'node:perf_hooks';
-import type { OpenRun } from '../train/trained.js';
+import type { EvaluateRunOptions, OpenRun } from '../train/trained.js';
+import type { TF } from '../runtime/backend.js';
 import { randomInput } from '../runtime/verify.js';
+
+export const ORT_ENGINE = 'ONNX Runtime, 2 threads';
 
 /** One row of the precision table (verify.json `precision`, MODEL_CARD.md). */
 export interface PrecisionRow {
   /** path in the export folder */
   artifact: string;
-  precision: 'fp32' | 'fp16' | 'int8';
+  /** uint8: TF.js weights stored as uint8 (affine per tensor), computed in float32 */
+  precision: 'fp32' | 'fp16' | 'int8' | 'uint8';
   bytes: number;
-  /** median ms per image (batch 1, the export's size, ONNX Runtime, 2 threads); null when not timed */
+  /** what ran it and timed it: ONNX Runtime (2 threads) or TF.js (its backend) */
+  engine: string;
+  /** median ms per image (batch 1, the export's size); null when not timed */
   ms: number | null;
   /** mean IoU and Dice on the validation split */
   val_iou: number;
@@ -31,10 +37,10 @@ export interface Scored {
   classIou?: Record<string, number>;
 }
 
-/** Mean IoU and Dice of an ONNX file on a split of the run's data (evaluateRun on the file). */
-export async function scoreOnnx(opened: OpenRun, path: string, bytes: Uint8Array, split: 'val' | 'test' | 'train' = 'val'): Promise<Scored> {
+/** Mean IoU and Dice of an exported file on a split of the run's data (evaluateRun on the file). */
+export async function scoreArtifact(opened: OpenRun, artifact: NonNullable<EvaluateRunOptions['artifact']>, split: 'val' | 'test' | 'train' = 'val'): Promise<Scored> {
   const { evaluateRun } = await import('../train/trained.js');
-  const r = await evaluateRun(opened, { split, artifact: { path, bytes }, engine: 'ort' });
+  const r = await evaluateRun(opened, { split, artifact });
   return {
     iou: r.summary.iou.mean,
     dice: r.summary.dice.mean,
@@ -58,8 +64,31 @@ export async function timeOnnx(bytes: Uint8Array, shape: [number, number, number
   return t[Math.floor(t.length / 2)];
 }
 
+/** Median ms of `runs` runs (after one warm-up) of a TF.js graph model's files on a seeded NHWC batch of 1. */
+export async function timeTfjs(tf: TF, read: (path: string) => Uint8Array, shape: [number, number, number, number], opts: { runs?: number } = {}): Promise<number> {
+  const { graphModelHandler } = await import('../runtime/tfjs-graph-io.js');
+  const model = await tf.loadGraphModel(graphModelHandler(read));
+  const x = tf.tensor4d(randomInput(shape, 1), shape);
+  const once = async () => {
+    const t0 = performance.now();
+    const y = model.execute(x) as import('@tensorflow/tfjs').Tensor;
+    await y.data();
+    y.dispose();
+    return performance.now() - t0;
+  };
+  try {
+    await once();
+    const t: number[] = [];
+    for (let i = 0; i < (opts.runs ?? 5); i++) t.push(await once());
+    return t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
+}
+
 /** The table row of an artifact scored against fp32's score. */
-export function precisionRow(artifact: string, precision: PrecisionRow['precision'], bytes: number, ms: number | null, s: Scored, fp32: Scored, maxIouDrop: number): PrecisionRow {
+export function precisionRow(artifact: string, precision: PrecisionRow['precision'], engine: string, bytes: number, ms: number | null, s: Scored, fp32: Scored, maxIouDrop: number): PrecisionRow {
   const drop = fp32.iou - s.iou;
-  return { artifact, precision, bytes, ms, val_iou: s.iou, val_dice: s.dice, ...(s.classIou ? { class_iou: s.classIou } : {}), drop, pass: drop <= maxIouDrop };
+  return { artifact, precision, engine, bytes, ms, val_iou: s.iou, val_dice: s.dice, ...(s.classIou ? { class_iou: s.classIou } : {}), drop, pass: drop <= maxIouDrop };
 }

@@ -15,7 +15,7 @@ export interface ModelCardInput {
   /** where the threshold came from, in words (e.g. tuned on the validation split); absent: the spec's or 0.5 */
   thresholdSource?: string;
   /** the precision table of the accuracy gate (export/gate.ts), when other precisions were exported */
-  precision?: { max_iou_drop: number; rows: { artifact: string; precision: string; bytes: number; ms: number | null; val_iou: number; val_dice: number; drop: number; pass: boolean }[]; int8?: { excluded: string[]; calibration: { crops: number; method: string } } };
+  precision?: { max_iou_drop: number; rows: { artifact: string; precision: string; engine: string; bytes: number; ms: number | null; val_iou: number; val_dice: number; drop: number; pass: boolean }[]; int8?: { excluded: string[]; calibration: { crops: number; method: string } } };
 }
 
 export function modelCard(m: ModelCardInput): string {
@@ -79,11 +79,11 @@ function precisionSection(p: ModelCardInput['precision']): string[] {
   return [
     '## Precision',
     '',
-    `Each model file was scored on the run's validation split from its own bytes (ONNX Runtime) and timed on one image at the export size (ONNX Runtime, 2 threads, median of 5). Pass: mean IoU at most ${p.max_iou_drop} below fp32's.`,
+    `Each artifact was scored on the run's validation split from its own files and timed on one image at the export size (median of 5), by the engine named. Pass: mean IoU at most ${p.max_iou_drop} below fp32's. Size: the ONNX file, or a TF.js model's weight files.`,
     '',
-    '| artifact | precision | size | ms per image | val IoU | val Dice | IoU drop | pass |',
-    '|---|---|---:|---:|---:|---:|---:|---|',
-    ...p.rows.map((r) => `| ${r.artifact} | ${r.precision} | ${mb(r.bytes)} | ${r.ms === null ? '-' : r.ms.toFixed(1)} | ${r.val_iou.toFixed(4)} | ${r.val_dice.toFixed(4)} | ${r.drop.toFixed(4)} | ${r.pass ? 'yes' : 'NO'} |`),
+    '| artifact | precision | engine | size | ms per image | val IoU | val Dice | IoU drop | pass |',
+    '|---|---|---|---:|---:|---:|---:|---:|---|',
+    ...p.rows.map((r) => `| ${r.artifact} | ${r.precision} | ${r.engine} | ${mb(r.bytes)} | ${r.ms === null ? '-' : r.ms.toFixed(1)} | ${r.val_iou.toFixed(4)} | ${r.val_dice.toFixed(4)} | ${r.drop.toFixed(4)} | ${r.pass ? 'yes' : 'NO'} |`),
     '',
     ...(p.int8
       ? [`INT8 (model.int8.onnx): QDQ, uint8 activations per tensor, int8 weights per output channel, int32 biases; calibrated on ${p.int8.calibration.crops} crops of the training split (${p.int8.calibration.method}); ${p.int8.excluded.length ? `kept in float by sensitivity: ${p.int8.excluded.join(', ')}` : 'every quantizable node quantized'}. Feed it exactly as model.onnx (float NCHW, normalized).`, '']

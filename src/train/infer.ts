@@ -57,6 +57,11 @@ export interface PredictorOptions {
    * classes and activation
    */
   onnx?: Uint8Array;
+  /**
+   * an exported TF.js graph model to run instead of the graph: its files by path relative to its
+   * model.json (alcli export's tfjs/, tfjs.fp16/, tfjs.uint8/); it runs at `graph`'s input size, in tiles
+   */
+  tfjsModel?: (path: string) => Uint8Array;
 }
 
 export interface Predictor {
@@ -92,7 +97,7 @@ export async function createPredictor(opts: PredictorOptions): Promise<Predictor
   const { graph: deploy, weights } = deployForm(graph, { weights: opts.weights });
   const choice = opts.engine ?? 'auto';
   const kind: 'ort' | 'tfjs' = choice === 'auto' ? ((await ortLoads()) ? 'ort' : 'tfjs') : choice;
-  const file = opts.onnx && (await onnxFileEngine(opts.onnx, opts));
+  const file = opts.onnx ? await onnxFileEngine(opts.onnx, opts) : opts.tfjsModel ? await tfjsFileEngine(opts.tf ?? (await loadTf('auto')).tf, opts.tfjsModel, graph.input.size) : undefined;
   const engine = file ? file : kind === 'ort' ? ortEngine(deploy, weights!, opts) : tfjsEngine(opts.tf ?? (await loadTf('auto')).tf, deploy, weights!);
   const fixed = file?.fixed;
   const tile = fixed ?? (stride.map((s) => Math.max(s, Math.floor((opts.tile ?? DEFAULT_TILE) / s) * s)) as [number, number]);
@@ -111,7 +116,27 @@ export async function createPredictor(opts: PredictorOptions): Promise<Predictor
     const out = cropTo(hwc(padded.height, padded.width, classes, logits as Float32Array<ArrayBuffer>), box);
     return activate(out, graph.output.activation);
   }
-  return { predict, engine: file ? 'ort' : kind, classes, stride, dispose: () => engine.dispose() };
+  return { predict, engine: opts.tfjsModel ? 'tfjs' : file ? 'ort' : kind, classes, stride, dispose: () => engine.dispose() };
+}
+
+/** A TF.js graph model's files run as they are, at their fixed input size. */
+async function tfjsFileEngine(tf: TF, read: (path: string) => Uint8Array, size: readonly [number, number]): Promise<Engine & { fixed: [number, number] }> {
+  const { graphModelHandler } = await import('../runtime/tfjs-graph-io.js');
+  const model = await tf.loadGraphModel(graphModelHandler(read));
+  return {
+    fixed: [size[0], size[1]],
+    async run(img) {
+      const x = tf.tensor4d(img.data, [1, img.height, img.width, img.channels]);
+      const y = model.execute(x) as Tensor4D;
+      try {
+        return (await y.data()) as Float32Array;
+      } finally {
+        x.dispose();
+        y.dispose();
+      }
+    },
+    dispose: () => model.dispose(),
+  };
 }
 
 /** An ONNX file run as it is; `fixed` is its input's H x W when those are numbers, not symbols. */

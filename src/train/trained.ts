@@ -175,8 +175,11 @@ export interface EvaluateRunOptions {
   maskThreshold?: number;
   /** the masks mark the foreground with 0 (--invert-mask); default: the run's */
   invertMask?: boolean;
-  /** an exported ONNX file scored instead of the checkpoint (`evaluate --artifact`; createPredictor's onnx) */
-  artifact?: { path: string; bytes: Uint8Array };
+  /**
+   * an exported file scored instead of the checkpoint (`evaluate --artifact`): an ONNX model's bytes,
+   * or a TF.js graph model's files by path relative to its model.json (createPredictor's onnx, tfjsModel)
+   */
+  artifact?: { path: string; bytes: Uint8Array } | { path: string; read: (path: string) => Uint8Array };
 }
 
 export interface EvaluateRunResult {
@@ -236,7 +239,7 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
   const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split], classes: compiled.graph.output.classes, ...mask });
   if (!scan.dataset) throw new BadDataError(scan.errors);
   const samples = scan.dataset.samples.filter((s) => s.split === split);
-  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto', onnx: opts.artifact?.bytes });
+  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto', ...(opts.artifact && ('bytes' in opts.artifact ? { onnx: opts.artifact.bytes } : { tfjsModel: opts.artifact.read })) });
   try {
     const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, classes: scan.dataset.labels, ...mask }, threshold);
     const base = { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, ...(opts.artifact ? { artifact: opts.artifact.path } : {}) };
