@@ -7,7 +7,7 @@ import type * as Protobuf from 'protobufjs';
 import { halfToFloat } from '../ir/float16.js';
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7, BOOL: 9 } as const;
+export const DataType = { FLOAT: 1, UINT8: 2, INT64: 7, BOOL: 9 } as const;
 /** AttributeProto.AttributeType values. */
 export const AttrType = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
 
