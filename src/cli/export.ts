@@ -9,13 +9,14 @@ import { compileOptions, jsonFlag, printJson, specFlags, UsageError, VerifyFailu
 export default class Export extends AlcliCommand {
   static override summary = 'Export the deploy form as TF.js graph model, ONNX, TypeScript (and Triton), or the weights as safetensors (with a PyTorch model.py), verified';
   static override description =
-    'Folds BatchNorm and fuses RepVGG branches, then writes each artifact, reloads it from disk, runs it with its own runtime on seeded inputs and compares it with the training-form graph (verify.json). safetensors writes weights.safetensors (the training form with PyTorch-style names, conv kernels OIHW; --deploy: the fused form) and names.json (PyTorch name -> alcli weight), read back by `alcli train --init FILE --init-map alcli`. pytorch writes pytorch/model.py (an nn.Module generated from the graph, needing only torch; load() loads the weights beside it with load_state_dict(strict=True)) with pytorch/weights.safetensors and pytorch/names.json (the alcli names; the form --deploy chooses). A failed check exits 6 and leaves nothing in DIR. From a spec, the weights are random (seeded), with BatchNorm statistics calibrated so the check is meaningful.';
+    'Folds BatchNorm and fuses RepVGG branches, then writes each artifact, reloads it from disk, runs it with its own runtime on seeded inputs and compares it with the training-form graph (verify.json). safetensors writes weights.safetensors (the training form with PyTorch-style names, conv kernels OIHW; --deploy: the fused form) and names.json (PyTorch name -> alcli weight), read back by `alcli train --init FILE --init-map alcli`. pytorch writes pytorch/model.py (an nn.Module generated from the graph, needing only torch; load() loads the weights beside it with load_state_dict(strict=True)) with pytorch/weights.safetensors and pytorch/names.json (the alcli names; the form --deploy chooses). ONNX and Triton models take any height and width the network stride divides (checked at two sizes) unless the network resizes to an absolute size. --io image adds model.image.onnx (8-bit pixels in, mask out; checked against alcli predict on an odd-sized image). A failed check exits 6 and leaves nothing in DIR. From a spec, the weights are random (seeded), with BatchNorm statistics calibrated so the check is meaningful.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-export',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet-export',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/small --size 128x128 --format onnx,triton --json',
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-weights --format safetensors',
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-torch --format pytorch',
+    '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-image --format onnx --io image',
   ];
   static override args = { source: Args.string({ description: 'a trained run directory (alcli train --out), or a spec file (seeded random weights)', required: true }) };
   static override flags = {
@@ -33,6 +34,7 @@ export default class Export extends AlcliCommand {
     tolerance: Flags.string({ summary: 'pass when max abs diff <= T x max(1, max |logit|)', default: '1e-4', helpValue: 'T' }),
     force: Flags.boolean({ summary: 'replace a non-empty DIR' }),
     deploy: Flags.boolean({ summary: 'safetensors, pytorch: write the deploy (fused) form instead of the training form' }),
+    io: Flags.option({ summary: 'onnx: image also writes model.image.onnx: uint8 HWC image in (any size), normalization, padding, activation and threshold inside, uint8 mask and float probabilities out', options: ['tensor', 'image'] as const, default: 'tensor' })(),
     names: Flags.option({ summary: "safetensors: the tensor names: alcli's own, or a built-in map's (twin: the PyTorch twin's state_dict)", options: INIT_MAPS, default: 'alcli' })(),
   };
 
@@ -44,7 +46,7 @@ export default class Export extends AlcliCommand {
     const { exportArtifacts } = await import('../export/export.js');
     const res = await exportArtifacts(
       args.source,
-      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names },
+      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names, io: flags.io },
       { log: (line) => flags.json || process.stderr.write(`${line}\n`) },
     );
     if (!res.ok) {
