@@ -2,7 +2,7 @@
 // executor on the graph re-shaped to each (ir/resize-graph.ts); Triton says -1; a network that
 // resizes to an absolute size stays fixed, with the reason; `alcli export` checks ONNX at two sizes
 // and writes model.image.onnx with --io image (verify.json, MODEL_CARD.md).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -17,6 +17,7 @@ import { fixedSizeReason, networkStride } from '../src/ir/stride.js';
 import { initWeights, randomizeBatchNorm } from '../src/ir/weights.js';
 import { deployForm } from '../src/passes/pipeline.js';
 import { exportArtifacts } from '../src/export/export.js';
+import { BadOptionsError } from '../src/train/errors.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { runOnnx } from '../src/runtime/ort.js';
 import { compareOutputs, randomInput, runForm } from '../src/runtime/verify.js';
@@ -111,6 +112,17 @@ test('export: ONNX and Triton checked at the export size and one stride step lar
   const card = readFileSync(join(out, 'MODEL_CARD.md'), 'utf8');
   assert.match(card, /any height and width that divide by 4x4 .*checked at 16x16 and 20x20/);
   assert.match(card, /session\.run\(\['mask', 'probabilities'\]/);
+});
+
+test('--io image without the onnx format is refused (BadOptionsError: exit 2) before anything is written', async () => {
+  const spec = join(scratch, 'tiny.yaml');
+  writeFileSync(spec, TINY());
+  const out = join(scratch, 'export-refused');
+  await exportArtifacts(spec, { output: out, formats: ['tfjs'], opset: 17, seed: 0, tolerance: 1e-4, backend: 'wasm', io: 'image' }).then(
+    () => assert.unreachable('exported'),
+    (e: unknown) => assert.ok(e instanceof BadOptionsError && /add onnx/.test((e as Error).message), String(e)),
+  );
+  assert.not.ok(existsSync(out));
 });
 
 test('export of a fixed-size network: one size, and the card says why', async () => {
