@@ -11,7 +11,7 @@ export interface ModelInfo {
   inputSize: readonly [number, number];
   channels: number;
   classes: number;
-  /** height and width must divide by this; predict() pads to it */
+  /** height and width must divide by this; predict() pads to it (centred, by reflection: padBox) */
   stride: readonly [number, number];
   /** applied by predict() to the graph model's logits */
   activation: 'sigmoid' | 'softmax' | 'none';
@@ -51,9 +51,9 @@ export function load(modelUrl: string | tf.io.IOHandler): Promise<tf.GraphModel>
 }
 
 /**
- * Probabilities for one image (H x W x C) or a batch (N x H x W x C): normalizes, pads the bottom
- * and right to the network stride by reflection, runs the model, crops back and applies the
- * output activation (sigmoid per class, or softmax over classes).
+ * Probabilities for one image (H x W x C) or a batch (N x H x W x C): normalizes, pads to the
+ * network stride by reflection, centred as `alcli predict` does (padBox), runs the model, crops
+ * back and applies the output activation (sigmoid per class, or softmax over classes).
  */
 export function predict(model: tf.GraphModel, image: tf.Tensor3D, opts?: PredictOptions): tf.Tensor3D;
 export function predict(model: tf.GraphModel, image: tf.Tensor4D, opts?: PredictOptions): tf.Tensor4D;
@@ -66,8 +66,9 @@ export function predict(model: tf.GraphModel, image: tf.Tensor3D | tf.Tensor4D, 
       throw new Error(`${MODEL_INFO.name} only runs at ${MODEL_INFO.inputSize.join('x')}, got ${h}x${w}: resize the image first`);
     let x = tf.cast(batch, 'float32');
     if (NORMALIZE && !opts.normalized) x = tf.div(tf.sub(x, tf.tensor1d([...NORMALIZE.mean])), tf.tensor1d([...NORMALIZE.std]));
-    const padded = reflectPad(x, (MODEL_INFO.stride[0] - (h % MODEL_INFO.stride[0])) % MODEL_INFO.stride[0], (MODEL_INFO.stride[1] - (w % MODEL_INFO.stride[1])) % MODEL_INFO.stride[1]);
-    const logits = tf.slice(model.execute(padded) as tf.Tensor4D, [0, 0, 0, 0], [-1, h, w, -1]);
+    const box = padBox(h, w);
+    const padded = tf.gather(tf.gather(x, reflectedIndices(h, box.top, box.height), 1), reflectedIndices(w, box.left, box.width), 2);
+    const logits = tf.slice(model.execute(padded) as tf.Tensor4D, [0, box.top, box.left, 0], [-1, h, w, -1]);
     const probs = MODEL_INFO.activation === 'sigmoid' ? tf.sigmoid(logits) : MODEL_INFO.activation === 'softmax' ? tf.softmax(logits, -1) : logits;
     return image.rank === 3 ? tf.squeeze<tf.Tensor3D>(probs, [0]) : probs;
   });
@@ -81,23 +82,24 @@ export function threshold<T extends tf.Tensor3D | tf.Tensor4D>(probs: T, t: numb
   return tf.tidy(() => (MODEL_INFO.activation === 'softmax' ? tf.expandDims(tf.argMax(probs, -1), -1) : tf.cast(tf.greaterEqual(probs, t), 'int32')) as T);
 }
 
-/** Pads the bottom and right by reflection; an image smaller than its padding is reflected repeatedly. */
-function reflectPad(x: tf.Tensor4D, extraH: number, extraW: number): tf.Tensor4D {
-  let y = x;
-  for (const [axis, total] of [[1, extraH], [2, extraW]] as const) {
-    for (let left = total; left > 0; ) {
-      const size = y.shape[axis];
-      if (size < 2) {
-        // nothing to reflect in a one-pixel image: repeat the edge
-        y = tf.concat(Array.from({ length: left + 1 }, () => y), axis);
-        break;
-      }
-      const step = Math.min(left, size - 1);
-      const pads: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0]];
-      pads[axis] = [0, step];
-      y = tf.mirrorPad(y, pads, 'reflect');
-      left -= step;
-    }
-  }
-  return y;
+/**
+ * Where an h x w image lies in its padding to the stride (alcli's one rule, ir/stride.ts padBox):
+ * the next multiples of the stride, the padding split evenly, the odd pixel at the bottom/right.
+ */
+export function padBox(h: number, w: number): { top: number; left: number; height: number; width: number } {
+  const height = Math.ceil(h / MODEL_INFO.stride[0]) * MODEL_INFO.stride[0];
+  const width = Math.ceil(w / MODEL_INFO.stride[1]) * MODEL_INFO.stride[1];
+  return { top: Math.floor((height - h) / 2), left: Math.floor((width - w) / 2), height, width };
+}
+
+/** Source index of each of `size` padded positions, `before` of them ahead of an axis of n: reflected (without repeating the edge) as often as needed. */
+function reflectedIndices(n: number, before: number, size: number): tf.Tensor1D {
+  const period = Math.max(1, 2 * (n - 1));
+  return tf.tensor1d(
+    Array.from({ length: size }, (_, i) => {
+      const j = (((i - before) % period) + period) % period;
+      return j < n ? j : period - j;
+    }),
+    'int32',
+  );
 }

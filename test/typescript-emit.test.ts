@@ -18,6 +18,8 @@ import { loadTf, type TF } from '../src/runtime/backend.js';
 import { graphModelFileHandler } from '../src/runtime/tfjs-graph-io.js';
 import { compareOutputs, runForm } from '../src/runtime/verify.js';
 import { initWeights, randomizeBatchNorm, type WeightStore } from '../src/ir/weights.js';
+import { networkStride, padBox } from '../src/ir/stride.js';
+import { reflectIndex } from '../src/train/image.js';
 import { matchGolden, memHost } from './helpers.js';
 
 interface EmittedModule {
@@ -25,6 +27,7 @@ interface EmittedModule {
   load(url: string | io.IOHandler): Promise<GraphModel>;
   predict<T extends Tensor3D | Tensor4D>(model: GraphModel, image: T, opts?: { normalized?: boolean }): T;
   threshold<T extends Tensor3D | Tensor4D>(probs: T, t?: number): T;
+  padBox(h: number, w: number): { top: number; left: number; height: number; width: number };
 }
 
 let tf: TF;
@@ -75,24 +78,23 @@ function writeModule(sub: string, g: IrGraph, w: WeightStore): string {
 
 const importModule = async (sub: string) => (await import(pathToFileURL(join(dir, sub, 'model.mjs')).href)) as EmittedModule;
 
-/** Indices of `n` samples reflected (repeatedly) out to `to`: a triangle wave of period 2(n - 1). */
-function reflected(n: number, to: number): Int32Array {
-  const period = Math.max(1, 2 * (n - 1));
-  return Int32Array.from({ length: to }, (_, i) => (n === 1 ? 0 : i % period < n ? i % period : period - (i % period)));
-}
+/** Indices of `n` samples, `before` of them ahead, reflected (repeatedly) out to `to`: image.ts reflectIndex. */
+const reflected = (n: number, before: number, to: number) => Int32Array.from({ length: to }, (_, i) => reflectIndex(i - before, n));
 
-/** The reference: normalize, reflect-pad bottom/right to `padded`, run the executor, crop, activation. */
+/** The reference: normalize, reflect-pad to `padded` centred as `alcli predict` does (padBox), run the executor, crop, activation. */
 async function reference(w: WeightStore, x: Float32Array, shape: [number, number, number, number], padded: [number, number], classes: number, activation: string): Promise<Float32Array> {
   const [n, h, wd, c] = shape;
   const g = tiny(padded, classes, activation);
+  const box = padBox(h, wd, networkStride(g));
+  assert.equal([box.height, box.width], padded);
   const norm = tf.tidy(() => {
     const z = tf.div(tf.sub(tf.tensor4d(x, shape), NORMALIZE.mean), NORMALIZE.std);
-    return tf.gather(tf.gather(z, reflected(h, padded[0]), 1), reflected(wd, padded[1]), 2);
+    return tf.gather(tf.gather(z, reflected(h, box.top, padded[0]), 1), reflected(wd, box.left, padded[1]), 2);
   });
   const logits = await runForm(tf, g, w, (await norm.data()) as Float32Array, [n, padded[0], padded[1], c]);
   norm.dispose();
   const out = tf.tidy(() => {
-    const y = tf.slice(tf.tensor4d(logits, [n, padded[0], padded[1], classes]), [0, 0, 0, 0], [-1, h, wd, -1]);
+    const y = tf.slice(tf.tensor4d(logits, [n, padded[0], padded[1], classes]), [0, box.top, box.left, 0], [-1, h, wd, -1]);
     return activation === 'softmax' ? tf.softmax(y, -1) : tf.sigmoid(y);
   });
   const data = (await out.data()) as Float32Array;
@@ -144,6 +146,16 @@ for (const [name, [n, h, wd], padded] of predictCases) {
     model.dispose();
   });
 }
+
+test("the module's padBox is alcli's one padding rule (ir/stride.ts padBox, used by alcli predict)", async () => {
+  const g = tiny([16, 16]);
+  writeModule('pad-rule', g, initWeights(g, 0));
+  const mod = await importModule('pad-rule');
+  for (const [h, w] of [[16, 16], [13, 18], [3, 2], [50, 37], [1, 1]]) {
+    const want = padBox(h, w, networkStride(g));
+    assert.equal(mod.padBox(h, w), { top: want.top, left: want.left, height: want.height, width: want.width }, `${h}x${w}`);
+  }
+});
 
 test('predict with softmax over 3 classes; threshold gives the class of each pixel', async () => {
   const g = tiny([16, 16], 3, 'softmax');

@@ -92,7 +92,7 @@ export async function benchInfer(tf: TF, c: Compiled, weights: WeightStore, back
   model.dispose();
 
   const ort = await (await import('../runtime/ort.js')).importOrt();
-  const session = await ort.InferenceSession.create(emitOnnx(deploy, deployWeights!), { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(emitOnnx(deploy, deployWeights!, { size: 'fixed' }), { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const nchw = new ort.Tensor('float32', nhwcToNchw(data, shape), [shape[0], shape[3], shape[1], shape[2]]);
   out.push(timing(`ONNX Runtime (${o.threads} thread${o.threads === 1 ? '' : 's'})`, 'deploy', c.deployStats.flops, await measure(async () => {
     const r = await session.run({ input: nchw });

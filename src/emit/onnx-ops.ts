@@ -42,6 +42,10 @@ export interface LowerContext {
   sizes(shape: Shape): string;
   /** a constant float32 [1, 1, f, f] (Resize scales) */
   scales(factor: number): string;
+  /** symbolic-size models only: int64 [N, C, H, W] of tensor `x`'s N, C and tensor `like`'s H, W, read at run time */
+  sizesLike?(x: string, like: string): string;
+  /** the ONNX tensor of the node a resize `like:` names */
+  like?: string;
 }
 
 /** Nodes computing the op, or an alias: the op is the identity on this ONNX tensor. */
@@ -106,8 +110,12 @@ export const ONNX_LOWERING = {
     {
       op_type: 'Resize',
       // an integer scale is a constant: no Shape op, and ONNX Runtime plans the whole graph ahead
-      // (about 10 % faster on alnet); sizes otherwise, with the batch read from the input
-      input: typeof ctx.node.attrs.scale === 'number' ? [ctx.inputs[0], '', ctx.scales(ctx.node.attrs.scale)] : [ctx.inputs[0], '', '', ctx.sizes(ctx.node.shape)],
+      // (about 10 % faster on alnet); `like:` in a symbolic-size model: the sizes of that tensor at
+      // run time; sizes as recorded otherwise, with the batch read from the input
+      input:
+        typeof ctx.node.attrs.scale === 'number'
+          ? [ctx.inputs[0], '', ctx.scales(ctx.node.attrs.scale)]
+          : [ctx.inputs[0], '', '', ctx.like && ctx.sizesLike ? ctx.sizesLike(ctx.inputs[0], ctx.like) : ctx.sizes(ctx.node.shape)],
       output: [ctx.output],
       attrs: {
         coordinate_transformation_mode: str('half_pixel'),

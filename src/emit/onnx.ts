@@ -1,10 +1,14 @@
 // src/emit/: emitters: IR + weights -> ONNX, TF.js graph model, TypeScript module, Triton repository (bytes, no I/O).
 // May import: ir.
 // The ONNX emitter: IR + weights -> ModelProto bytes (pure: no file I/O). The model reads `input`
-// [N, C, H, W] (N symbolic) and writes `logits` [N, classes, H, W], before the output activation;
-// everything between is NCHW too, so the model has no Transpose at all (see onnx-ops.ts).
+// [N, C, H, W] and writes `logits` [N, classes, H, W], before the output activation; everything
+// between is NCHW too, so the model has no Transpose at all (see onnx-ops.ts). N is symbolic; so
+// are H and W (dim_param 'H', 'W') unless the network pins its size (ir/stride.ts fixedSizeReason)
+// or the caller asks for the fixed form: a resize by `scale:` is a constant scales tensor either
+// way, a resize `like:` a node takes its sizes from that tensor's Shape at run time.
 import { INPUT_ID, type IrGraph, type Shape } from '../ir/graph.js';
 import { permute } from '../ir/layout.js';
+import { fixedSizeReason } from '../ir/stride.js';
 import { checkWeights, weightKey, type WeightStore } from '../ir/weights.js';
 import { ONNX_LOWERING, int, type LowerContext, type OnnxAttr, type OnnxNode } from './onnx-ops.js';
 import { DataType, encodeModel } from './onnx-proto.js';
@@ -14,6 +18,22 @@ export interface OnnxOptions {
   opset?: number;
   /** default 8 (ONNX 1.12, what onnx.checker and most runtimes know) */
   irVersion?: number;
+  /**
+   * 'symbolic' (default): height and width are dim_params wherever the network allows
+   * (onnxSizeForm); 'fixed': the compiled H x W, every resize size a constant, so ONNX Runtime
+   * can plan each shape ahead (the training step and bench compile one model per size anyway).
+   */
+  size?: 'symbolic' | 'fixed';
+}
+
+/** Symbolic height and width, and the dim_param names the model uses for them. */
+export const SYMBOLIC_DIMS = { batch: 'N', height: 'H', width: 'W' } as const;
+
+/** The size form emitOnnx writes for `graph` when asked for `wanted`: fixed where the network pins its size, with the reason. */
+export function onnxSizeForm(graph: IrGraph, wanted: 'symbolic' | 'fixed' = 'symbolic'): { form: 'symbolic' | 'fixed'; reason?: string } {
+  if (wanted === 'fixed') return { form: 'fixed', reason: 'the fixed form was asked for' };
+  const reason = fixedSizeReason(graph);
+  return reason ? { form: 'fixed', reason } : { form: 'symbolic' };
 }
 
 export const DEFAULT_OPSET = 17;
@@ -48,6 +68,7 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
   const problems = checkWeights(graph, weights);
   if (problems.length) throw new OnnxEmitError(`the weights do not fit the graph: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`);
 
+  const symbolic = onnxSizeForm(graph, opts.size).form === 'symbolic';
   const names = new Names([ONNX_INPUT, ONNX_OUTPUT]);
   const initializers: Initializer[] = [];
   const prelude: NamedNode[] = [];
@@ -71,6 +92,17 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
     prelude.push({ op_type: 'Shape', input: [ONNX_INPUT], output: [out] });
     return out;
   });
+  /** dims [start, end) of `t`'s shape at run time, computed where `t` is (body order) */
+  const shapePart = (t: string, start: number, end: number, hint: string, into: NamedNode[]) => {
+    const out = names.fresh(hint);
+    if (opset >= 15) into.push({ op_type: 'Shape', input: [t], output: [out], attrs: { start: int(start), end: int(end) } });
+    else {
+      const full = names.fresh(`${hint}_shape`);
+      into.push({ op_type: 'Shape', input: [t], output: [full] });
+      into.push({ op_type: 'Slice', input: [full, once(`i64:${start}`, () => addInit(`start_${start}`, [1], BigInt64Array.of(BigInt(start)))), once(`i64:${end}`, () => addInit(`end_${end}`, [1], BigInt64Array.of(BigInt(end))))], output: [out] });
+    }
+    return out;
+  };
 
   // ONNX tensor name of each IR value
   const tensor = new Map<string, string>([[INPUT_ID, ONNX_INPUT]]);
@@ -96,6 +128,18 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
           prelude.push({ op_type: 'Concat', input: [batch(), chw], output: [out], attrs: { axis: int(0) } });
           return out;
         }),
+      // the fixed form keeps constant sizes (a Shape of the batch only)
+      sizesLike: symbolic
+        ? (x, like) =>
+            once(`like:${x}:${like}`, () => {
+              const out = names.fresh(`sizes_like_${like}`);
+              const nc = shapePart(x, 0, 2, `nc_${x}`, body);
+              const hw = once(`hw:${like}`, () => shapePart(like, 2, 4, `hw_${like}`, body));
+              body.push({ op_type: 'Concat', input: [nc, hw], output: [out], attrs: { axis: int(0) } });
+              return out;
+            })
+        : undefined,
+      like: typeof node.attrs.like === 'string' ? tensor.get(node.attrs.like) : undefined,
     };
     const lowered = ONNX_LOWERING[node.op](ctx);
     if (!Array.isArray(lowered)) {
@@ -111,6 +155,7 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
   if (!tensor.has(graph.output.node)) throw new OnnxEmitError(`the output node '${graph.output.node}' is not in the graph`);
 
   const out = graph.nodes.find((n) => n.id === graph.output.node)!.shape;
+  const spatial = (h: number, w: number): [Dim, Dim] => (symbolic ? [SYMBOLIC_DIMS.height, SYMBOLIC_DIMS.width] : [h, w]);
   const nodeNames = new Names([]);
   const nodes = [...prelude, ...body].map((n) => ({
     op_type: n.op_type,
@@ -127,8 +172,8 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
       doc_string: `${graph.name}: ${ONNX_OUTPUT} are the scores before the output activation (${graph.output.activation})`,
       node: nodes,
       initializer: initializers,
-      input: [valueInfo(ONNX_INPUT, graph.input.channels, graph.input.size[0], graph.input.size[1])],
-      output: [valueInfo(ONNX_OUTPUT, out.c, out.h, out.w)],
+      input: [valueInfo(ONNX_INPUT, graph.input.channels, ...spatial(graph.input.size[0], graph.input.size[1]))],
+      output: [valueInfo(ONNX_OUTPUT, out.c, ...spatial(out.h, out.w))],
     },
     opset_import: [{ domain: '', version: opset }],
     metadata_props: [
@@ -138,11 +183,19 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
   };
 }
 
-export function valueInfo(name: string, c: number, h: number, w: number) {
-  return {
-    name,
-    type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_param: 'N' }, { dim_value: c }, { dim_value: h }, { dim_value: w }] } } },
-  };
+/** A dimension: a size, or a dim_param name (symbolic). */
+export type Dim = number | string;
+
+export const dimProto = (d: Dim) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d });
+
+/** A float32 [N, c, h, w] ValueInfoProto, N symbolic, h and w sizes or dim_params. */
+export function valueInfo(name: string, c: number, h: Dim, w: Dim) {
+  return tensorInfo(name, DataType.FLOAT, [SYMBOLIC_DIMS.batch, c, h, w]);
+}
+
+/** A ValueInfoProto of any element type and dims. */
+export function tensorInfo(name: string, elemType: number, dims: readonly Dim[]) {
+  return { name, type: { tensor_type: { elem_type: elemType, shape: { dim: dims.map(dimProto) } } } };
 }
 
 export function attributeProto(name: string, a: OnnxAttr) {

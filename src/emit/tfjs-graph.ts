@@ -5,6 +5,7 @@ import { packWeights, type WeightDtype, type WeightsManifestEntry } from '../ir/
 import { INPUT_ID, nodeMap, type IrGraph } from '../ir/graph.js';
 import type { Shape } from '../ir/graph.js';
 import { checkWeights, weightKey, type WeightStore } from '../ir/weights.js';
+import { fixedSizeReason } from '../ir/stride.js';
 import { attr, GraphBuilder, tfName, type NodeDefJson, type ShapeJson } from './graphdef.js';
 import { TFJS_GRAPH_LOWERINGS, type NodeEmitter } from './tfjs-graph-ops.js';
 
@@ -136,7 +137,7 @@ export function emitTfjsGraphModel(graph: IrGraph, weights: WeightStore, opts: T
 }
 
 /** A resize to a fixed `size` pins the input size; otherwise the graph takes any size the stride divides. */
-export const fixedInputSize = (graph: IrGraph): boolean => graph.nodes.some((n) => n.op === 'resize' && n.attrs.size !== undefined);
+export const fixedInputSize = (graph: IrGraph): boolean => fixedSizeReason(graph) !== undefined;
 
 
 /** The files of an emitted model by path relative to its directory: model.json and the shards. */

@@ -17,10 +17,15 @@ import { loadTf, type BackendChoice, type TF } from '../runtime/backend.js';
 import { calibratedWeights, compareOutputs, randomInput, runForm, VERIFY_TOLERANCE, withinTolerance } from '../runtime/verify.js';
 import { initWeights, type WeightStore } from '../ir/weights.js';
 import type { PrecisionRow } from './gate.js';
+import { resizeGraph } from '../ir/resize-graph.js';
+import { fixedSizeReason } from '../ir/stride.js';
+import type { IrGraph } from '../ir/graph.js';
 import { BadOptionsError } from '../train/errors.js';
-import { DEFAULT_MAX_IOU_DROP, emitArtifacts, runArtifact, type Calibration, type Precision, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
+import { DEFAULT_MAX_IOU_DROP, emitArtifacts, FORMATS, runArtifact, runArtifactAt, type Calibration, type Precision, type Check, type ExportBuild, type ExportFormat, type ExportOptions, type Reference } from './formats.js';
+import { IMAGE_ONNX_FILE, runImageCheck, type ExportIo } from './image-io.js';
 
 export { EXPORT_FORMATS, PRECISIONS, CALIBRATIONS, DEFAULT_MAX_IOU_DROP, type Precision, type Calibration, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
+export { EXPORT_IO, IMAGE_ONNX_FILE, type ExportIo } from './image-io.js';
 
 export const check = (stage: string, reference: Float32Array, candidate: Float32Array, tolerance = VERIFY_TOLERANCE): Check => {
   const c = compareOutputs(reference, candidate);
@@ -44,15 +49,48 @@ export async function buildExport(tf: TF, c: Compiled, weights: WeightStore, opt
   const checks = [check('deploy form (TF.js executor)', logits, await runForm(tf, graph, deployWeights!, input, shape), opts.tolerance)];
   const files = new Map<string, Uint8Array | string>();
   for (const [path, data] of await emitArtifacts(c, graph, deployWeights!, opts, weights)) files.set(path, data);
-  return { training: { graph: c.graph, weights }, deploy: { graph, weights: deployWeights! }, files, reference: { shape, input, logits }, checks };
+  const second = await secondReference(tf, c, graph, weights, opts);
+  return { training: { graph: c.graph, weights }, deploy: { graph, weights: deployWeights! }, files, reference: { shape, input, logits }, ...(second ? { second } : {}), checks };
+}
+
+/**
+ * The second size the symbolic-size artifacts are checked at: one network stride larger in each
+ * direction than the compiled size; undefined when no format written takes any size, or the network
+ * pins its size (ir/stride.ts fixedSizeReason).
+ */
+export function secondSize(c: Compiled, deploy: IrGraph, formats: readonly ExportFormat[]): [number, number] | undefined {
+  if (!formats.some((f) => FORMATS[f].runAt) || fixedSizeReason(deploy)) return undefined;
+  const [h, w] = c.graph.input.size;
+  return [h + c.stride[0], w + c.stride[1]];
+}
+
+/** The training form re-shaped to secondSize, run by the TF.js executor on seed + 2 inputs. */
+async function secondReference(tf: TF, c: Compiled, deploy: IrGraph, weights: WeightStore, opts: ExportOptions): Promise<Reference | undefined> {
+  const size = secondSize(c, deploy, opts.formats);
+  if (!size) return undefined;
+  // one image: the larger size costs the executor more, and the batch dimension was checked at the first
+  const shape: [number, number, number, number] = [1, size[0], size[1], c.graph.input.channels];
+  const input = randomInput(shape, opts.seed + 2);
+  return { shape, input, logits: await runForm(tf, resizeGraph(c.graph, size), weights, input, shape) };
 }
 
 /** Reloads each artifact through `read` and runs it with its own runtime. */
-export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<ExportOptions, 'formats' | 'tolerance'>, read: (path: string) => Uint8Array): Promise<Check[]> {
+/**
+ * Reloads each artifact through `read` and runs it with its own runtime; the symbolic-size ONNX
+ * artifacts also at build.second's size; with io `image`, model.image.onnx on an odd-sized uint8
+ * image against alcli predict's probabilities (export/image-io.ts).
+ */
+export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<ExportOptions, 'formats' | 'tolerance'> & Partial<Pick<ExportOptions, 'io' | 'normalize' | 'seed'>>, read: (path: string) => Uint8Array): Promise<Check[]> {
   const checks: Check[] = [];
   for (const f of opts.formats) {
     const out = await runArtifact(tf, f, build, read);
     if (out) checks.push(check(out.stage, build.reference.logits, out.logits, opts.tolerance));
+    const at = build.second && (await runArtifactAt(f, build, read, build.second));
+    if (at) checks.push(check(at.stage, build.second!.logits, at.logits, opts.tolerance));
+  }
+  if (opts.io === 'image' && opts.formats.includes('onnx')) {
+    const r = await runImageCheck(tf, build.training, read(IMAGE_ONNX_FILE), opts.normalize ?? null, (opts.seed ?? 0) + 3);
+    checks.push(check(r.stage, r.reference, r.probabilities, opts.tolerance));
   }
   return checks;
 }
@@ -107,6 +145,8 @@ export interface ExportRequest {
   maxIouDrop?: number;
   /** also a TF.js graph model with uint8 affine weight storage (tfjs.uint8/), gated like the precisions */
   tfjsWeights?: 'uint8';
+  /** `image`: also model.image.onnx (uint8 HWC image in, probabilities and mask out); needs the onnx format; default `tensor` */
+  io?: ExportIo;
 }
 
 
@@ -119,7 +159,7 @@ export interface ExportHooks {
 export interface ExportVerify {
   tolerance: number;
   rule: string;
-  inputs: { shape: [number, number, number, number]; seed: number; layout: 'NHWC' };
+  inputs: { shape: [number, number, number, number]; seed: number; layout: 'NHWC'; second?: { shape: [number, number, number, number]; seed: number } };
   checks: Check[];
   /** with --precision beyond fp32: each precision's artifact scored on the validation split (gate.ts) */
   precision?: PrecisionGate;
@@ -152,6 +192,7 @@ export async function exportArtifacts(source: string, req: ExportRequest, hooks:
 }
 
 async function lockedExport(source: string, req: ExportRequest, hooks: ExportHooks): Promise<ExportResult> {
+  if (req.io === 'image' && !req.formats.includes('onnx')) throw new BadOptionsError(`--io image writes ${IMAGE_ONNX_FILE} beside model.onnx: add onnx to the formats`);
   const fromRun = existsSync(source) && statSync(source).isDirectory();
   // never the source (a run, or a spec and its imports: checked once compiled) nor the folder the user is in
   checkOutputDir(req.output, req.force ?? false, undefined, { protect: [{ path: source, what: fromRun ? 'the source run' : 'the source spec' }, { path: process.cwd(), what: 'the current folder', allowInside: true }] });
@@ -186,7 +227,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     log(`export ${source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${req.seed})`);
   }
   const { formats, tolerance } = req;
-  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance, safetensorsForm: req.deploy ? 'deploy' : 'training', safetensorsNames: req.names };
+  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance, safetensorsForm: req.deploy ? 'deploy' : 'training', safetensorsNames: req.names, io: req.io };
   const build = await buildExport(tf, c, weights, opts);
   const out = dirWriter(req.output).open();
   let done = false;
@@ -198,12 +239,12 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
       if (!data) throw new Error(`${path} was not written`);
       return data;
     };
-    const checks = [...build.checks, ...(await checkArtifacts(tf, build, { formats: runBack, tolerance }, read))];
+    const checks = [...build.checks, ...(await checkArtifacts(tf, build, { formats: runBack, tolerance, io: req.io, normalize, seed: req.seed }, read))];
     for (const k of checks) log(`  ${k.pass ? 'ok  ' : 'FAIL'} ${k.stage}: max abs diff ${k.maxAbs.toExponential(2)} (max |logit| ${k.maxRef.toFixed(3)})`);
     const verify: ExportVerify = {
       tolerance,
       rule: 'max abs diff <= tolerance * max(1, max |reference logit|)',
-      inputs: { shape: build.reference.shape, seed: req.seed + 1, layout: 'NHWC' },
+      inputs: { shape: build.reference.shape, seed: req.seed + 1, layout: 'NHWC', ...(build.second ? { second: { shape: build.second.shape, seed: req.seed + 2 } } : {}) },
       checks,
     };
     // a gate failure is a failed check of its own (in `failed`, not in verify.checks' comparisons)
@@ -216,7 +257,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     out.write('verify.json', `${JSON.stringify(verify, null, 2)}\n`);
     const failed = [...checks.filter((k) => !k.pass), ...gateFailed];
     if (failed.length) return { ok: false, output: req.output, failed, verify };
-    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, thresholdSource: opts.thresholdSource, normalize, precision: verify.precision }));
+    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, thresholdSource: opts.thresholdSource, normalize, precision: verify.precision, io: req.io, sizes: { second: build.second && [build.second.shape[1], build.second.shape[2]], fixed: fixedSizeReason(build.deploy.graph) } }));
     out.commit('whole');
     done = true;
     return { ok: true, output: req.output, files: listFiles(req.output), verify };

@@ -7,6 +7,7 @@ import type { TF } from '../runtime/backend.js';
 import type { WeightStore } from '../ir/weights.js';
 import type { Comparison } from '../runtime/verify.js';
 import { isInitMap, type InitMapName } from '../train/choices.js';
+import type { ExportIo } from './image-io.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors', 'pytorch'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -39,6 +40,8 @@ export interface ExportOptions {
   safetensorsForm?: 'training' | 'deploy';
   /** the tensor names the safetensors format writes: alcli's own (default) or a built-in map's (twin, torchvision-resnet34) */
   safetensorsNames?: InitMapName;
+  /** `image`: the onnx format also writes model.image.onnx (uint8 image in, mask out: export/image-io.ts); default `tensor` */
+  io?: ExportIo;
 }
 
 export interface Check extends Comparison {
@@ -53,8 +56,20 @@ export interface ExportBuild {
   /** relative path -> contents */
   files: Map<string, Uint8Array | string>;
   /** the verification batch and the training form's logits on it (NHWC) */
-  reference: { shape: [number, number, number, number]; input: Float32Array; logits: Float32Array };
+  reference: Reference;
+  /**
+   * a second batch at another size (one stride step larger each way) and the training form's logits
+   * there (resizeGraph): the symbolic-size ONNX artifacts are run at both; absent for a fixed-size network
+   */
+  second?: Reference;
   checks: Check[];
+}
+
+/** A verification batch (NHWC) and the training form's logits on it. */
+export interface Reference {
+  shape: [number, number, number, number];
+  input: Float32Array;
+  logits: Float32Array;
 }
 
 interface FormatEntry {
@@ -62,6 +77,8 @@ interface FormatEntry {
   emit(c: Compiled, graph: IrGraph, weights: WeightStore, opts: ExportOptions, training: WeightStore): Promise<Map<string, Uint8Array | string>>;
   /** logits (NHWC) of the artifact on the reference batch, read back from disk; undefined when it has no runtime of its own */
   run(tf: TF, build: ExportBuild, read: (path: string) => Uint8Array): Promise<{ stage: string; logits: Float32Array } | undefined>;
+  /** the artifact's logits on another batch (build.second): formats whose model takes any size */
+  runAt?(build: ExportBuild, read: (path: string) => Uint8Array, ref: Reference): Promise<{ stage: string; logits: Float32Array }>;
 }
 
 const GENERATED_BY = 'alcli 0.1.0';
@@ -79,10 +96,12 @@ async function onnxBytes(graph: IrGraph, weights: WeightStore, opts: ExportOptio
   return emitOnnx(graph, weights, { opset: opts.opset });
 }
 
-async function runOnnxFile(build: ExportBuild, bytes: Uint8Array): Promise<Float32Array> {
+async function runOnnxFile(build: ExportBuild, bytes: Uint8Array, ref: Reference = build.reference): Promise<Float32Array> {
   const { runOnnx } = await import('../runtime/ort.js');
-  return runOnnx(bytes, build.reference.input, build.reference.shape, { threads: 2 });
+  return runOnnx(bytes, ref.input, ref.shape, { threads: 2 });
 }
+
+const atSize = (ref: Reference) => ` at ${ref.shape[1]}x${ref.shape[2]}`;
 
 export const FORMATS: Record<ExportFormat, FormatEntry> = {
   tfjs: {
@@ -106,11 +125,19 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
     },
   },
   onnx: {
-    async emit(_c, graph, weights, opts) {
-      return new Map([[ONNX_FILE, await onnxBytes(graph, weights, opts)]]);
+    async emit(c, graph, weights, opts) {
+      const files = new Map([[ONNX_FILE, await onnxBytes(graph, weights, opts)]]);
+      if (opts.io === 'image') {
+        const { imageOnnxBytes, IMAGE_ONNX_FILE } = await import('./image-io.js');
+        files.set(IMAGE_ONNX_FILE, await imageOnnxBytes(c, graph, weights, { opset: opts.opset, normalize: opts.normalize, threshold: opts.threshold }));
+      }
+      return files;
     },
     async run(_tf, build, read) {
       return { stage: `ONNX (${ONNX_FILE}, onnxruntime-node)`, logits: await runOnnxFile(build, read(ONNX_FILE)) };
+    },
+    async runAt(build, read, ref) {
+      return { stage: `ONNX (${ONNX_FILE}, onnxruntime-node)${atSize(ref)}`, logits: await runOnnxFile(build, read(ONNX_FILE), ref) };
     },
   },
   ts: {
@@ -131,6 +158,10 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
     async run(_tf, build, read) {
       const path = `${TRITON_DIR}/${tritonName(build)}/1/model.onnx`;
       return { stage: `Triton repository (${path}, onnxruntime-node)`, logits: await runOnnxFile(build, read(path)) };
+    },
+    async runAt(build, read, ref) {
+      const path = `${TRITON_DIR}/${tritonName(build)}/1/model.onnx`;
+      return { stage: `Triton repository (${path}, onnxruntime-node)${atSize(ref)}`, logits: await runOnnxFile(build, read(path), ref) };
     },
   },
   safetensors: {
@@ -191,3 +222,6 @@ export async function emitArtifacts(c: Compiled, graph: IrGraph, weights: Weight
 }
 
 export const runArtifact = (tf: TF, format: ExportFormat, build: ExportBuild, read: (path: string) => Uint8Array) => FORMATS[format].run(tf, build, read);
+
+/** The artifact run on build.second, for the formats whose model takes any size; undefined otherwise. */
+export const runArtifactAt = (format: ExportFormat, build: ExportBuild, read: (path: string) => Uint8Array, ref: Reference) => FORMATS[format].runAt?.(build, read, ref);

@@ -67,3 +67,44 @@ export function checkInputStride(g: IrGraph, at: SourcePos | undefined, fromFlag
     hint: `use ${fix}${fromFlag ? ' (--size)' : ' (input.size)'}; alcli pads images to it and crops the output back`,
   });
 }
+
+/**
+ * Why `g` only runs at its compiled input size, or undefined when it runs at any size its stride
+ * divides. Weights never depend on the spatial size (resize-graph.ts), so the one thing that pins
+ * the size is a resize to an absolute `size:` (its output is that size whatever the input, and a
+ * merge or the output downstream then needs the input that matches it). A global pool, a resize
+ * by `scale:` or `like:` a node are size-free. The ONNX, Triton and TF.js graph emitters write
+ * symbolic height and width exactly when this is undefined.
+ */
+export function fixedSizeReason(g: IrGraph): string | undefined {
+  const n = g.nodes.find((x) => x.op === 'resize' && x.attrs.size !== undefined);
+  if (!n) return undefined;
+  const [h, w] = n.attrs.size as readonly number[];
+  return `'${n.id}' resizes to the absolute size ${h}x${w}, so the network only runs at ${g.input.size.join('x')} (resize by scale: or like: a node to take any size)`;
+}
+
+/** Where an h x w image lies inside its padding to the stride: offsets and the padded size, in pixels. */
+export interface PadBox {
+  /** rows added above and below, columns left and right */
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+  /** the padded size: the next multiples of the stride */
+  height: number;
+  width: number;
+}
+
+/**
+ * alcli's one padding rule (training's validation, `alcli predict`, model.ts and the `--io image`
+ * ONNX graph): pad h x w to the next multiple of the stride in each direction, split evenly, the
+ * odd pixel at the bottom/right: top = floor((H - h) / 2), H = ceil(h / sh) * sh (and likewise
+ * for the width). The padding is filled by reflection (image.ts reflectIndex).
+ */
+export function padBox(h: number, w: number, [sh, sw]: readonly [number, number]): PadBox {
+  const height = Math.ceil(h / sh) * sh;
+  const width = Math.ceil(w / sw) * sw;
+  const top = Math.floor((height - h) / 2);
+  const left = Math.floor((width - w) / 2);
+  return { top, bottom: height - h - top, left, right: width - w - left, height, width };
+}

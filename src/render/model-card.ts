@@ -16,6 +16,36 @@ export interface ModelCardInput {
   thresholdSource?: string;
   /** the precision table of the accuracy gate (export/gate.ts), when other precisions were exported */
   precision?: { max_iou_drop: number; rows: { artifact: string; precision: string; engine: string; bytes: number; ms: number | null; val_iou: number; val_dice: number; drop: number; pass: boolean }[]; int8?: { excluded: string[]; calibration: { crops: number; method: string } } };
+  /** `image`: the export holds model.image.onnx (uint8 image in, mask out) */
+  io?: 'tensor' | 'image';
+  /** the ONNX models' size: `fixed`, why they only take the compiled size; `second`, the other size they were checked at */
+  sizes?: { fixed?: string; second?: [number, number] };
+}
+
+/** The `--io image` section: how to call model.image.onnx. */
+function imageIoSection(m: ModelCardInput): string[] {
+  const c = m.compiled;
+  const ch = c.graph.input.channels;
+  const k = c.graph.output.classes;
+  const softmax = c.graph.output.activation === 'softmax';
+  const load = ch === 1 ? "np.asarray(Image.open('slice.png').convert('L'))[..., None]" : "np.asarray(Image.open('slice.png').convert('RGB'))";
+  return [
+    '## Image in, mask out (`model.image.onnx`)',
+    '',
+    `The network with its pre- and post-processing as ONNX ops, the same steps as \`alcli predict\`: pixels / 255${m.normalize ? ', the normalization above' : ''}, reflect padding (centred) to a multiple of the stride ${c.stride.join('x')}, the network, the crop back to the image size, ${c.graph.output.activation}, then the mask.`,
+    '',
+    `- input \`image\`: uint8 [H, W, ${ch}] (HWC, any H and W${m.sizes?.fixed ? ` that pad to ${c.graph.input.size.join('x')}: the network has a fixed size` : ''}); 8-bit pixels. A 16-bit image must be brought to 8 bits first (v >> 8), or fed to \`model.onnx\` with your own scaling (v / 65535, then the normalization).`,
+    `- output \`probabilities\`: float32 ${k === 1 ? '[H, W]' : `[${k}, H, W]`} (${c.graph.output.activation})`,
+    `- output \`mask\`: uint8 ${softmax || k === 1 ? '[H, W]' : `[${k}, H, W]`}, ${softmax ? 'the most probable class index of each pixel (alcli predict\'s NAME.label.png)' : `255 where the probability >= ${m.threshold}, else 0 (alcli predict's NAME.mask.png)`}`,
+    '',
+    '```python',
+    'import numpy as np, onnxruntime as ort',
+    'from PIL import Image',
+    "session = ort.InferenceSession('model.image.onnx')",
+    `mask, probabilities = session.run(['mask', 'probabilities'], {'image': ${load}})`,
+    '```',
+    '',
+  ];
 }
 
 export function modelCard(m: ModelCardInput): string {
@@ -49,8 +79,12 @@ export function modelCard(m: ModelCardInput): string {
     '',
     `- input \`input\`: ${c.graph.input.channels} channel(s), ${h}x${w} (sizes must divide by the network stride ${c.stride[0]}: pad with reflection and crop the output back); NHWC in the TF.js model, NCHW in ONNX`,
     `- normalization: ${normText}`,
+    ...(m.sizes
+      ? [`- size: ${m.sizes.fixed ? `the ONNX and Triton models take ${h}x${w} only: ${m.sizes.fixed}` : `the ONNX and Triton models take any height and width that divide by ${c.stride.join('x')} (symbolic H and W; Triton dims -1)${m.sizes.second ? `, checked at ${h}x${w} and ${m.sizes.second.join('x')}` : ''}`}`]
+      : []),
     `- output \`logits\`: ${c.graph.output.classes} class(es) at the input size; apply ${c.graph.output.activation} for probabilities; ${c.graph.output.activation === 'softmax' ? 'the most probable class (argmax) of each pixel for a label map' : `threshold ${m.threshold} for a mask${m.thresholdSource ? ` (${m.thresholdSource})` : ''}`}`,
     '',
+    ...(m.io === 'image' ? imageIoSection(m) : []),
     '## Weights',
     '',
     m.source.kind === 'spec'

@@ -72,3 +72,25 @@ export async function runSession(session: InferenceSession, input: Float32Array,
     for (const t of Object.values(result)) t.dispose();
   }
 }
+
+/**
+ * Runs an `--io image` model (emit/onnx-image.ts) on one 8-bit image, HWC [h, w, c]: its
+ * probabilities (float32, class-major [K, h, w], or [h, w] for one class) and its uint8 mask.
+ */
+export async function runImageOnnx(model: Uint8Array, pixels: Uint8Array, shape: readonly [number, number, number], opts: OrtOptions = {}): Promise<{ probabilities: Float32Array; mask: Uint8Array }> {
+  const [h, w, c] = shape;
+  if (pixels.length !== h * w * c) throw new Error(`image has ${pixels.length} values, shape ${shape.join('x')} needs ${h * w * c}`);
+  const { IMAGE_INPUT, MASK_OUTPUT, PROBABILITIES_OUTPUT } = await import('../emit/onnx-image.js');
+  const [{ Tensor }, session] = await Promise.all([loadOrt(), ortSession(model, opts)]);
+  const x = new Tensor('uint8', pixels, [h, w, c]);
+  const result = await session.run({ [IMAGE_INPUT]: x });
+  try {
+    const p = result[PROBABILITIES_OUTPUT];
+    const m = result[MASK_OUTPUT];
+    if (p.type !== 'float32' || m.type !== 'uint8') throw new Error(`'${PROBABILITIES_OUTPUT}' is ${p.type}, '${MASK_OUTPUT}' ${m.type}: expected float32 and uint8`);
+    return { probabilities: Float32Array.from(p.data as Float32Array), mask: Uint8Array.from(m.data as Uint8Array) };
+  } finally {
+    x.dispose();
+    for (const t of Object.values(result)) t.dispose();
+  }
+}

@@ -6,6 +6,7 @@
 // (intensity.ts) on the image only. Borders are filled by reflection (image.ts reflectIndex). Every
 // sample's numbers are a pure function of its seed (sampleSeed: seed, epoch, index), drawn in one
 // fixed order whatever is on.
+import { padBox } from '../ir/stride.js';
 import { remap, reflectIndex, type HwcImage } from './image.js';
 import { applyIntensity, type IntensityDraw } from './intensity.js';
 import { elasticField, reflectCoord, sampleMap, type SamplingMap } from './warp.js';
@@ -63,14 +64,12 @@ export interface Box {
   width: number;
 }
 
-/** Reflect-pads to the next multiple of the stride in each direction, split evenly (the extra pixel at the bottom/right). */
+/** Reflect-pads to the next multiple of the stride in each direction, split evenly (the extra pixel at the bottom/right): ir/stride.ts padBox. */
 export function padToMultiple(img: HwcImage, multiple: number | [number, number]): { image: HwcImage; box: Box } {
-  const [mh, mw] = typeof multiple === 'number' ? [multiple, multiple] : multiple;
-  const ph = Math.ceil(img.height / mh) * mh;
-  const pw = Math.ceil(img.width / mw) * mw;
-  const box = { top: Math.floor((ph - img.height) / 2), left: Math.floor((pw - img.width) / 2), height: img.height, width: img.width };
-  if (ph === img.height && pw === img.width) return { image: img, box };
-  return { image: crop(img, -box.top, -box.left, ph, pw), box };
+  const p = padBox(img.height, img.width, typeof multiple === 'number' ? [multiple, multiple] : multiple);
+  const box = { top: p.top, left: p.left, height: img.height, width: img.width };
+  if (p.height === img.height && p.width === img.width) return { image: img, box };
+  return { image: crop(img, -box.top, -box.left, p.height, p.width), box };
 }
 
 /** The box of a padded image (or of a network output at the padded size): undoes padToMultiple. */

@@ -2,8 +2,9 @@
 // (the fast one on a CPU) or the TF.js executor. The deploy form (BN folded, branches fused) is
 // built once; each image is normalized, reflect-padded to a multiple of the network stride, run
 // (in overlapping tiles when it is large), cropped back and passed through the output activation.
-// ONNX models have fixed H and W: the graph is re-shaped for each padded size (resizeGraph) and
-// one session per size is kept, the least recently used dropped beyond `maxSessions`.
+// ONNX Runtime runs one model with symbolic H and W (one session for every size) when the network
+// allows it (ir/stride.ts fixedSizeReason); else the graph is re-shaped for each padded size
+// (resizeGraph) and one session per size is kept, the least recently used dropped beyond `maxSessions`.
 //
 // Tiling: tiles are windows of the padded image whose corners lie on the stride grid, so each
 // tile downsamples exactly as the whole image does. Neighbouring tiles overlap by 2 x `overlap`;
@@ -14,7 +15,7 @@
 import type { Tensor4D } from '@tensorflow/tfjs';
 import type { IrGraph } from '../ir/graph.js';
 import { resizeGraph } from '../ir/resize-graph.js';
-import { networkStride } from '../ir/stride.js';
+import { fixedSizeReason, networkStride } from '../ir/stride.js';
 import { deployForm } from '../passes/pipeline.js';
 import { loadTf, type TF } from '../runtime/backend.js';
 import { forward, toTensors, type TensorWeights } from '../runtime/executor.js';
@@ -174,15 +175,16 @@ function ortEngine(deploy: IrGraph, weights: WeightStore, opts: PredictorOptions
   const maxSessions = Math.max(1, opts.maxSessions ?? 4);
   const models = new Map<string, Uint8Array>();
   const ortOpts = { threads: opts.threads };
+  const symbolic = fixedSizeReason(deploy) === undefined;
   const release = (model: Uint8Array) => void mods.then(([, ort]) => ort.ortSession(model, ortOpts).then((s) => s.release())).catch(() => {});
   return {
     async run(img) {
       const [{ emitOnnx }, { runOnnx }] = await mods;
-      const key = `${img.height}x${img.width}`;
+      const key = symbolic ? 'any' : `${img.height}x${img.width}`;
       let model = models.get(key);
       if (model) models.delete(key);
       else {
-        model = emitOnnx(resizeGraph(deploy, [img.height, img.width]), weights);
+        model = emitOnnx(symbolic ? deploy : resizeGraph(deploy, [img.height, img.width]), weights, { size: symbolic ? 'symbolic' : 'fixed' });
         if (models.size >= maxSessions) {
           const [oldest, m] = models.entries().next().value!;
           models.delete(oldest);

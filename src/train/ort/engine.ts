@@ -105,7 +105,7 @@ export class OrtEngine implements TrainEngine {
     const [, h, w] = shape;
     const key = `${h}x${w}`;
     let bytes = this.inference.bytes.get(key);
-    if (!bytes) this.inference.bytes.set(key, (bytes = emitOnnx(resizeGraph(this.g, [h, w]), this.inference.weights)));
+    if (!bytes) this.inference.bytes.set(key, (bytes = emitOnnx(resizeGraph(this.g, [h, w]), this.inference.weights, { size: 'fixed' })));
     return runOnnx(bytes, x, shape, { threads: this.threads });
   }
 

@@ -1,0 +1,169 @@
+// The `--io image` ONNX graph (src/emit/onnx-image.ts withImageIo) against `alcli predict`'s own
+// path (src/train/infer.ts createPredictor) on odd-sized 8-bit images: probabilities to 1e-5 before
+// thresholding, masks equal; the one padding rule (ir/stride.ts padBox) as a table; onnx.checker.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { compile } from '../src/frontend/compile.js';
+import { onnxModel } from '../src/emit/onnx.js';
+import { decodeModel, encodeModel } from '../src/emit/onnx-proto.js';
+import { IMAGE_INPUT, MASK_OUTPUT, PROBABILITIES_OUTPUT, withImageIo } from '../src/emit/onnx-image.js';
+import type { IrGraph } from '../src/ir/graph.js';
+import { networkStride, padBox } from '../src/ir/stride.js';
+import { initWeights, randomizeBatchNorm, rng } from '../src/ir/weights.js';
+import { deployForm } from '../src/passes/pipeline.js';
+import { loadTf } from '../src/runtime/backend.js';
+import { runImageOnnx } from '../src/runtime/ort.js';
+import { padToMultiple } from '../src/train/augment.js';
+import { hwc } from '../src/train/image.js';
+import { createPredictor } from '../src/train/infer.js';
+import { memHost } from './helpers.js';
+
+const { tf } = await loadTf('wasm');
+/** models for the onnx.checker test at the end */
+const checked = new Map<string, Uint8Array>();
+
+/** Stride 4 (two stride-2 convs), a skip concat, upsampling by scale and like. */
+const TINY = (channels: number, classes: number, activation: string) => `alcli: 1
+name: tiny
+input: {channels: ${channels}, size: [32, 32]}
+output: {classes: ${classes}, activation: ${activation}}
+graph:
+  a: {op: conv, in: input, out: 6, kernel: 3, stride: 2}
+  a_bn: {op: bn}
+  a_r: {op: relu}
+  b: {op: conv, out: 6, kernel: 3, stride: 2}
+  b_r: {op: relu}
+  up: {op: resize, like: a_r}
+  cat: {op: concat, in: [a_r, up]}
+  head: {op: conv, out: classes, kernel: 1, bias: true}
+  logits: {op: resize, scale: 2}
+`;
+
+function graphOf(text: string): IrGraph {
+  const r = compile('t.yaml', memHost({ 't.yaml': text }));
+  if (!r.compiled) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.compiled.graph;
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.is(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+// ---- the padding rule ----
+
+const PADS: [h: number, w: number, stride: [number, number], box: [top: number, bottom: number, left: number, right: number]][] = [
+  [32, 32, [4, 4], [0, 0, 0, 0]],
+  [50, 37, [4, 4], [1, 1, 1, 2]],
+  [50, 37, [32, 32], [7, 7, 13, 14]],
+  [1, 3, [16, 8], [7, 8, 2, 3]],
+  [17, 17, [16, 16], [7, 8, 7, 8]],
+];
+for (const [h, w, stride, box] of PADS)
+  test(`padBox ${h}x${w} to stride ${stride.join('x')}: top, bottom, left, right = ${box.join(', ')}; padToMultiple puts the image there`, () => {
+    const p = padBox(h, w, stride);
+    assert.equal([p.top, p.bottom, p.left, p.right], box);
+    assert.equal([p.height, p.width], [h + box[0] + box[1], w + box[2] + box[3]]);
+    assert.ok(p.height % stride[0] === 0 && p.width % stride[1] === 0);
+    const img = hwc(h, w, 1, Float32Array.from({ length: h * w }, (_, i) => i));
+    const { image, box: b } = padToMultiple(img, stride);
+    assert.equal([image.height, image.width, b.top, b.left], [p.height, p.width, p.top, p.left]);
+    assert.is(image.data[b.top * image.width + b.left], 0, 'the first pixel at (top, left)');
+  });
+
+// ---- the image graph against the predictor ----
+
+interface Case {
+  name: string;
+  channels: number;
+  classes: number;
+  activation: 'sigmoid' | 'softmax';
+  size: [number, number];
+  normalize: { mean: number[]; std: number[] } | null;
+}
+const CASES: Case[] = [
+  { name: 'binary, RGB, normalized, 50x37', channels: 3, classes: 1, activation: 'sigmoid', size: [50, 37], normalize: { mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3] } },
+  { name: 'softmax 3 classes, gray, 21x30', channels: 1, classes: 3, activation: 'softmax', size: [21, 30], normalize: null },
+  { name: 'binary, gray, 3x2 (smaller than its padding: reflected again)', channels: 1, classes: 1, activation: 'sigmoid', size: [3, 2], normalize: { mean: [0.5], std: [0.25] } },
+];
+
+for (const k of CASES)
+  test(`image IO (${k.name}): probabilities equal alcli predict's to 1e-5, the mask equals its mask`, async () => {
+    const g = graphOf(TINY(k.channels, k.classes, k.activation));
+    const weights = randomizeBatchNorm(g, initWeights(g, 5), 6);
+    const [h, w] = k.size;
+    const r = rng(11);
+    const pixels = Uint8Array.from({ length: h * w * k.channels }, () => Math.floor(r.uniform() * 256));
+    // predict's path: 8-bit pixels / 255 (decode.ts toImage), then the predictor (TF.js engine)
+    const predictor = await createPredictor({ tf, graph: g, weights, normalize: k.normalize, engine: 'tfjs' });
+    const probs = await predictor.predict(hwc(h, w, k.channels, Float32Array.from(pixels, (v) => v / 255)));
+    predictor.dispose();
+    // a cut between the two middle probabilities, so the mask has both values
+    const sorted = [...probs].sort((x, y) => x - y);
+    const threshold = k.activation === 'sigmoid' ? (sorted[(sorted.length >> 1) - 1] + sorted[sorted.length >> 1]) / 2 : 0.5;
+    const d = deployForm(g, { weights });
+    const stride = networkStride(g);
+    const model = encodeModel(withImageIo(onnxModel(d.graph, d.weights!), { normalize: k.normalize, stride, activation: k.activation, threshold, classes: k.classes, channels: k.channels }));
+    checked.set(k.name.replace(/\W+/g, '_'), model);
+    const out = await runImageOnnx(model, pixels, [h, w, k.channels], { threads: 1 });
+    assert.is(out.probabilities.length, k.classes * h * w);
+    const diff = maxDiff(out.probabilities, probs);
+    assert.ok(diff <= 1e-5, `max |diff| ${diff}`);
+    const n = h * w;
+    const mask = Uint8Array.from({ length: n }, (_, i) => {
+      if (k.activation === 'sigmoid') return probs[i] >= threshold ? 255 : 0;
+      let best = 0;
+      for (let c = 1; c < k.classes; c++) if (probs[c * n + i] > probs[best * n + i]) best = c;
+      return best;
+    });
+    // a pixel within rounding of the cut may fall either way
+    const near = (i: number) => k.activation === 'sigmoid' && Math.abs(probs[i] - threshold) < 1e-5;
+    const wrong = [...mask].filter((v, i) => v !== out.mask[i] && !near(i)).length;
+    assert.is(wrong, 0, 'mask pixels that differ');
+    assert.ok(new Set(out.mask).size > 1, 'the mask is not constant (the test could not tell)');
+  });
+
+test('the image model declares uint8 [H, W, C] in, uint8 mask and float32 probabilities out, H and W symbolic', () => {
+  const g = graphOf(TINY(3, 1, 'sigmoid'));
+  const d = deployForm(g, { weights: initWeights(g, 1) });
+  const m = decodeModel(encodeModel(withImageIo(onnxModel(d.graph, d.weights!), { normalize: null, stride: [4, 4], activation: 'sigmoid', threshold: 0.3, classes: 1, channels: 3 })));
+  const info = (v: { name: string; type: { tensor_type: { elem_type: number; shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }) => [v.name, v.type.tensor_type.elem_type, v.type.tensor_type.shape.dim.map((x) => x.dim_param ?? x.dim_value)];
+  assert.equal(m.graph.input.map(info), [[IMAGE_INPUT, 2, ['H', 'W', 3]]]);
+  assert.equal(m.graph.output.map(info), [[MASK_OUTPUT, 2, ['H', 'W']], [PROBABILITIES_OUTPUT, 1, ['H', 'W']]]);
+  assert.ok(m.metadata_props?.some((p) => p.key === 'threshold' && p.value === '0.3'));
+});
+
+test('a uint8 image is scaled by 1/255: pixels 0 and 255 give the [0, 1] image, not 0 and 255', async () => {
+  // identity network (1x1 conv of weight 1, no activation): probabilities are the normalized pixels
+  const g = graphOf(`alcli: 1\nname: id\ninput: {channels: 1, size: [4, 4]}\noutput: {classes: 1, activation: none}\ngraph:\n  head: {op: conv, in: input, out: 1, kernel: 1}\n`);
+  const w = initWeights(g, 0);
+  w.set('head:kernel', { shape: [1, 1, 1, 1], data: Float32Array.of(1) });
+  const model = encodeModel(withImageIo(onnxModel(g, w), { normalize: { mean: [0.5], std: [0.25] }, stride: [1, 1], activation: 'none', threshold: 1, classes: 1, channels: 1 }));
+  const out = await runImageOnnx(model, Uint8Array.of(0, 255, 51, 204), [2, 2, 1]);
+  assert.equal([...out.probabilities].map((v) => +v.toFixed(5)), [-2, 2, -1.2, 1.2]);
+  assert.equal([...out.mask], [0, 255, 0, 255]);
+});
+
+test('onnx.checker.check_model(full_check=True) accepts the image models', () => {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
+  if (probe.status !== 0) assert.unreachable(`python3-onnx is required for this test: apt-get install -y python3-onnx (${(probe.stderr || String(probe.error)).trim().split('\n').at(-1)})`);
+  assert.ok(checked.size >= CASES.length, `models collected: ${checked.size}`);
+  const dir = mkdtempSync(join(tmpdir(), 'alcli-image-io-'));
+  try {
+    for (const [name, bytes] of checked) writeFileSync(join(dir, `${name}.onnx`), bytes);
+    const script = 'import onnx, sys, glob, os\nfor f in sorted(glob.glob(os.path.join(sys.argv[1], "*.onnx"))):\n    onnx.checker.check_model(onnx.load(f), full_check=True)\n    print("ok", os.path.basename(f))';
+    const r = spawnSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(r.stdout.trim().split('\n').length, checked.size, r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
