@@ -8,7 +8,7 @@ import type { TF } from '../runtime/backend.js';
 import { graphModelHandler } from '../runtime/tfjs-graph-io.js';
 import { randomInput } from '../runtime/verify.js';
 import { BadOptionsError } from '../train/errors.js';
-import { measure, type InferBenchOptions } from './infer.js';
+import { measure, measureInterleaved, type InferBenchOptions } from './infer.js';
 
 /** The files of an export directory: every path (relative, `/`-separated) and a reader. */
 export interface ExportFiles {
@@ -119,7 +119,7 @@ function benchSize(onnx: { layout: Layout; dims: (number | undefined)[] }[], gra
 /**
  * Times every artifact of an export (findArtifacts) at one size: `size` ([h, w]) or the export's own
  * (benchSize). Inputs are seeded random values (float32 in [0, 1), or uint8 pixels) prepared outside
- * the timed region; medians of `o.runs` after `o.warmup`. ONNX Runtime runs with `o.threads`
+ * the timed region; medians of `o.runs` after `o.warmup`, the ONNX files' runs interleaved. ONNX Runtime runs with `o.threads`
  * intra-op threads and every graph optimization, as the export's verification does.
  */
 export async function benchExportArtifacts(tf: TF, backend: string, files: ExportFiles, o: InferBenchOptions & { size?: Hw }): Promise<{ size: Hw; rows: ArtifactTiming[] }> {
@@ -138,20 +138,28 @@ export async function benchExportArtifacts(tf: TF, backend: string, files: Expor
   if (onnx.length) {
     const ort = await (await import('../runtime/ort.js')).importOrt();
     const engine = `ONNX Runtime (${o.threads} thread${o.threads === 1 ? '' : 's'})`;
-    for (const m of onnx) {
-      const shape = shapeAt(m.layout, m.dims, size, o.batch, m.file);
-      const n = shape.reduce((a, b) => a * b, 1);
-      const values = randomInput([1, 1, 1, n], 0);
-      const x = m.dtype === 'float32' ? new ort.Tensor('float32', values, shape) : new ort.Tensor('uint8', Uint8Array.from(values, (v) => Math.floor(v * 256)), shape);
-      const session = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-      try {
-        row(m.file, engine, m.bytes.byteLength, { dtype: m.dtype, shape }, await measure(async () => {
+    // every session first, then their runs interleaved: the ratios to model.onnx are what users read
+    const prepared = [];
+    try {
+      for (const m of onnx) {
+        const shape = shapeAt(m.layout, m.dims, size, o.batch, m.file);
+        const n = shape.reduce((a, b) => a * b, 1);
+        const values = randomInput([1, 1, 1, n], 0);
+        const x = m.dtype === 'float32' ? new ort.Tensor('float32', values, shape) : new ort.Tensor('uint8', Uint8Array.from(values, (v) => Math.floor(v * 256)), shape);
+        const session = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+        prepared.push({ m, shape, x, session });
+      }
+      const times = await measureInterleaved(
+        prepared.map(({ m, x, session }) => async () => {
           const r = await session.run({ [m.name]: x });
           for (const t of Object.values(r)) t.dispose();
-        }, o.warmup, o.runs));
-      } finally {
-        await session.release();
-      }
+        }),
+        o.warmup,
+        o.runs,
+      );
+      prepared.forEach(({ m, shape }, i) => row(m.file, engine, m.bytes.byteLength, { dtype: m.dtype, shape }, times[i]));
+    } finally {
+      for (const p of prepared) await p.session.release();
     }
   }
 

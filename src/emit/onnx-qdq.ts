@@ -13,8 +13,9 @@
 // - bias int32 with scale = input scale x weight scale per channel (what QLinearConv expects);
 // - a Relu whose input only it reads, after a quantized node, is dropped: its output's range starts
 //   at 0, so the uint8 zero point 0 clips negatives exactly as Relu would;
-// - MaxPool and Resize outputs take their input's parameters (they only move or mix values inside
-//   that range), which lets ONNX Runtime run them on uint8 directly;
+// - MaxPool and Resize outputs share their input's parameters (they only move or mix values inside
+//   that range), which lets ONNX Runtime run them on uint8 directly; a Concat's inputs and output
+//   share parameters over the union of their ranges, so it copies bytes instead of requantizing;
 // - the model output (logits) stays float, as do nodes in `exclude` (their weights; their input and
 //   output tensors are still quantized where a quantized neighbour reads or writes them).
 import { littleEndianBytes } from './onnx.js';
@@ -50,7 +51,7 @@ export interface Range {
 
 /** Ops ONNX Runtime's CPU provider fuses with their Q/DQ neighbours into integer kernels. */
 export const QDQ_OPS: ReadonlySet<string> = new Set(['Conv', 'ConvTranspose', 'Add', 'Mul', 'Concat', 'GlobalAveragePool', 'MaxPool', 'AveragePool', 'Resize', 'Sigmoid']);
-/** Ops whose output lies inside their input's range: the output reuses the input's parameters. */
+/** Ops whose output lies inside their input's range: input and output share parameters. */
 const RANGE_KEEPING = new Set(['MaxPool', 'Resize']);
 /** Activations folded into the quantized node before them. */
 const REMOVABLE = new Set(['Relu']);
@@ -157,10 +158,31 @@ export function quantizeQdq(model: ModelObject, ranges: ReadonlyMap<string, Rang
   const after = consumers(nodes);
   const made = new Map<string, NodeObject>();
   for (const n of nodes) for (const o of n.output) made.set(o, n);
+  // tensors sharing one set of parameters, over the union of their ranges: a range-keeping op's
+  // input and output (it then runs on uint8 as it is), and a Concat's inputs and output (it then
+  // copies bytes instead of requantizing each input)
+  const group = new Map<string, string>();
+  const find = (t: string): string => {
+    const up = group.get(t);
+    if (up === undefined || up === t) return t;
+    const root = find(up);
+    group.set(t, root);
+    return root;
+  };
+  const union = (a: string, b: string) => group.set(find(a), find(b));
+  for (const n of nodes) {
+    if (!quantizes(n)) continue;
+    if (RANGE_KEEPING.has(n.op_type)) union(n.input[0], n.output[0]);
+    if (n.op_type === 'Concat') for (const i of n.input) union(i, n.output[0]);
+  }
+  const groupRange = new Map<string, Range>();
+  for (const [t, r] of ranges) {
+    const root = find(t);
+    const g0 = groupRange.get(root);
+    groupRange.set(root, g0 ? { min: Math.min(g0.min, r.min), max: Math.max(g0.max, r.max) } : r);
+  }
   const range = (t: string): Range => {
-    const p = made.get(t);
-    if (p && RANGE_KEEPING.has(p.op_type) && quantizes(p)) return range(p.input[0]);
-    const r = ranges.get(t);
+    const r = ranges.has(t) && groupRange.get(find(t));
     if (!r) throw new Error(`no calibrated range for tensor '${t}'`);
     return r;
   };

@@ -1,0 +1,14 @@
+import { importOrt } from '../src/runtime/ort.js';
+import { decodeModel } from '../src/emit/onnx-proto.js';
+import { readFileSync, readdirSync } from 'node:fs';
+const ort = await importOrt();
+const f = process.argv[2];
+const s = await ort.InferenceSession.create(readFileSync(f), { intraOpNumThreads: 2, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: '/tmp/prof', optimizedModelFilePath: '/tmp/opt.onnx' } as any);
+const m = decodeModel(readFileSync('/tmp/opt.onnx'));
+const c: Record<string, number> = {};
+for (const n of m.graph.node) c[n.op_type] = (c[n.op_type] ?? 0) + 1;
+console.log(JSON.stringify(c));
+const x = new ort.Tensor('float32', new Float32Array(3 * 512 * 512).fill(0.1), [1, 3, 512, 512]);
+for (let i = 0; i < 6; i++) await s.run({ input: x });
+const file = (s as any).endProfiling ? (s as any).endProfiling() : null;
+console.log('profile', file);
