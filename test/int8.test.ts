@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { activationParams, floatTensors, quantizeQdq, quantizeWeight, type ModelObject } from '../src/emit/onnx-qdq.js';
@@ -26,6 +27,8 @@ import { syntheticDataset } from '../src/train/synthetic.js';
 import { evaluateRun, openRun } from '../src/train/trained.js';
 import { tinySpec, writeDataset } from './helpers.js';
 
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const alcli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-int8-test-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 const at = (...p: string[]) => join(scratch, ...p);
@@ -146,6 +149,20 @@ test('export --precision fp32,int8: model.int8.onnx gated on val, and evaluate -
   const verify = JSON.parse(readFileSync(at('ex', 'verify.json'), 'utf8'));
   assert.is(verify.precision.rows.length, 2);
   assert.match(readFileSync(at('ex', 'MODEL_CARD.md'), 'utf8'), /\| model\.int8\.onnx \| int8 \|/);
+});
+
+test('alcli evaluate --artifact: the gate\'s val IoU from the file; a file that is not a model is refused (exit 2)', () => {
+  const gate = JSON.parse(readFileSync(at('ex', 'verify.json'), 'utf8')).precision;
+  const r = alcli(['evaluate', at('run'), '--artifact', at('ex', 'model.int8.onnx'), '--split', 'val', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).summary.iou.mean, gate.rows[1].val_iou);
+  writeFileSync(at('junk.onnx'), 'not a model');
+  for (const [file, message] of [[at('junk.onnx'), /does not load in ONNX Runtime/], [at('missing.onnx'), /no such file/], [at('tiny.yaml'), /expected an ONNX file/]] as const) {
+    const bad = alcli(['evaluate', at('run'), '--artifact', file]);
+    assert.is(bad.status, 2, `${file}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+    assert.not.match(bad.stderr, /\n\s+at /, 'no stack trace');
+  }
 });
 
 test('export --precision: a gate forced past its tolerance fails and leaves nothing; a spec source is refused', async () => {

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { CHECKPOINT_NAMES, INFER_ENGINES, SPLITS } from '../train/choices.js';
@@ -26,7 +26,7 @@ export default class Evaluate extends AlcliCommand {
     'tune-threshold': Flags.boolean({ summary: "first pick the cut with the highest mean Dice on the run's validation split and record it in run.json (binary networks)" }),
     'invert-mask': Flags.boolean({ summary: "the masks mark the foreground with 0 (default: as the run was trained)", allowNo: true }),
     ...maskThresholdFlag,
-    artifact: Flags.string({ summary: "score an exported ONNX file of this run (e.g. EXPORT_DIR/model.int8.onnx) instead of its checkpoint: the same data, normalization, threshold and metrics, computed by ONNX Runtime from the file", helpValue: 'FILE' }),
+    artifact: Flags.string({ summary: "score an exported model of this run instead of its checkpoint: an ONNX file (EXPORT_DIR/model.int8.onnx, run by ONNX Runtime) or a TF.js graph model (EXPORT_DIR/tfjs.fp16/model.json); the same data, normalization, threshold and metrics, computed from the file", helpValue: 'FILE' }),
   };
 
   async run(): Promise<void> {
@@ -35,8 +35,7 @@ export default class Evaluate extends AlcliCommand {
     if (flags['tune-threshold'] && threshold !== undefined)
       throw new UsageError('--tune-threshold picks the threshold itself: drop --threshold (or drop --tune-threshold to evaluate at your threshold)');
     if (flags.artifact && flags['tune-threshold']) throw new UsageError('--tune-threshold tunes the checkpoint: run it without --artifact first (export uses the tuned threshold)');
-    if (flags.artifact && flags.engine === 'tfjs') throw new UsageError('--artifact runs the ONNX file in ONNX Runtime: drop --engine tfjs');
-    const artifact = flags.artifact ? { path: flags.artifact, bytes: readArtifact(flags.artifact) } : undefined;
+    const artifact = flags.artifact ? readArtifact(flags.artifact) : undefined;
     const { openRun, evaluateRun, tuneThreshold } = await import('../train/trained.js');
     const opened = await openRun(args.run, flags.checkpoint);
     const tuned = flags['tune-threshold'] ? await tuneThreshold(opened, { engine: flags.engine }) : undefined;
@@ -81,9 +80,13 @@ export function parseThreshold(flag: string | undefined): number | undefined {
   return t;
 }
 
-/** An ONNX file's bytes; a usage error naming the file when it is missing or not ONNX by its name. */
-function readArtifact(path: string): Uint8Array {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--artifact '${path}': no such file; give an ONNX model an \`alcli export\` wrote, e.g. EXPORT_DIR/model.int8.onnx`);
-  if (!path.endsWith('.onnx')) throw new UsageError(`--artifact '${path}': expected an ONNX file (.onnx) from \`alcli export\`; TF.js graph models are not scored here`);
-  return new Uint8Array(readFileSync(path));
+/**
+ * The exported file to score: an ONNX model's bytes, or a TF.js graph model (its model.json; the
+ * files beside it read on demand). A usage error naming the file when it is neither.
+ */
+function readArtifact(path: string): { path: string; bytes: Uint8Array } | { path: string; read: (p: string) => Uint8Array } {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--artifact '${path}': no such file; give a model \`alcli export\` wrote, e.g. EXPORT_DIR/model.int8.onnx or EXPORT_DIR/tfjs.fp16/model.json`);
+  if (path.endsWith('.onnx')) return { path, bytes: new Uint8Array(readFileSync(path)) };
+  if (basename(path) === 'model.json') return { path, read: (p: string) => new Uint8Array(readFileSync(join(dirname(path), p))) };
+  throw new UsageError(`--artifact '${path}': expected an ONNX file (.onnx) or a TF.js graph model's model.json from \`alcli export\``);
 }
