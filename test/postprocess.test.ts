@@ -1,7 +1,19 @@
 // Post-processing of masks and label maps (postprocess.ts): each case a hand-drawn map, the options,
-// and the map they must give. '.' is background 0, a digit its class, 'x' a NaN pixel (-1).
+// and the map they must give. '.' is background 0, a digit its class, 'x' a NaN pixel (-1). Then a
+// hand-built binary run (a 1x1 convolution: a pixel is foreground when its gray is bright) through
+// `evaluateRun`, `predictImages` and `alcli evaluate` with --tta flips and the post-processing flags,
+// every metric computed here by hand.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { WeightStore } from '../src/ir/weights.js';
+import { RunDir, fsRunHost, type RunInfo } from '../src/train/run.js';
+import { evaluateRun, openRun, predictImages } from '../src/train/trained.js';
 import { BadOptionsError } from '../src/train/errors.js';
 import { checkPostProcess, components, describePostProcess, hasPostProcess, postProcessLabels, type PostProcessOptions } from '../src/train/postprocess.js';
 
@@ -92,6 +104,99 @@ test('options: --min-size a whole number >= 0; the description lists the steps i
   assert.equal([hasPostProcess({}), hasPostProcess({ minSize: 1 }), hasPostProcess({ minSize: 2 }), hasPostProcess({ fillHoles: true })], [false, false, true, true]);
   assert.is(describePostProcess({}), 'none');
   assert.is(describePostProcess({ fillHoles: true, keepLargest: true, minSize: 20 }), 'min-size 20, keep-largest, fill-holes');
+});
+
+// ---- a hand-built binary run
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const scratch = mkdtempSync(join(tmpdir(), 'alcli-postprocess-test-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+const at = (...p: string[]) => join(scratch, ...p);
+const gray = (bytes: Uint8Array, width: number, height: number) => sharp(bytes, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+
+// the prediction: a ring of 8 pixels around a hole, and a 2-pixel speck; the truth: the filled 3x3 square
+const PRED = ['........', '.111....', '.1.1....', '.111....', '........', '......1.', '......1.', '........'];
+const TRUTH = ['........', '.111....', '.111....', '.111....', '........', '........', '........', '........'];
+const bytes = (rows: string[], on: number, off: number) => Uint8Array.from(rows.join(''), (ch) => (ch === '1' ? on : off));
+const SPEC = `alcli: 1
+name: bright
+input: {channels: 1, size: [8, 8]}
+output: {classes: 1, activation: sigmoid}
+graph:
+  head: {op: conv, in: input, out: 1, kernel: 1, bias: true}
+`;
+
+async function writeRun(dir: string, data: string): Promise<void> {
+  for (const d of ['images', 'masks']) mkdirSync(join(data, d), { recursive: true });
+  writeFileSync(join(data, 'images', 'a.png'), await gray(bytes(PRED, 230, 26), 8, 8));
+  writeFileSync(join(data, 'masks', 'a.png'), await gray(bytes(TRUTH, 255, 0), 8, 8));
+  writeFileSync(join(data, 'split.json'), JSON.stringify({ train: [], test: ['a'] }));
+  const run = new RunDir(fsRunHost(dir));
+  mkdirSync(dir, { recursive: true });
+  run.writeSpec(SPEC);
+  const info: RunInfo = {
+    alcli: '0.1.0',
+    spec: { source: 'bright.yaml', path: at('bright.yaml') },
+    data: { dir: data, invert_mask: false, split_from: 'split.json', split_seed: 0, counts: { train: 0, val: 0, test: 1 } },
+    normalize: null,
+    input_channels: 1,
+    crop: [8, 8],
+    seed: 0,
+    backend: 'cpu',
+    engine: 'ort',
+    started: new Date(0).toISOString(),
+    options: { set: [] },
+  };
+  run.writeInfo(info);
+  // logit 40 (x - 0.5): gray 230 -> p ~ 1, gray 26 -> p ~ 0
+  const weights: WeightStore = new Map([
+    ['head:kernel', { shape: [1, 1, 1, 1], data: Float32Array.from([40]) }],
+    ['head:bias', { shape: [1], data: Float32Array.from([-20]) }],
+  ]);
+  run.writeCheckpoint('best', { weights, optimizer: new Map(), state: { epoch: 1, step: 1, lr: 0.01, best_val_iou: 0, best_epoch: 1, epochs_without_improvement: 0, saved: new Date(0).toISOString() } });
+}
+await writeRun(at('run'), at('data'));
+
+// AUC on the probabilities whatever the post-processing: 9 true pixels (8 bright, the hole dark), 55
+// false (2 bright, 53 dark); a bright true one beats 53 and ties 2, the dark one ties 53
+const AUC = (8 * (53 + 2 / 2) + 53 / 2) / (9 * 55);
+
+test('evaluateRun with --tta flips: IoU of the post-processed mask, AUC of the probabilities, both recorded', async () => {
+  /** [post-processing, IoU: tp / (tp + fp + fn)] */
+  const CASES: [{ keepLargest?: boolean; fillHoles?: boolean; minSize?: number } | undefined, number][] = [
+    [undefined, 8 / 11], // the ring and the speck: tp 8, fp 2, fn 1 (the hole)
+    [{ keepLargest: true }, 8 / 9],
+    [{ minSize: 3 }, 8 / 9],
+    [{ keepLargest: true, fillHoles: true }, 1],
+  ];
+  for (const [post, iou] of CASES) {
+    const r = await evaluateRun(await openRun(at('run')), { tta: 'flips', postProcess: post, threshold: 0.5 });
+    const name = JSON.stringify(post);
+    assert.ok(Math.abs(r.summary.iou.mean - iou) < 1e-9, `${name}: IoU ${r.summary.iou.mean}, want ${iou}`);
+    assert.ok(Math.abs(r.summary.auc.mean - AUC) < 1e-9, `${name}: AUC ${r.summary.auc.mean}, want ${AUC}`);
+    assert.equal([r.tta, r.post_process], ['flips', { keep_largest: !!post?.keepLargest, min_size: post?.minSize ?? 0, fill_holes: !!post?.fillHoles }]);
+  }
+});
+
+test('predictImages --keep-largest --fill-holes: the mask file is the post-processed one, the fraction counts it', async () => {
+  mkdirSync(at('in'), { recursive: true });
+  writeFileSync(at('in', 'a.png'), await gray(bytes(PRED, 230, 26), 8, 8));
+  const r = await predictImages(at('run'), { images: [at('in', 'a.png')], out: at('P'), threshold: 0.5, tta: 'dihedral', postProcess: { keepLargest: true, fillHoles: true } });
+  assert.equal([r.tta, r.post_process], ['dihedral', { keep_largest: true, min_size: 0, fill_holes: true }]);
+  const { data } = await sharp(readFileSync(r.images[0].mask!)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  assert.equal([...data], [...bytes(TRUTH, 255, 0)]);
+  assert.is(r.images[0].foreground_fraction, 9 / 64);
+});
+
+test('alcli evaluate --tta flips --keep-largest: the text names both; --min-size must be a whole number', () => {
+  const alcli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = alcli(['evaluate', at('run'), '--tta', 'flips', '--keep-largest', '--threshold', '0.5']);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /1 images, threshold 0\.5 \(--threshold\), tta flips \(4 passes\), post-processing keep-largest, /);
+  assert.match(r.stdout, /iou +0\.8889 ± 0\.0000/);
+  const bad = alcli(['evaluate', at('run'), '--min-size', '2.5']);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--min-size '2\.5': expected a whole number/);
 });
 
 test.run();

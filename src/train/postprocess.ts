@@ -85,6 +85,11 @@ export function components(inside: (i: number) => boolean, height: number, width
   return { labels, sizes, touchesBorder };
 }
 
+/** A binary network's mask as a label map: 1 where the probability is >= `threshold`, 0 below, -1 where it is NaN. */
+export function thresholdLabels(prob: ArrayLike<number>, threshold: number): Int32Array {
+  return Int32Array.from(prob, (p) => (Number.isNaN(p) ? -1 : p >= threshold ? 1 : 0));
+}
+
 /**
  * A label map [h*w] (row-major; 0 background, 1..classes-1 the foreground classes, -1 untouched)
  * post-processed by the rules at the top of this file; returns a new array of the same type
