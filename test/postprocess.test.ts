@@ -188,6 +188,20 @@ test('predictImages --keep-largest --fill-holes: the mask file is the post-proce
   assert.is(r.images[0].foreground_fraction, 9 / 64);
 });
 
+test('evaluateSplit of a 2-class (softmax) predictor: per-class IoU of the post-processed argmax map', async () => {
+  const [{ scanDataset }, { evaluateSplit }] = await Promise.all([import('../src/train/dataset.js'), import('../src/train/infer.js')]);
+  const scan = await scanDataset(at('data'), { seed: 0, need: ['test'], classes: 2 });
+  const samples = scan.dataset!.samples.filter((s) => s.split === 'test');
+  // class 1 at 0.9 on the ring and the speck, 0.1 elsewhere (the same maps as the binary run's)
+  const fg = Float32Array.from(PRED.join(''), (ch) => (ch === '1' ? 0.9 : 0.1));
+  const predictor = { engine: 'tfjs' as const, classes: 2, stride: [1, 1] as [number, number], dispose() {}, predict: async () => Float32Array.from([...fg.map((p) => 1 - p), ...fg]) };
+  const load = { channels: 1, classes: scan.dataset!.labels };
+  for (const [post, iou] of [[undefined, 8 / 11], [{ keepLargest: true }, 8 / 9], [{ keepLargest: true, fillHoles: true }, 1]] as const) {
+    const r = await evaluateSplit(predictor, samples, load, 0.5, { postProcess: post });
+    assert.ok(Math.abs(r.classes![0].iou.mean - iou) < 1e-9, `${JSON.stringify(post)}: class 1 IoU ${r.classes![0].iou.mean}, want ${iou}`);
+  }
+});
+
 test('alcli evaluate --tta flips --keep-largest: the text names both; --min-size must be a whole number', () => {
   const alcli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   const r = alcli(['evaluate', at('run'), '--tta', 'flips', '--keep-largest', '--threshold', '0.5']);
