@@ -43,7 +43,7 @@ export { benchInfer } from './bench/infer.js';
 export { modelCard } from './render/model-card.js';
 // Training and using a trained run: the commands' logic (alcli train, evaluate, predict, demo) as functions.
 export { trainRun, compileFile, type TrainRunOptions, type NewRunOptions, type ResumeOptions, type TrainHooks, type TrainRunResult } from './train/session.js';
-export { openRun, evaluateRun, predictImages, runThreshold, runOperatingPoint, runClassTable, tuneThreshold, type OperatingPoint, type ThresholdFrom, type TuneThresholdResult, type OpenRun, type EvaluateRunOptions, type EvaluateRunResult, type PredictOptions, type PredictHooks, type PredictResult, type PredictedImage } from './train/trained.js';
+export { openRun, evaluateRun, predictImages, runThreshold, runOperatingPoint, runClassTable, tuneThreshold, describeDecisions, type DecisionRecord, type PostProcessRecord, type OperatingPoint, type ThresholdFrom, type TuneThresholdResult, type OpenRun, type EvaluateRunOptions, type EvaluateRunResult, type PredictOptions, type PredictHooks, type PredictResult, type PredictedImage } from './train/trained.js';
 export { runDemo, DemoStageError, DEMO_SPEC, MULTICLASS_TEMPLATE, type DemoOptions, type DemoHooks, type DemoResult } from './train/demo.js';
 export { TRAIN_ENGINES, INIT_MAPS, INFER_ENGINES, CHECKPOINT_NAMES, SPLITS, maskThresholdError, type TrainEngineChoice, type InitMapName, type InferEngineChoice, type CheckpointName, type Split } from './train/choices.js';
 export { BadOptionsError, BadSpecError, BadDataError, DataErrors, renderDataErrors, DATA_ERROR_CODES, type DataError, type DataErrorCode } from './train/errors.js';
@@ -52,6 +52,9 @@ export { trainSettings, trainLoop, loadTrainingData, cropStrideError, lrAt, SCHE
 export { chooseEngine, type ChosenEngine } from './train/engines.js';
 export type { TrainEngine, Batch, EngineOptions } from './train/engine.js';
 export { createPredictor, evaluateSplit, foreground, type Predictor, type PredictorOptions, type EvaluateResult } from './train/infer.js';
+export { withTta, ttaTransforms, unTransformPlanes, TTA_MODES, type TtaMode } from './train/tta.js';
+// postprocess.ts loads image-js: its functions are imported from there, only its options type here
+export type { PostProcessOptions } from './train/postprocess.js';
 export { RunDir, fsRunHost, DamagedRunError, type RunHost, type RunInfo, type Checkpoint, type CheckpointState, type MetricsRow } from './train/run.js';
 export { syntheticDataset, encodePng, encodeLabelPng, SYNTHETIC_CLASSES } from './train/synthetic.js';
 export { classImageMetrics, argmaxLabels, summarizeClasses, CLASS_METRICS, type ClassImageMetrics, type ClassMetric, type ClassMetrics } from './train/class-metrics.js';

@@ -2,7 +2,7 @@
 // imported lazily inside the functions that need it, so `alcli --help` stays quick.
 import { fileURLToPath } from 'node:url';
 import { Flags } from '@oclif/core';
-import { maskThresholdError } from '../train/choices.js';
+import { maskThresholdError, TTA_MODES, type TtaMode } from '../train/choices.js';
 import type { Compiled, CompileOptions, CompileResult } from '../frontend/compile.js';
 import type { Diagnostic } from '../ir/diagnostics.js';
 
@@ -108,6 +108,23 @@ export function parseMaskThreshold(text: string | undefined): number | undefined
   const t = text.trim() === '' ? NaN : Number(text);
   if (maskThresholdError(t)) throw new UsageError(`--mask-threshold '${text}': expected a fraction in [0, 1) of the mask's largest value, e.g. 0.5 (values > 127.5 of 255 are foreground)`);
   return t;
+}
+
+/** --tta and the post-processing flags of `alcli predict` and `alcli evaluate`. */
+export const decisionFlags = {
+  tta: Flags.option({ summary: 'test-time augmentation: the mean probability over the image and its mirror images (flips: 4 passes) or all 8 symmetries of the square (dihedral: 8 passes); N passes take N x the time', options: TTA_MODES, default: 'none' as const })(),
+  'keep-largest': Flags.boolean({ summary: 'keep only the largest connected component of the mask (of each class of a multi-class run; 8-connected)' }),
+  'min-size': Flags.string({ summary: 'remove connected components of fewer than N pixels (8-connected; the removed pixels become background)', helpValue: 'N' }),
+  'fill-holes': Flags.boolean({ summary: 'fill background regions enclosed by the mask (by one class; 4-connected, not touching the image border)' }),
+};
+
+/** The flags of decisionFlags as the library's options; --min-size must be a whole number >= 0. */
+export function parseDecisions(flags: { tta: TtaMode; 'keep-largest': boolean; 'min-size'?: string; 'fill-holes': boolean }): { tta: TtaMode; postProcess?: { keepLargest: boolean; minSize?: number; fillHoles: boolean } } {
+  const text = flags['min-size'];
+  const minSize = text === undefined ? undefined : text.trim() === '' ? NaN : Number(text);
+  if (minSize !== undefined && !(Number.isInteger(minSize) && minSize >= 0)) throw new UsageError(`--min-size '${text}': expected a whole number of pixels >= 0, e.g. 20`);
+  const any = flags['keep-largest'] || flags['fill-holes'] || minSize !== undefined;
+  return { tta: flags.tta, ...(any ? { postProcess: { keepLargest: flags['keep-largest'], minSize, fillHoles: flags['fill-holes'] } } : {}) };
 }
 
 export const jsonFlag = { json: Flags.boolean({ summary: 'print the result as JSON on stdout' }) };

@@ -3,17 +3,18 @@ import { basename, dirname, join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { CHECKPOINT_NAMES, INFER_ENGINES, SPLITS } from '../train/choices.js';
-import { jsonFlag, maskThresholdFlag, parseMaskThreshold, printJson, UsageError } from './common.js';
+import { decisionFlags, jsonFlag, maskThresholdFlag, parseDecisions, parseMaskThreshold, printJson, UsageError } from './common.js';
 
 export default class Evaluate extends AlcliCommand {
   static override summary = "Metrics of a trained run on a split of its data (or another dataset)";
   static override description =
-    "Runs the checkpoint on whole images (padded to the network stride, cropped back) and reports accuracy, IoU, Dice, sensitivity, specificity and AUC per image and as mean ± std, inside the field of view where the dataset has one. --tune-threshold (binary networks) first sweeps the probability cut 0.05..0.95 (step 0.01) on the run's validation split, keeps the one with the highest mean Dice, and records it in run.json: from then on evaluate, predict and export use it for this checkpoint's weights (an explicit --threshold still wins). A multi-class (softmax) run is measured by argmax: IoU, Dice, sensitivity, specificity and AUC per foreground class (one against the rest; names from the run's class table), their mean over the foreground classes, and the pixel accuracy over all classes.";
+    "Runs the checkpoint on whole images (padded to the network stride, cropped back) and reports accuracy, IoU, Dice, sensitivity, specificity and AUC per image and as mean ± std, inside the field of view where the dataset has one. --tune-threshold (binary networks) first sweeps the probability cut 0.05..0.95 (step 0.01) on the run's validation split, keeps the one with the highest mean Dice, and records it in run.json: from then on evaluate, predict and export use it for this checkpoint's weights (an explicit --threshold still wins). --tta averages the probabilities over mirror images (flips, 4 passes) or the 8 symmetries of the square (dihedral), each mapped back; --min-size, --keep-largest and --fill-holes (in that order) post-process each mask before its metrics (AUC stays on the probabilities); foreground components are 8-connected, holes 4-connected. A multi-class (softmax) run is measured by argmax: IoU, Dice, sensitivity, specificity and AUC per foreground class (one against the rest; names from the run's class table), their mean over the foreground classes, and the pixel accuracy over all classes.";
   static override examples = [
     '<%= config.bin %> <%= command.id %> runs/smoke --split test',
     '<%= config.bin %> <%= command.id %> runs/isbi --data ../shared/datasets/isbi2012_em --split test --json',
     '<%= config.bin %> <%= command.id %> runs/isbi --tune-threshold',
     '<%= config.bin %> <%= command.id %> runs/isbi --artifact out/isbi-int8/model.int8.onnx --split test',
+    '<%= config.bin %> <%= command.id %> runs/isbi --tta flips --keep-largest --min-size 50 --fill-holes',
   ];
   static override args = { run: Args.string({ description: 'run directory (alcli train --out)', required: true }) };
   static override flags = {
@@ -27,11 +28,13 @@ export default class Evaluate extends AlcliCommand {
     'invert-mask': Flags.boolean({ summary: "the masks mark the foreground with 0 (default: as the run was trained)", allowNo: true }),
     ...maskThresholdFlag,
     artifact: Flags.string({ summary: "score an exported model of this run instead of its checkpoint: an ONNX file (EXPORT_DIR/model.int8.onnx, run by ONNX Runtime) or a TF.js graph model (EXPORT_DIR/tfjs.fp16/model.json); the same data, normalization, threshold and metrics, computed from the file", helpValue: 'FILE' }),
+    ...decisionFlags,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Evaluate);
     const threshold = parseThreshold(flags.threshold);
+    const decided = parseDecisions(flags);
     if (flags['tune-threshold'] && threshold !== undefined)
       throw new UsageError('--tune-threshold picks the threshold itself: drop --threshold (or drop --tune-threshold to evaluate at your threshold)');
     if (flags.artifact && flags['tune-threshold']) throw new UsageError('--tune-threshold tunes the checkpoint: run it without --artifact first (export uses the tuned threshold)');
@@ -39,7 +42,7 @@ export default class Evaluate extends AlcliCommand {
     const { openRun, evaluateRun, tuneThreshold } = await import('../train/trained.js');
     const opened = await openRun(args.run, flags.checkpoint);
     const tuned = flags['tune-threshold'] ? await tuneThreshold(opened, { engine: flags.engine }) : undefined;
-    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']), invertMask: flags['invert-mask'], artifact });
+    const out = await evaluateRun(opened, { split: flags.split, data: flags.data, engine: flags.engine, threshold, maskThreshold: parseMaskThreshold(flags['mask-threshold']), invertMask: flags['invert-mask'], ...decided, artifact });
     if (flags.json) return printJson(tuned ? { ...out, tuned: tuned.tuned } : out);
     if (out.threshold_note) process.stderr.write(`note: ${out.threshold_note}\n`);
     if (tuned) printTuning(opened.dir, tuned.tuned);
@@ -58,10 +61,11 @@ export function printTuning(run: string, t: import('../train/operating-point.js'
  * mean ± std; for a softmax run a table of one row per foreground class, the mean row and the pixel accuracy.
  */
 export async function printEvaluation(r: import('../train/trained.js').EvaluateRunResult): Promise<void> {
-  const [{ formatMeanStd }, { CLASS_METRICS }, { renderTable }, { thresholdOrigin }] = await Promise.all([import('../train/metrics.js'), import('../train/class-metrics.js'), import('../render/table.js'), import('../train/trained.js')]);
+  const [{ formatMeanStd }, { CLASS_METRICS }, { renderTable }, { thresholdOrigin, describeDecisions }] = await Promise.all([import('../train/metrics.js'), import('../train/class-metrics.js'), import('../render/table.js'), import('../train/trained.js')]);
   const decision = r.classes ? `argmax over ${r.classes.length + 1} classes` : `threshold ${r.threshold}${r.threshold_from ? thresholdOrigin(r.threshold_from) : ""}`;
+  const how = describeDecisions(r);
   const what = r.artifact ? `${r.artifact} (exported from ${r.run})` : `${r.run} (${r.checkpoint} checkpoint, epoch ${r.epoch})`;
-  process.stdout.write(`${what} on ${r.data}, ${r.split} split: ${r.images} images, ${decision}, ${r.engine}\n`);
+  process.stdout.write(`${what} on ${r.data}, ${r.split} split: ${r.images} images, ${decision}${how ? `, ${how}` : ''}, ${r.engine}\n`);
   if (!r.classes) {
     for (const [metric, s] of Object.entries(r.summary)) process.stdout.write(`  ${metric.padEnd(12)} ${formatMeanStd(s)}\n`);
     return;

@@ -21,6 +21,11 @@ export const INFER_ENGINES = ['auto', 'ort', 'tfjs'] as const;
  */
 export type InferEngineChoice = (typeof INFER_ENGINES)[number];
 
+/** Test-time augmentation of `alcli predict` and `alcli evaluate` (tta.ts withTta). */
+export const TTA_MODES = ['none', 'flips', 'dihedral'] as const;
+/** none: the image as it is; flips: the mean over it and its 3 mirror images; dihedral: over the 8 symmetries of the square. */
+export type TtaMode = (typeof TTA_MODES)[number];
+
 /** A run's checkpoints: last (after every epoch) and best (by val IoU). */
 export const CHECKPOINT_NAMES = ['best', 'last'] as const;
 export type CheckpointName = (typeof CHECKPOINT_NAMES)[number];

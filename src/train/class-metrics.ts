@@ -76,12 +76,14 @@ const definedMean = (xs: number[]): number => {
 
 /**
  * Every metric of one image: `probs` class-major [K, H*W] (activate's softmax output), `truth` the
- * label map [H*W] of class indices 0..K-1, `fov` 1 inside the field of view.
+ * label map [H*W] of class indices 0..K-1, `fov` 1 inside the field of view. The predicted
+ * label map `decided` (-1 for NaN) defaults to the argmax of `probs`; a post-processed one changes every
+ * metric but AUC, which is always of the probabilities.
  */
-export function classImageMetrics(probs: Float32Array, truth: ArrayLike<number>, classes: number, fov?: ArrayLike<number>): ClassImageMetrics {
+export function classImageMetrics(probs: Float32Array, truth: ArrayLike<number>, classes: number, fov?: ArrayLike<number>, decided?: ArrayLike<number>): ClassImageMetrics {
   if (classes < 2) throw new Error(`classImageMetrics: ${classes} class; a 1-class (sigmoid) network is measured by metrics.ts imageMetrics`);
   const pixels = truth.length;
-  const pred = argmaxLabels(probs, classes, pixels);
+  const pred = decided ?? argmaxLabels(probs, classes, pixels);
   const m = confusionMatrix(pred, truth, classes, fov);
   let total = 0;
   let correct = 0;

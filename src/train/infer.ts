@@ -25,8 +25,9 @@ import type { InferEngineChoice } from './choices.js';
 import type { Sample } from './dataset.js';
 import { hwc, type HwcImage } from './image.js';
 import { loadSample, normalize as normalizeImage, type LoadOptions } from './load.js';
-import { imageMetrics, summarize, type ImageMetrics, type MeanStd, type Metric } from './metrics.js';
-import { classImageMetrics, summarizeClasses, type ClassImageMetrics, type ClassMetric, type ClassMetrics } from './class-metrics.js';
+import type { PostProcessOptions } from './postprocess.js';
+import { auc, confusion, imageMetrics, metricsFromConfusion, summarize, type ImageMetrics, type MeanStd, type Metric } from './metrics.js';
+import { argmaxLabels, classImageMetrics, summarizeClasses, type ClassImageMetrics, type ClassMetric, type ClassMetrics } from './class-metrics.js';
 
 export { INFER_ENGINES, type InferEngineChoice } from './choices.js';
 
@@ -326,25 +327,43 @@ export interface EvaluateResult {
 export interface EvaluateOptions {
   /** called with each image's foreground probabilities (for overlays; softmax: 1 - P(class 0)), after its metrics */
   onImage?: (sample: Sample, prob: Float32Array, metrics: ImageMetrics) => void | Promise<void>;
+  /**
+   * post-processing of each decided mask or label map before its metrics (postprocess.ts; loads it
+   * and image-js when given); AUC stays on the probabilities
+   */
+  postProcess?: PostProcessOptions;
 }
 
 /**
  * Metrics of every sample (inside its FOV where it has one) and their mean ± std. A 1-class network
  * is measured at `threshold` against 0/1 masks (metrics.ts); a K-class (softmax) one by argmax against
- * label maps, per foreground class and as their means (class-metrics.ts; `threshold` unused).
+ * label maps, per foreground class and as their means (class-metrics.ts; `threshold` unused). With
+ * `opts.postProcess` every metric but AUC is of the post-processed mask or label map.
  */
 export async function evaluateSplit(predictor: Predictor, samples: Sample[], loadOpts: LoadOptions, threshold = 0.5, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
   const perImage: EvaluateResult['perImage'] = [];
   const perClass: ClassImageMetrics[] = [];
   const k = predictor.classes;
+  const post = opts.postProcess && (await import('./postprocess.js'));
   for (const s of samples) {
     const loaded = await loadSample(s, loadOpts);
-    const pixels = loaded.image.height * loaded.image.width;
+    const { height: h, width: w } = loaded.image;
+    const pixels = h * w;
     const probs = await predictor.predict(loaded.image);
     const prob = foreground(probs, k, pixels);
-    if (k === 1) perImage.push({ id: s.id, metrics: imageMetrics(prob, loaded.mask.data, loaded.fov?.data, threshold) });
-    else {
-      const m = classImageMetrics(probs, loaded.mask.data, k, loaded.fov?.data);
+    const truth = loaded.mask.data;
+    const fov = loaded.fov?.data;
+    if (k === 1) {
+      if (!post) perImage.push({ id: s.id, metrics: imageMetrics(prob, truth, fov, threshold) });
+      else {
+        // the post-processed mask, a NaN pixel (-1) kept NaN so that it still counts as wrong
+        const mask = post.postProcessLabels(post.thresholdLabels(prob, threshold), h, w, 2, opts.postProcess!);
+        const decided = Float32Array.from(mask, (v) => (v < 0 ? NaN : v));
+        perImage.push({ id: s.id, metrics: { ...metricsFromConfusion(confusion(decided, truth, fov, 0.5)), auc: auc(prob, truth, fov) } });
+      }
+    } else {
+      const labels = post ? post.postProcessLabels(argmaxLabels(probs, k, pixels), h, w, k, opts.postProcess!) : undefined;
+      const m = classImageMetrics(probs, truth, k, fov, labels);
       perClass.push(m);
       perImage.push({ id: s.id, metrics: m.metrics, classes: m.perClass });
     }

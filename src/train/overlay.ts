@@ -23,6 +23,8 @@ export interface PredictionPngs {
 export interface OverlayOptions {
   /** the ground-truth mask (HxW, 1 = foreground), outlined in green */
   truth?: HwcImage | ArrayLike<number>;
+  /** the decided mask (HxW, 1 = foreground; a post-processed one), written and outlined instead of probs >= threshold */
+  mask?: ArrayLike<number>;
 }
 
 /** 1 on the inner boundary of a binary mask (foreground with a background 4-neighbour inside the image). */
@@ -59,11 +61,12 @@ export async function writePredictionPngs(image: HwcImage, probs: ArrayLike<numb
   if (probs.length !== n) throw new Error(`overlay: ${probs.length} probabilities for a ${w}x${h} image`);
   const truth = opts.truth && ('data' in opts.truth ? opts.truth.data : opts.truth);
   if (truth && truth.length !== n) throw new Error(`overlay: the truth mask has ${truth.length} pixels, the image ${n}`);
+  if (opts.mask && opts.mask.length !== n) throw new Error(`overlay: the mask has ${opts.mask.length} pixels, the image ${n}`);
   const probBytes = new Uint8Array(n);
   const maskBytes = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     probBytes[i] = Math.round(Math.min(1, Math.max(0, probs[i])) * 255);
-    maskBytes[i] = probs[i] >= threshold ? 255 : 0;
+    maskBytes[i] = (opts.mask ? opts.mask[i] === 1 : probs[i] >= threshold) ? 255 : 0;
   }
   const rgb = toRgbBytes(image);
   const predicted = outline(maskBytes, h, w);
@@ -94,19 +97,20 @@ export interface ClassPredictionPngs {
 
 /**
  * The PNGs of one softmax prediction. `probs` is class-major [K, H*W] at the image's size (infer.ts
- * activate); `colors[k]` draws class k. The label is the argmax (ties: the lowest class; a pixel
- * with a NaN probability is 0). Overlay: a pixel of predicted class k >= 1 is
+ * activate); `colors[k]` draws class k. The label is `decided` when given (a post-processed label
+ * map, -1 for NaN), else the argmax (ties: the lowest class); a pixel with a NaN probability is 0. Overlay: a pixel of predicted class k >= 1 is
  * round((1 - a) image + a colors[k]) with a = CLASS_FILL_ALPHA, and exactly colors[k] on the
  * region's outline (a 4-neighbour inside the image has another class); background pixels are the image.
  */
-export async function writeClassPredictionPngs(image: HwcImage, probs: Float32Array, colors: readonly (readonly number[])[]): Promise<ClassPredictionPngs> {
+export async function writeClassPredictionPngs(image: HwcImage, probs: Float32Array, colors: readonly (readonly number[])[], decided?: ArrayLike<number>): Promise<ClassPredictionPngs> {
   const { height: h, width: w } = image;
   const n = h * w;
   const k = probs.length / n;
   if (!Number.isInteger(k) || k < 2) throw new Error(`overlay: ${probs.length} probabilities for a ${w}x${h} image: expected 2 or more classes`);
   if (k > 256) throw new Error(`overlay: ${k} classes do not fit an 8-bit label map`);
   if (colors.length < k) throw new Error(`overlay: ${colors.length} colours for ${k} classes`);
-  const labels = argmaxLabels(probs, k, n);
+  if (decided && decided.length !== n) throw new Error(`overlay: the label map has ${decided.length} pixels, the image ${n}`);
+  const labels = decided ?? argmaxLabels(probs, k, n);
   const labelBytes = Uint8Array.from(labels, (l) => Math.max(0, l));
   const rgb = toRgbBytes(image);
   for (let y = 0; y < h; y++)

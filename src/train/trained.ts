@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { Compiled, CompileOptions } from '../frontend/compile.js';
 import { checkOutputDir, cleanStaleFiles, guardFs, PathError, writeFileAtomic, type AtomicFileOps } from '../io/dir.js';
 import { BadDataError, BadOptionsError, DataErrors, dataError, type DataError } from './errors.js';
-import type { CheckpointName, InferEngineChoice, Split } from './choices.js';
+import type { CheckpointName, InferEngineChoice, Split, TtaMode } from './choices.js';
+import type { Predictor } from './infer.js';
+import type { PostProcessOptions } from './postprocess.js';
 import type { ImageMetrics, MeanStd, Metric } from './metrics.js';
 import type { ClassMetric, ClassMetrics } from './class-metrics.js';
 import { defaultClassTable, type ClassTable } from './classes.js';
@@ -180,9 +182,13 @@ export interface EvaluateRunOptions {
    * or a TF.js graph model's files by path relative to its model.json (createPredictor's onnx, tfjsModel)
    */
   artifact?: { path: string; bytes: Uint8Array } | { path: string; read: (path: string) => Uint8Array };
+  /** test-time augmentation (--tta; tta.ts): the metrics, AUC included, are of the mean probabilities; default none */
+  tta?: TtaMode;
+  /** post-processing of each mask or label map before its metrics (postprocess.ts); AUC stays on the probabilities */
+  postProcess?: PostProcessOptions;
 }
 
-export interface EvaluateRunResult {
+export interface EvaluateRunResult extends DecisionRecord {
   run: string;
   checkpoint: CheckpointName;
   epoch: number;
@@ -215,6 +221,44 @@ export function runClassTable(opened: OpenRun): ClassTable {
   return t && t.names.length === Math.max(2, k) && t.colors.length === t.names.length ? t : defaultClassTable(k);
 }
 
+/** How the JSON of evaluate and predict records the post-processing: each step, off when not asked. */
+export interface PostProcessRecord {
+  keep_largest: boolean;
+  /** 0: none removed */
+  min_size: number;
+  fill_holes: boolean;
+}
+
+/** What evaluate and predict record of their test-time augmentation and post-processing. */
+export interface DecisionRecord {
+  /** test-time augmentation: none, flips (4 passes) or dihedral (8) */
+  tta: TtaMode;
+  post_process: PostProcessRecord;
+}
+
+/**
+ * The predictor wrapped for test-time augmentation (tta.ts withTta), the post-processing module
+ * when any step is asked (postprocess.ts, loaded only then: it brings image-js) with the checked
+ * options, and what the JSON records. A bad --min-size is a BadOptionsError before any work.
+ */
+async function decisions(tta: TtaMode | undefined, post: PostProcessOptions | undefined) {
+  const mode = tta ?? 'none';
+  const pp = post && (post.keepLargest || post.fillHoles || post.minSize !== undefined) ? await import('./postprocess.js') : undefined;
+  if (pp) pp.checkPostProcess(post!);
+  const active = pp?.hasPostProcess(post) ? { module: pp, options: post! } : undefined;
+  const record: DecisionRecord = { tta: mode, post_process: { keep_largest: !!post?.keepLargest, min_size: post?.minSize ?? 0, fill_holes: !!post?.fillHoles } };
+  const wrap = async (p: Predictor): Promise<Predictor> => (mode === 'none' ? p : (await import('./tta.js')).withTta(p, mode));
+  return { wrap, post: active, record };
+}
+
+/** `tta flips (4 passes), min-size 20, keep-largest`: the line evaluate and predict print of a DecisionRecord; '' when neither is used. */
+export function describeDecisions(r: DecisionRecord): string {
+  const passes = { none: 1, flips: 4, dihedral: 8 }[r.tta];
+  const p = r.post_process;
+  const steps = [p.min_size > 1 ? `min-size ${p.min_size}` : '', p.keep_largest ? 'keep-largest' : '', p.fill_holes ? 'fill-holes' : ''].filter(Boolean);
+  return [r.tta === 'none' ? '' : `tta ${r.tta} (${passes} passes)`, steps.length ? `post-processing ${steps.join(', ')}` : ''].filter(Boolean).join(', ');
+}
+
 /** A softmax run has no threshold: an explicit one is a mistake worth saying (exit 2). */
 function refuseThreshold(opened: OpenRun, threshold: number | undefined): void {
   const { classes, activation } = opened.compiled.graph.output;
@@ -239,10 +283,11 @@ export async function evaluateRun(run: OpenRun | string, opts: EvaluateRunOption
   const scan = await scanDataset(dataDir, { seed: info.data.split_seed, need: [split], classes: compiled.graph.output.classes, ...mask });
   if (!scan.dataset) throw new BadDataError(scan.errors);
   const samples = scan.dataset.samples.filter((s) => s.split === split);
-  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto', ...(opts.artifact && ('bytes' in opts.artifact ? { onnx: opts.artifact.bytes } : { tfjsModel: opts.artifact.read })) });
+  const how = await decisions(opts.tta, opts.postProcess);
+  const predictor = await how.wrap(await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto', ...(opts.artifact && ('bytes' in opts.artifact ? { onnx: opts.artifact.bytes } : { tfjsModel: opts.artifact.read })) }));
   try {
-    const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, classes: scan.dataset.labels, ...mask }, threshold);
-    const base = { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, ...(opts.artifact ? { artifact: opts.artifact.path } : {}) };
+    const res = await evaluateSplit(predictor, samples, { channels: info.input_channels, classes: scan.dataset.labels, ...mask }, threshold, { postProcess: how.post?.options });
+    const base = { run: opened.dir, checkpoint: opened.name, epoch: checkpoint.state.epoch, data: dataDir, split, images: samples.length, ...how.record, ...(opts.artifact ? { artifact: opts.artifact.path } : {}) };
     if (!res.classes) return { ...base, threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}), engine: predictor.engine, summary: res.summary, perImage: res.perImage.map(({ id, metrics }) => ({ id, metrics })) };
     const { names } = runClassTable(opened);
     const named = <T>(values: T[]) => values.map((v, j) => ({ index: j + 1, name: names[j + 1], v }));
@@ -269,6 +314,10 @@ export interface PredictOptions {
   threshold?: number;
   /** how each file is written (tests inject faults; default the disk) */
   fileOps?: AtomicFileOps;
+  /** test-time augmentation (--tta; tta.ts): the probability maps are the mean over the copies; default none */
+  tta?: TtaMode;
+  /** post-processing of each mask or label map (postprocess.ts); the probability maps are left as they are */
+  postProcess?: PostProcessOptions;
 }
 
 export interface PredictedImage {
@@ -295,7 +344,7 @@ export interface PredictHooks {
   onImage?: (p: PredictedImage & { width: number; height: number; ms: number }) => void;
 }
 
-export interface PredictResult {
+export interface PredictResult extends DecisionRecord {
   run: string;
   checkpoint: CheckpointName;
   engine: 'ort' | 'tfjs';
@@ -373,7 +422,8 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
     }
   }
   if (errors.length) throw new BadDataError(errors);
-  const predictor = await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' });
+  const how = await decisions(opts.tta, opts.postProcess);
+  const predictor = await how.wrap(await createPredictor({ graph: compiled.graph, weights: checkpoint.weights, normalize: info.normalize, engine: opts.engine ?? 'auto' }));
   const written: PredictedImage[] = [];
   try {
     guardFs(opts.out, () => mkdirSync(opts.out, { recursive: true }));
@@ -385,12 +435,15 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
       let done: PredictedImage;
       if (!table) {
         const probs = foreground(all, 1, image.height * image.width);
-        const pngs = await writePredictionPngs(image, probs, threshold);
+        const mask = how.post && how.post.module.postProcessLabels(how.post.module.thresholdLabels(probs, threshold), image.height, image.width, 2, how.post.options);
+        const pngs = await writePredictionPngs(image, probs, threshold, mask ? { mask } : {});
         const files = { prob: path('prob'), mask: path('mask'), overlay: path('overlay') };
         for (const kind of PREDICTION_FILES) writeFileAtomic(files[kind], pngs[kind], opts.fileOps);
-        done = { ...at, ...files, foreground_fraction: probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0) / probs.length };
+        const on = mask ? mask.reduce((s, v) => s + (v === 1 ? 1 : 0), 0) : probs.reduce((s, p) => s + (p >= threshold ? 1 : 0), 0);
+        done = { ...at, ...files, foreground_fraction: on / probs.length };
       } else {
-        const pngs = await writeClassPredictionPngs(image, all, table.colors);
+        const labels = how.post && (await import('./class-metrics.js')).argmaxLabels(all, k, image.height * image.width);
+        const pngs = await writeClassPredictionPngs(image, all, table.colors, labels && how.post!.module.postProcessLabels(labels, image.height, image.width, k, how.post!.options));
         const label = path('label');
         const overlay = path('overlay');
         const probFiles = kinds.slice(2).map(path);
@@ -408,5 +461,5 @@ export async function predictImages(run: OpenRun | string, opts: PredictOptions,
   } finally {
     predictor.dispose();
   }
-  return { run: opened.dir, checkpoint: opened.name, engine: predictor.engine, ...(table ? { threshold: null } : { threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}) }), images: written };
+  return { run: opened.dir, checkpoint: opened.name, engine: predictor.engine, ...how.record, ...(table ? { threshold: null } : { threshold, threshold_from: point.from, ...(point.note ? { threshold_note: point.note } : {}) }), images: written };
 }
