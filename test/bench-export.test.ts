@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { benchExportArtifacts, findArtifacts, type ExportFiles } from '../src/bench/export.js';
-import { onnxModel } from '../src/emit/onnx.js';
+import { EXPORT_SIZE_KEY, onnxModel } from '../src/emit/onnx.js';
 import { toFloat16Onnx } from '../src/emit/onnx-fp16.js';
 import { decodeModel, encodeModel } from '../src/emit/onnx-proto.js';
 import { compile } from '../src/frontend/compile.js';
@@ -45,15 +45,15 @@ test('two ONNX files: two rows, in order, with their bytes, the input fed and th
   assert.equal(Object.keys(JSON.parse(JSON.stringify(r.rows[0]))).sort(), ['artifact', 'bytes', 'engine', 'images_per_s', 'input', 'max_ms', 'median_ms', 'min_ms', 'ms_per_image', 'runs', 'speedup_vs_fp32'].sort());
 });
 
-/** The model with a symbolic H and W (`H`, `W`) on its input and output. */
-function symbolic(m: object): Uint8Array {
+/** The (symbolic-size) model without the export size in its metadata, as another tool would write it. */
+function unrecorded(m: object): Uint8Array {
   const dm = decodeModel(encodeModel(m));
-  for (const v of [...dm.graph.input, ...dm.graph.output]) v.type.tensor_type.shape.dim.splice(2, 2, { dim_param: 'H' }, { dim_param: 'W' });
+  dm.metadata_props = dm.metadata_props?.filter((p) => p.key !== EXPORT_SIZE_KEY);
   return encodeModel(dm);
 }
 
-test('a symbolic-size model runs at --size, a fixed-size one refuses another --size, and symbolic without a size is refused', async () => {
-  const r = await benchExportArtifacts(tf, 'cpu', folder({ 'model.onnx': symbolic(fp32) }), { ...opts, size: [64, 48] });
+test('a symbolic-size model runs at --size, a fixed-size one refuses another --size, and symbolic without a recorded size is refused', async () => {
+  const r = await benchExportArtifacts(tf, 'cpu', folder({ 'model.onnx': encodeModel(fp32) }), { ...opts, size: [64, 48] });
   assert.equal(r.rows.map((t) => t.input.shape), [[1, 1, 64, 48]]);
   const refused = async (files: Record<string, Uint8Array>, size: [number, number] | undefined, message: RegExp) => {
     try {
@@ -64,8 +64,8 @@ test('a symbolic-size model runs at --size, a fixed-size one refuses another --s
     }
     assert.unreachable(`no error for ${Object.keys(files)}`);
   };
-  await refused({ 'model.onnx': encodeModel(fp32) }, [64, 64], /fixed 32x32 input; --size 64x64 applies to symbolic-size models only/);
-  await refused({ 'model.onnx': symbolic(fp32) }, undefined, /give --size HxW/);
+  await refused({ 'model.onnx': encodeModel(onnxModel(d.graph, d.weights!, { size: 'fixed' })) }, [64, 64], /fixed 32x32 input; --size 64x64 applies to symbolic-size models only/);
+  await refused({ 'model.onnx': unrecorded(fp32) }, undefined, /give --size HxW/);
   await refused({ 'model.ts': new Uint8Array(1) }, undefined, /neither model\.onnx nor tfjs\/model\.json/);
 });
 

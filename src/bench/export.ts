@@ -4,6 +4,7 @@
 // models through tf.loadGraphModel. Each row: size on disk, ms per image, speed-up over model.onnx.
 import type { Tensor } from '@tensorflow/tfjs';
 import { decodeModel } from '../emit/onnx-proto.js';
+import { EXPORT_SIZE_KEY } from '../emit/onnx.js';
 import type { TF } from '../runtime/backend.js';
 import { graphModelHandler } from '../runtime/tfjs-graph-io.js';
 import { randomInput } from '../runtime/verify.js';
@@ -59,11 +60,13 @@ interface Dim {
 type Hw = [number, number];
 
 /** An ONNX model's first input: its name, element type and dims (0 or absent: symbolic). */
-function onnxInput(bytes: Uint8Array, file: string): { name: string; dtype: 'float32' | 'uint8'; dims: (number | undefined)[] } {
-  const input = decodeModel(bytes).graph.input[0] as unknown as { name: string; type: { tensor_type: { elem_type: number; shape?: { dim?: Dim[] } } } };
+function onnxInput(bytes: Uint8Array, file: string): { name: string; dtype: 'float32' | 'uint8'; dims: (number | undefined)[]; exportSize?: Hw } {
+  const m = decodeModel(bytes);
+  const input = m.graph.input[0] as unknown as { name: string; type: { tensor_type: { elem_type: number; shape?: { dim?: Dim[] } } } };
+  const recorded = m.metadata_props?.find((p) => p.key === EXPORT_SIZE_KEY)?.value.match(/^(\d+)x(\d+)$/);
   const elem = input.type.tensor_type.elem_type;
   if (elem !== 1 && elem !== 2) throw new BadOptionsError(`${file}: input '${input.name}' has ONNX element type ${elem}; alcli bench feeds float32 (NCHW) or uint8 (HWC image) inputs`);
-  return { name: input.name, dtype: elem === 1 ? 'float32' : 'uint8', dims: (input.type.tensor_type.shape?.dim ?? []).map((d) => (d.dim_value ? Number(d.dim_value) : undefined)) };
+  return { name: input.name, dtype: elem === 1 ? 'float32' : 'uint8', dims: (input.type.tensor_type.shape?.dim ?? []).map((d) => (d.dim_value ? Number(d.dim_value) : undefined)), ...(recorded ? { exportSize: [Number(recorded[1]), Number(recorded[2])] as Hw } : {}) };
 }
 
 type Layout = 'NCHW' | 'NHWC' | 'HWC';
@@ -103,15 +106,17 @@ interface GraphModelJson {
 
 /**
  * The size to time at: `size` when given; else the first fixed H x W among the artifacts (an ONNX
- * input's dims), else the size a tfjs*\/model.json's alcli metadata records (the export's); throws
+ * input's dims), else the size an ONNX file's metadata (EXPORT_SIZE_KEY) or a tfjs*\/model.json's
+ * alcli metadata records (the export's); throws
  * BadOptionsError when every model is symbolic and nothing records a size.
  */
-function benchSize(onnx: { layout: Layout; dims: (number | undefined)[] }[], graphs: { dir: string; json: GraphModelJson }[], size: Hw | undefined): Hw {
+function benchSize(onnx: { layout: Layout; dims: (number | undefined)[]; exportSize?: Hw }[], graphs: { dir: string; json: GraphModelJson }[], size: Hw | undefined): Hw {
   if (size) return size;
   for (const m of onnx) {
     const [ah, aw] = HW_AXES[m.layout];
     if (m.dims[ah] !== undefined && m.dims[aw] !== undefined) return [m.dims[ah]!, m.dims[aw]!];
   }
+  for (const m of onnx) if (m.exportSize) return m.exportSize;
   for (const g of graphs) if (g.json.userDefinedMetadata?.alcli) return g.json.userDefinedMetadata.alcli.input.size;
   throw new BadOptionsError('every model here takes any input size and none records the size it was exported at: give --size HxW');
 }

@@ -41,6 +41,8 @@ export const DEFAULT_IR_VERSION = 8;
 export const MIN_OPSET = 13;
 export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'logits';
+/** metadata_props key of the H x W a model was exported (compiled and checked) at, e.g. '512x512' */
+export const EXPORT_SIZE_KEY = 'export_size';
 
 export class OnnxEmitError extends Error {}
 
@@ -179,6 +181,8 @@ export function onnxModel(graph: IrGraph, weights: WeightStore, opts: OnnxOption
     metadata_props: [
       { key: 'output_activation', value: graph.output.activation },
       { key: 'layout', value: 'NCHW' },
+      // the size it was compiled and checked at, where H and W are symbolic (alcli bench times it there)
+      { key: EXPORT_SIZE_KEY, value: `${graph.input.size[0]}x${graph.input.size[1]}` },
     ],
   };
 }
