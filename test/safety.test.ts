@@ -320,11 +320,13 @@ test('lockDir: one holder; a second is refused naming the pid; release frees it;
 test('a lock goes with its process on SIGTERM and SIGINT (which still ends it), and on a normal exit', async () => {
   for (const signal of ['SIGTERM', 'SIGINT', null] as const) {
     const dir = tempDir();
-    const code = `const { lockDir } = await import(${JSON.stringify(join(ROOT, 'src/io/lock.ts'))}); lockDir(${JSON.stringify(dir)}); console.log('locked'); setTimeout(() => {}, ${signal ? 60000 : 10});`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    // the normal exit comes when its stdin closes, after the lock is seen (a timer raced a busy machine)
+    const code = `const { lockDir } = await import(${JSON.stringify(join(ROOT, 'src/io/lock.ts'))}); lockDir(${JSON.stringify(dir)}); console.log('locked'); ${signal ? 'setTimeout(() => {}, 60000);' : 'process.stdin.resume();'}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => child.stdout!.on('data', (d) => String(d).includes('locked') && resolve()));
     assert.ok(existsSync(lockFile(dir)));
     if (signal) child.kill(signal);
+    else child.stdin!.end();
     const [exitCode, exitSignal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, sig) => resolve([c, sig])));
     if (signal) assert.is(exitSignal, signal);
     else assert.is(exitCode, 0);
