@@ -26,7 +26,7 @@ export { loadTf, BACKENDS, type BackendChoice, type TF } from './runtime/backend
 export { forward, toTensors } from './runtime/executor.js';
 export { runForm, compareOutputs, calibratedWeights, randomInput, VERIFY_TOLERANCE } from './runtime/verify.js';
 export { encodeWeights, decodeWeights } from './ir/weights-manifest.js';
-export { exportArtifacts, buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_BATCH, EXPORT_FORMATS, EXPORT_IO, IMAGE_ONNX_FILE, type ExportIo, type ExportFormat, type ExportOptions, type ExportRequest, type ExportHooks, type ExportResult, type ExportVerify, type Check } from './export/export.js';
+export { exportArtifacts, buildExport, checkArtifacts, exportWeightsFromSpec, EXPORT_BATCH, EXPORT_FORMATS, EXPORT_IO, EXPORT_TTA, IMAGE_ONNX_FILE, INT8_IMAGE_ONNX_FILE, type ExportIo, type ExportTta, type ExportFormat, type ExportOptions, type ExportRequest, type ExportHooks, type ExportResult, type ExportVerify, type Check } from './export/export.js';
 export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } from './ir/safetensors.js';
 export { checkOutputDir, dirWriter, DirWriter, fileHost, listFiles, PathError, IoError, refuseOverlap, writeFileAtomic, type FileHost, type ReplaceMode, type Protected } from './io/dir.js';
 export { DEFAULT_THRESHOLD, thresholdOf, OPTIMIZERS, type OptimizerOptions } from './train/objective.js';

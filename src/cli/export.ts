@@ -2,14 +2,14 @@
 import { Args, Flags } from '@oclif/core';
 import { CALIBRATIONS, DEFAULT_MAX_IOU_DROP, EXPORT_FORMATS, PRECISIONS, type ExportFormat, type Precision } from '../export/formats.js';
 import { BACKENDS } from '../runtime/backend.js';
-import { INIT_MAPS } from '../train/choices.js';
+import { INIT_MAPS, TTA_MODES } from '../train/choices.js';
 import { AlcliCommand } from './base.js';
 import { compileOptions, jsonFlag, printJson, specFlags, UsageError, VerifyFailure } from './common.js';
 
 export default class Export extends AlcliCommand {
   static override summary = 'Export the deploy form as TF.js graph model, ONNX, TypeScript (and Triton), or the weights as safetensors (with a PyTorch model.py), verified';
   static override description =
-    'Folds BatchNorm and fuses RepVGG branches, then writes each artifact, reloads it from disk, runs it with its own runtime on seeded inputs and compares it with the training-form graph (verify.json). safetensors writes weights.safetensors (the training form with PyTorch-style names, conv kernels OIHW; --deploy: the fused form) and names.json (PyTorch name -> alcli weight), read back by `alcli train --init FILE --init-map alcli`. pytorch writes pytorch/model.py (an nn.Module generated from the graph, needing only torch; load() loads the weights beside it with load_state_dict(strict=True)) with pytorch/weights.safetensors and pytorch/names.json (the alcli names; the form --deploy chooses). ONNX and Triton models take any height and width the network stride divides (checked at two sizes) unless the network resizes to an absolute size. --io image adds model.image.onnx (8-bit pixels in, mask out; checked against alcli predict on an odd-sized image). A failed check exits 6 and leaves nothing in DIR. From a spec, the weights are random (seeded), with BatchNorm statistics calibrated so the check is meaningful.';
+    'Folds BatchNorm and fuses RepVGG branches, then writes each artifact, reloads it from disk, runs it with its own runtime on seeded inputs and compares it with the training-form graph (verify.json). safetensors writes weights.safetensors (the training form with PyTorch-style names, conv kernels OIHW; --deploy: the fused form) and names.json (PyTorch name -> alcli weight), read back by `alcli train --init FILE --init-map alcli`. pytorch writes pytorch/model.py (an nn.Module generated from the graph, needing only torch; load() loads the weights beside it with load_state_dict(strict=True)) with pytorch/weights.safetensors and pytorch/names.json (the alcli names; the form --deploy chooses). ONNX and Triton models take any height and width the network stride divides (checked at two sizes) unless the network resizes to an absolute size. --io image adds model.image.onnx (8-bit pixels in, mask out; checked against alcli predict on an odd-sized image), and with --precision int8 model.int8.image.onnx (the same around model.int8.onnx, checked against predict running it); --tta flips puts predict --tta flips inside them (the image and its 3 mirror images as one batch of 4, the mean of their probabilities); --tta dihedral is refused there (its transposed copies cannot share one batch: use alcli predict --tta dihedral). A failed check exits 6 and leaves nothing in DIR. From a spec, the weights are random (seeded), with BatchNorm statistics calibrated so the check is meaningful.';
   static override examples = [
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-export',
     '<%= config.bin %> <%= command.id %> architectures/alnet.yaml -o out/alnet-export',
@@ -19,6 +19,7 @@ export default class Export extends AlcliCommand {
     '<%= config.bin %> <%= command.id %> runs/isbi -o out/isbi-int8 --format onnx --precision fp32,int8 --size 512x512',
     '<%= config.bin %> <%= command.id %> runs/isbi -o out/isbi-web --format tfjs,ts --precision fp16',
     '<%= config.bin %> <%= command.id %> runs/demo/run -o out/demo-image --format onnx --io image',
+    '<%= config.bin %> <%= command.id %> runs/isbi -o out/isbi-image --format onnx --io image --tta flips --precision fp32,int8',
   ];
   static override args = { source: Args.string({ description: 'a trained run directory (alcli train --out), or a spec file (seeded random weights)', required: true }) };
   static override flags = {
@@ -42,6 +43,7 @@ export default class Export extends AlcliCommand {
     calibration: Flags.option({ summary: 'int8: activation ranges from the min/max seen, or the 0.001/99.999 percentiles', options: CALIBRATIONS, default: 'minmax' as const })(),
     'max-iou-drop': Flags.string({ summary: "the gate: largest drop of mean val IoU below fp32's that a lower precision may have", default: String(DEFAULT_MAX_IOU_DROP), helpValue: 'D' }),
     io: Flags.option({ summary: 'onnx: image also writes model.image.onnx: uint8 HWC image in (any size), normalization, padding, activation and threshold inside, uint8 mask and float probabilities out', options: ['tensor', 'image'] as const, default: 'tensor' })(),
+    tta: Flags.option({ summary: "--io image: test-time augmentation inside the image models: flips (the image and its 3 mirror images as one batch of 4, the mean of their probabilities, as alcli predict --tta flips); dihedral is refused (its transposed copies cannot share a batch)", options: TTA_MODES, default: 'none' as const })(),
     names: Flags.option({ summary: "safetensors: the tensor names: alcli's own, or a built-in map's (twin: the PyTorch twin's state_dict)", options: INIT_MAPS, default: 'alcli' })(),
   };
 
@@ -56,7 +58,7 @@ export default class Export extends AlcliCommand {
     const { exportArtifacts } = await import('../export/export.js');
     const res = await exportArtifacts(
       args.source,
-      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names, precisions, tfjsWeights: flags.weights, calib: flags.calib, calibration: flags.calibration, maxIouDrop, io: flags.io },
+      { output: flags.output, force: flags.force, formats, opset: flags.opset, seed: flags.seed, tolerance, verifyEach: flags['verify-each'], backend: flags.backend, compile: compileOptions(flags), deploy: flags.deploy, names: flags.names, precisions, tfjsWeights: flags.weights, calib: flags.calib, calibration: flags.calibration, maxIouDrop, io: flags.io, tta: flags.tta },
       { log: (line) => flags.json || process.stderr.write(`${line}\n`) },
     );
     if (!res.ok) {

@@ -10,6 +10,12 @@
 //                  softmax: the most probable class index, as NAME.label.png) or [K, H, W] (sigmoid, K > 1)
 // The padding is a Gather of reflected indices, not Pad(mode=reflect): the indices reflect again
 // as often as needed (an image smaller than its padding), exactly as predict's reflectIndex does.
+// With tta `flips` (alcli predict --tta flips, train/tta.ts) the image goes through the network as
+// one batch of 4: itself, mirrored left-right, top-bottom and both (N is symbolic), each mirror image
+// padded as predict pads it (flip, then pad: the gather index n - 1 - reflectIndex on a flipped axis,
+// so the odd padding pixel stays bottom/right); each output is cropped, activated, mirrored back
+// (Slice, step -1), and the probabilities are the mean of the 4, before the threshold or argmax.
+// `dihedral` would need transposed (H <-> W) copies, which cannot share one batch: refused.
 import { DataType } from './onnx-proto.js';
 import { int, ints, type OnnxAttr } from './onnx-ops.js';
 import { attributeProto, littleEndianBytes, Names, ONNX_INPUT, ONNX_OUTPUT, OnnxEmitError, tensorInfo, SYMBOLIC_DIMS, type Initializer } from './onnx.js';
@@ -31,7 +37,13 @@ export interface ImageIoOptions {
   classes: number;
   /** C, the image channels (the network's input channels) */
   channels: number;
+  /** test-time augmentation inside the graph: `flips` averages the 4 mirror images (default `none`) */
+  tta?: ImageTta;
 }
+
+/** TTA modes the image graph can hold (`dihedral` cannot: its transposed copies do not batch). */
+export const IMAGE_TTA = ['none', 'flips'] as const;
+export type ImageTta = (typeof IMAGE_TTA)[number];
 
 interface PlainNode {
   op_type: string;
@@ -53,7 +65,8 @@ interface PlainModel {
  * the top of this file. The network part is copied as it is, so an INT8 or fp16 model with the same
  * IO wraps the same way. The result runs at any image size when the model's H and W are symbolic;
  * a fixed-size model runs only on images that pad to its size. Throws OnnxEmitError when the model
- * lacks that IO or the options do not fit it (channel counts, a std <= 0, a stride < 1).
+ * lacks that IO or the options do not fit it (channel counts, a std <= 0, a stride < 1, a tta
+ * other than none or flips: `dihedral` transposes, so its copies cannot share one batch).
  */
 export function withImageIo(model: object, opts: ImageIoOptions): object {
   const m = model as PlainModel;
@@ -64,6 +77,10 @@ export function withImageIo(model: object, opts: ImageIoOptions): object {
   if (normalize && (normalize.mean.length !== c || normalize.std.length !== c)) throw new OnnxEmitError(`normalize needs ${c} means and stds, got ${normalize.mean.length} and ${normalize.std.length}`);
   if (!opts.stride.every((s) => Number.isInteger(s) && s >= 1)) throw new OnnxEmitError(`the stride must be positive integers, got ${opts.stride.join('x')}`);
   if (!(k >= 1) || !(c >= 1)) throw new OnnxEmitError(`classes and channels must be positive, got ${k} and ${c}`);
+  const tta = opts.tta ?? 'none';
+  if (!(IMAGE_TTA as readonly string[]).includes(tta))
+    throw new OnnxEmitError(`the image graph takes tta ${IMAGE_TTA.join(' or ')}, not '${tta}': dihedral's transposed copies are H x W swapped and cannot share one batch with the others; use alcli predict --tta dihedral, or flips in the graph`);
+  const flips = tta === 'flips';
 
   // every name the model uses, tensors and nodes alike, stays taken
   const names = new Names([IMAGE_INPUT, MASK_OUTPUT, PROBABILITIES_OUTPUT, ...g.node.flatMap((n) => [...n.input, ...n.output, n.name ?? '']), ...[...g.initializer, ...g.input, ...g.output].map((t) => t.name)]);
@@ -95,6 +112,7 @@ export function withImageIo(model: object, opts: ImageIoOptions): object {
   // padded = ceil(hw / stride) * stride; top/left = floor((padded - hw) / 2) (integer Div floors for non-negatives)
   const padded = op('Mul', [op('Div', [op('Add', [hw, op('Sub', [stride, i64([1])])]), stride]), stride]);
   const begin = op('Div', [op('Sub', [padded, hw]), i64([2])]);
+  const gathers: string[] = []; // per axis: the padded row (column) indices into the image
   for (const axis of [0, 1]) {
     const at = (v: string) => op('Gather', [v, i64([axis], [])], { axis: int(0) }); // a scalar
     const n = at(hw);
@@ -102,14 +120,34 @@ export function withImageIo(model: object, opts: ImageIoOptions): object {
     // reflectIndex: j = i mod 2(n - 1) (ONNX integer Mod takes the divisor's sign), then j < n ? j : period - j; n = 1 -> period 1 -> 0
     const period = op('Max', [op('Mul', [op('Sub', [n, i64([1], [])]), i64([2], [])]), i64([1], [])]);
     const j = op('Mod', [i, period], { fmod: int(0) });
-    x = op('Gather', [x, op('Where', [op('Less', [j, n]), j, op('Sub', [period, j])])], { axis: int(axis) });
+    const index = op('Where', [op('Less', [j, n]), j, op('Sub', [period, j])]);
+    // flips: [index; n - 1 - index] [2, n'], the mirror image's padding (flip, then pad)
+    const row = (v: string) => op('Unsqueeze', [v, i64([0])]);
+    gathers.push(flips ? op('Concat', [row(index), row(op('Sub', [op('Sub', [n, i64([1], [])]), index]))], { axis: int(0) }) : index);
   }
-  op('Unsqueeze', [op('Transpose', [x], { perm: ints([2, 0, 1]) }), i64([0])], {}, ONNX_INPUT);
+  if (!flips) {
+    for (const axis of [0, 1]) x = op('Gather', [x, gathers[axis]], { axis: int(axis) });
+    op('Unsqueeze', [op('Transpose', [x], { perm: ints([2, 0, 1]) }), i64([0])], {}, ONNX_INPUT);
+  } else {
+    // [H, W, C] -> rows [2, H', W, C] -> columns [2, H', 2, W', C] -> [2 (row flip), 2 (column flip), C, H', W'] -> [4, C, H', W']:
+    // batch order identity, left-right, top-bottom, both (tta.ts ttaTransforms('flips'): dihedral 0, 4, 6, 2)
+    x = op('Gather', [op('Gather', [x, gathers[0]], { axis: int(0) }), gathers[1]], { axis: int(2) });
+    op('Reshape', [op('Transpose', [x], { perm: ints([0, 2, 4, 1, 3]) }), op('Concat', [i64([4, c]), padded], { axis: int(0) })], {}, ONNX_INPUT);
+  }
   const pre = nodes.splice(0);
 
   // ---- logits [1, K, H', W'] -> crop, activation, mask ----
-  const cropped = op('Squeeze', [op('Slice', [ONNX_OUTPUT, begin, op('Add', [begin, hw]), i64([2, 3])]), i64([0])]); // [K, h, w]
-  const act = opts.activation === 'sigmoid' ? op('Sigmoid', [cropped]) : opts.activation === 'softmax' ? op('Softmax', [cropped], { axis: int(0) }) : cropped;
+  const crop = op('Slice', [ONNX_OUTPUT, begin, op('Add', [begin, hw]), i64([2, 3])]); // [N, K, h, w]
+  const activated = opts.activation === 'sigmoid' ? op('Sigmoid', [crop]) : opts.activation === 'softmax' ? op('Softmax', [crop], { axis: int(1) }) : crop;
+  let mean = activated;
+  if (flips) {
+    // each copy mirrored back (Slice step -1 over the whole axis: start -1, end below every index), then their mean
+    const copies = [[], [3], [2], [2, 3]].map((axes, b) =>
+      op('Slice', [activated, i64([b, ...axes.map(() => -1)]), i64([b + 1, ...axes.map(() => Number.MIN_SAFE_INTEGER)]), i64([0, ...axes]), i64([1, ...axes.map(() => -1)])]),
+    );
+    mean = op('Mul', [op('Sum', copies), f32([0.25], [])]);
+  }
+  const act = op('Squeeze', [mean, i64([0])]); // [K, h, w]
   const single = k === 1;
   const probs = op(single ? 'Squeeze' : 'Identity', single ? [act, i64([0])] : [act], {}, PROBABILITIES_OUTPUT);
   if (opts.activation === 'softmax') op('Cast', [op('ArgMax', [probs], { axis: int(0), keepdims: int(0) })], { to: int(DataType.UINT8) }, MASK_OUTPUT);
@@ -123,7 +161,7 @@ export function withImageIo(model: object, opts: ImageIoOptions): object {
     ...m,
     graph: {
       ...g,
-      doc_string: `${g.name ?? 'model'} with image IO: ${IMAGE_INPUT} uint8 [H, W, ${c}] (8-bit pixels, any size) -> ${PROBABILITIES_OUTPUT} float32 ${single ? '[H, W]' : `[${k}, H, W]`} (${opts.activation}), ${MASK_OUTPUT} uint8 (${desc})`,
+      doc_string: `${g.name ?? 'model'} with image IO: ${IMAGE_INPUT} uint8 [H, W, ${c}] (8-bit pixels, any size) -> ${PROBABILITIES_OUTPUT} float32 ${single ? '[H, W]' : `[${k}, H, W]`} (${opts.activation}${flips ? ', the mean over the image and its 3 mirror images' : ''}), ${MASK_OUTPUT} uint8 (${desc})`,
       node: [...pre, ...g.node, ...post],
       initializer: [...g.initializer, ...initializers],
       input: [tensorInfo(IMAGE_INPUT, DataType.UINT8, [...hwDims, c])],
@@ -135,6 +173,7 @@ export function withImageIo(model: object, opts: ImageIoOptions): object {
       { key: 'layout', value: 'HWC' },
       { key: 'threshold', value: String(opts.threshold) },
       { key: 'stride', value: opts.stride.join('x') },
+      { key: 'tta', value: tta },
     ],
   };
 }

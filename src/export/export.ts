@@ -22,10 +22,10 @@ import { fixedSizeReason } from '../ir/stride.js';
 import type { IrGraph } from '../ir/graph.js';
 import { BadOptionsError } from '../train/errors.js';
 import { DEFAULT_MAX_IOU_DROP, emitArtifacts, FORMATS, runArtifact, runArtifactAt, type Calibration, type Precision, type Check, type ExportBuild, type ExportFormat, type ExportOptions, type Reference } from './formats.js';
-import { IMAGE_ONNX_FILE, runImageCheck, type ExportIo } from './image-io.js';
+import { IMAGE_ONNX_FILE, INT8_IMAGE_ONNX_FILE, runImageCheck, type ExportIo, type ExportTta } from './image-io.js';
 
 export { EXPORT_FORMATS, PRECISIONS, CALIBRATIONS, DEFAULT_MAX_IOU_DROP, type Precision, type Calibration, type Check, type ExportBuild, type ExportFormat, type ExportOptions } from './formats.js';
-export { EXPORT_IO, IMAGE_ONNX_FILE, type ExportIo } from './image-io.js';
+export { EXPORT_IO, EXPORT_TTA, IMAGE_ONNX_FILE, INT8_IMAGE_ONNX_FILE, type ExportIo, type ExportTta } from './image-io.js';
 
 export const check = (stage: string, reference: Float32Array, candidate: Float32Array, tolerance = VERIFY_TOLERANCE): Check => {
   const c = compareOutputs(reference, candidate);
@@ -78,9 +78,9 @@ async function secondReference(tf: TF, c: Compiled, deploy: IrGraph, weights: We
 /**
  * Reloads each artifact through `read` and runs it with its own runtime; the symbolic-size ONNX
  * artifacts also at build.second's size; with io `image`, model.image.onnx on an odd-sized uint8
- * image against alcli predict's probabilities (export/image-io.ts).
+ * image against alcli predict's probabilities (with opts.tta, predict --tta's: export/image-io.ts).
  */
-export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<ExportOptions, 'formats' | 'tolerance'> & Partial<Pick<ExportOptions, 'io' | 'normalize' | 'seed'>>, read: (path: string) => Uint8Array): Promise<Check[]> {
+export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<ExportOptions, 'formats' | 'tolerance'> & Partial<Pick<ExportOptions, 'io' | 'normalize' | 'seed' | 'tta'>>, read: (path: string) => Uint8Array): Promise<Check[]> {
   const checks: Check[] = [];
   for (const f of opts.formats) {
     const out = await runArtifact(tf, f, build, read);
@@ -89,7 +89,7 @@ export async function checkArtifacts(tf: TF, build: ExportBuild, opts: Pick<Expo
     if (at) checks.push(check(at.stage, build.second!.logits, at.logits, opts.tolerance));
   }
   if (opts.io === 'image' && opts.formats.includes('onnx')) {
-    const r = await runImageCheck(tf, build.training, read(IMAGE_ONNX_FILE), opts.normalize ?? null, (opts.seed ?? 0) + 3);
+    const r = await runImageCheck(tf, build.training, read(IMAGE_ONNX_FILE), opts.normalize ?? null, (opts.seed ?? 0) + 3, { tta: opts.tta });
     checks.push(check(r.stage, r.reference, r.probabilities, opts.tolerance));
   }
   return checks;
@@ -147,6 +147,12 @@ export interface ExportRequest {
   tfjsWeights?: 'uint8';
   /** `image`: also model.image.onnx (uint8 HWC image in, probabilities and mask out); needs the onnx format; default `tensor` */
   io?: ExportIo;
+  /**
+   * io `image`: test-time augmentation inside the image models, `flips` (the 4 mirror images as one
+   * batch, their mean) or none (default); `dihedral` is a BadOptionsError (its transposed copies
+   * cannot share a batch), as is any TTA without io `image`
+   */
+  tta?: ExportTta;
 }
 
 
@@ -193,6 +199,10 @@ export async function exportArtifacts(source: string, req: ExportRequest, hooks:
 
 async function lockedExport(source: string, req: ExportRequest, hooks: ExportHooks): Promise<ExportResult> {
   if (req.io === 'image' && !req.formats.includes('onnx')) throw new BadOptionsError(`--io image writes ${IMAGE_ONNX_FILE} beside model.onnx: add onnx to the formats`);
+  const tta = req.tta ?? 'none';
+  if (tta !== 'none' && req.io !== 'image') throw new BadOptionsError(`--tta ${tta} puts test-time augmentation inside ${IMAGE_ONNX_FILE}: add --io image (the tensor models take one image per batch item; average yourself, or use alcli predict --tta)`);
+  if (tta === 'dihedral')
+    throw new BadOptionsError(`--tta dihedral cannot go inside ${IMAGE_ONNX_FILE}: 4 of its 8 copies are transposed (H x W swapped), so they cannot share one batch with the others; export --tta flips (the 4 mirror images), or run alcli predict --tta dihedral`);
   const fromRun = existsSync(source) && statSync(source).isDirectory();
   // never the source (a run, or a spec and its imports: checked once compiled) nor the folder the user is in
   checkOutputDir(req.output, req.force ?? false, undefined, { protect: [{ path: source, what: fromRun ? 'the source run' : 'the source spec' }, { path: process.cwd(), what: 'the current folder', allowInside: true }] });
@@ -227,7 +237,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     log(`export ${source}: ${c.graph.input.size.join('x')}, backend ${backend}; seeded random weights (seed ${req.seed})`);
   }
   const { formats, tolerance } = req;
-  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance, safetensorsForm: req.deploy ? 'deploy' : 'training', safetensorsNames: req.names, io: req.io };
+  const opts: ExportOptions = { formats, opset: req.opset, seed: req.seed, batch, verifyEach: req.verifyEach, normalize, threshold: threshold?.value ?? thresholdOf(c.resolved.train), thresholdSource: threshold?.source, tolerance, safetensorsForm: req.deploy ? 'deploy' : 'training', safetensorsNames: req.names, io: req.io, ...(tta !== 'none' ? { tta } : {}) };
   const build = await buildExport(tf, c, weights, opts);
   const out = dirWriter(req.output).open();
   let done = false;
@@ -239,7 +249,7 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
       if (!data) throw new Error(`${path} was not written`);
       return data;
     };
-    const checks = [...build.checks, ...(await checkArtifacts(tf, build, { formats: runBack, tolerance, io: req.io, normalize, seed: req.seed }, read))];
+    const checks = [...build.checks, ...(await checkArtifacts(tf, build, { formats: runBack, tolerance, io: req.io, normalize, seed: req.seed, tta: opts.tta }, read))];
     for (const k of checks) log(`  ${k.pass ? 'ok  ' : 'FAIL'} ${k.stage}: max abs diff ${k.maxAbs.toExponential(2)} (max |logit| ${k.maxRef.toFixed(3)})`);
     const verify: ExportVerify = {
       tolerance,
@@ -250,14 +260,18 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
     // a gate failure is a failed check of its own (in `failed`, not in verify.checks' comparisons)
     const gateFailed: Check[] = [];
     if ((lower.length || req.tfjsWeights === 'uint8') && opened && checks.every((k) => k.pass)) {
-      const gate = await gatePrecisions(tf, opened, build, req, lower, out, log);
+      const image = req.io === 'image' ? { normalize, threshold: opts.threshold, tta: opts.tta } : undefined;
+      const gate = await gatePrecisions(tf, opened, build, req, lower, out, log, image);
       verify.precision = gate.table;
       gateFailed.push(...gate.failed);
+      // the image models of lower precisions are checked like model.image.onnx: among the comparisons
+      for (const k of gate.checks) log(`  ${k.pass ? 'ok  ' : 'FAIL'} ${k.stage}: max abs diff ${k.maxAbs.toExponential(2)}`);
+      checks.push(...gate.checks);
     }
     out.write('verify.json', `${JSON.stringify(verify, null, 2)}\n`);
     const failed = [...checks.filter((k) => !k.pass), ...gateFailed];
     if (failed.length) return { ok: false, output: req.output, failed, verify };
-    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, thresholdSource: opts.thresholdSource, normalize, precision: verify.precision, io: req.io, sizes: { second: build.second && [build.second.shape[1], build.second.shape[2]], fixed: fixedSizeReason(build.deploy.graph) } }));
+    out.write('MODEL_CARD.md', modelCard({ compiled: c, source: cardSource, formats, verify: checks, tolerance, threshold: opts.threshold, thresholdSource: opts.thresholdSource, normalize, precision: verify.precision, io: req.io, tta: opts.tta, int8Image: verify.precision?.rows.some((r) => r.precision === 'int8' && r.pass) && req.io === 'image', sizes: { second: build.second && [build.second.shape[1], build.second.shape[2]], fixed: fixedSizeReason(build.deploy.graph) } }));
     out.commit('whole');
     done = true;
     return { ok: true, output: req.output, files: listFiles(req.output), verify };
@@ -271,9 +285,12 @@ async function lockedExport(source: string, req: ExportRequest, hooks: ExportHoo
  * scored from those files on the validation split beside fp32's model.onnx (gate.ts); a failed gate
  * is a failed check (exit 6, nothing written). int8: model.int8.onnx (int8.ts); fp16:
  * model.fp16.onnx, and tfjs.fp16/ when tfjs is a format; `tfjsWeights` uint8: tfjs.uint8/. fp32 is
- * timed and scored even when the export has no onnx format (then it is not written).
+ * timed and scored even when the export has no onnx format (then it is not written). With `image`
+ * (--io image), a passed int8 also writes model.int8.image.onnx (withImageIo over the quantized model
+ * object, the same options as model.image.onnx), read back and checked against the predictor running
+ * model.int8.onnx on an odd-sized uint8 image (`checks`: comparisons, not gate rows).
  */
-async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild, req: ExportRequest, lower: Precision[], out: { write(path: string, data: Uint8Array | string): void; read(path: string): Uint8Array | undefined }, log: (line: string) => void): Promise<{ table: PrecisionGate; failed: Check[] }> {
+async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild, req: ExportRequest, lower: Precision[], out: { write(path: string, data: Uint8Array | string): void; read(path: string): Uint8Array | undefined }, log: (line: string) => void, image?: { normalize: ExportOptions['normalize']; threshold: number; tta?: ExportOptions['tta'] }): Promise<{ table: PrecisionGate; failed: Check[]; checks: Check[] }> {
   const [{ onnxModel }, { encodeModel }, gate, { quantizeRun }, { toFloat16Onnx }, { emitTfjsGraphModel, tfjsGraphFiles, TFJS_WEIGHT_DIRS }] = await Promise.all([
     import('../emit/onnx.js'),
     import('../emit/onnx-proto.js'),
@@ -293,6 +310,7 @@ async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild, req: 
   const rows = [gate.precisionRow('model.onnx', 'fp32', gate.ORT_ENGINE, fp32Bytes.byteLength, await gate.timeOnnx(fp32Bytes, shape), fp32, fp32, maxIouDrop)];
   const table: PrecisionGate = { split: 'val', max_iou_drop: maxIouDrop, rule: "mean val IoU of the artifact >= fp32 model.onnx's - max_iou_drop", rows };
   const failed: Check[] = [];
+  const checks: Check[] = [];
   /** writes an ONNX file, reads it back, scores and times it */
   const onnxRow = async (path: string, precision: PrecisionRow['precision'], bytes: Uint8Array) => {
     out.write(path, bytes);
@@ -319,6 +337,7 @@ async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild, req: 
       if (q.ok) {
         made.push(await onnxRow('model.int8.onnx', 'int8', q.result.bytes));
         table.int8 = { calibration: q.result.calibration, excluded: q.result.excluded, quantized: q.result.report.quantized, folded_relu: q.result.report.folded };
+        if (image) checks.push(await int8ImageCheck(tf, opened, build, req, q.result.model, out, image));
       } else made.push(q.row);
     } else if (p === 'fp16') {
       made.push(await onnxRow('model.fp16.onnx', 'fp16', encodeModel(toFloat16Onnx(model))));
@@ -332,5 +351,17 @@ async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild, req: 
       log(`  ${row.pass ? 'ok  ' : 'FAIL'} ${stage}${row.ms !== null ? `, ${row.ms.toFixed(1)} ms (${row.engine}) vs ${rows[0].ms!.toFixed(1)} ms fp32` : ''}`);
     }
   }
-  return { table, failed };
+  return { table, failed, checks };
+}
+
+/**
+ * model.int8.image.onnx: the quantized model object wrapped by withImageIo as model.image.onnx is,
+ * written, read back and run on the odd-sized uint8 image of runImageCheck, against the predictor
+ * running model.int8.onnx (ONNX Runtime both: the same int8 graph, so they agree to float rounding).
+ */
+async function int8ImageCheck(tf: TF, opened: OpenRun, build: ExportBuild, req: ExportRequest, quantized: object, out: { write(path: string, data: Uint8Array | string): void; read(path: string): Uint8Array | undefined }, image: { normalize: ExportOptions['normalize']; threshold: number; tta?: ExportOptions['tta'] }): Promise<Check> {
+  const [{ withImageIo }, { encodeModel }, { imageIoOptions }] = await Promise.all([import('../emit/onnx-image.js'), import('../emit/onnx-proto.js'), import('./image-io.js')]);
+  out.write(INT8_IMAGE_ONNX_FILE, encodeModel(withImageIo(quantized, imageIoOptions(opened.compiled, build.deploy.graph, image))));
+  const r = await runImageCheck(tf, build.training, out.read(INT8_IMAGE_ONNX_FILE)!, image.normalize, req.seed + 3, { tta: image.tta, onnx: { file: 'model.int8.onnx', bytes: out.read('model.int8.onnx')! }, file: INT8_IMAGE_ONNX_FILE });
+  return check(r.stage, r.reference, r.probabilities, req.tolerance);
 }

@@ -8,6 +8,7 @@ import type { WeightStore } from '../ir/weights.js';
 import type { Comparison } from '../runtime/verify.js';
 import { isInitMap, type InitMapName } from '../train/choices.js';
 import type { ExportIo } from './image-io.js';
+import type { ImageTta } from '../emit/onnx-image.js';
 
 export const EXPORT_FORMATS = ['tfjs', 'onnx', 'ts', 'triton', 'safetensors', 'pytorch'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -42,6 +43,8 @@ export interface ExportOptions {
   safetensorsNames?: InitMapName;
   /** `image`: the onnx format also writes model.image.onnx (uint8 image in, mask out: export/image-io.ts); default `tensor` */
   io?: ExportIo;
+  /** io `image`: test-time augmentation inside model.image.onnx (none, or flips: emit/onnx-image.ts) */
+  tta?: ImageTta;
 }
 
 export interface Check extends Comparison {
@@ -129,7 +132,7 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
       const files = new Map([[ONNX_FILE, await onnxBytes(graph, weights, opts)]]);
       if (opts.io === 'image') {
         const { imageOnnxBytes, IMAGE_ONNX_FILE } = await import('./image-io.js');
-        files.set(IMAGE_ONNX_FILE, await imageOnnxBytes(c, graph, weights, { opset: opts.opset, normalize: opts.normalize, threshold: opts.threshold }));
+        files.set(IMAGE_ONNX_FILE, await imageOnnxBytes(c, graph, weights, { opset: opts.opset, normalize: opts.normalize, threshold: opts.threshold, tta: opts.tta }));
       }
       return files;
     },

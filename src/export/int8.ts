@@ -26,6 +26,8 @@ export interface Int8Options {
 
 export interface Int8Result {
   bytes: Uint8Array;
+  /** the quantized model as an object (bytes = encodeModel(model)), for wrapping, e.g. emit/onnx-image.ts withImageIo */
+  model: ModelObject;
   report: QdqReport;
   /** nodes kept in float by the sensitivity search, most costly first */
   excluded: string[];
@@ -79,7 +81,7 @@ export async function quantizeRun(opened: OpenRun, fp32: ModelObject, fp32Score:
     const score = await scoreArtifact(opened, { path: 'model.int8.onnx', bytes });
     const row = precisionRow('model.int8.onnx', 'int8', ORT_ENGINE, bytes.byteLength, null, score, fp32Score, opts.maxIouDrop);
     log(`int8: ${exclude.length ? `${exclude.length} node(s) in float` : 'every node quantized'}: val IoU ${score.iou.toFixed(4)} (fp32 ${fp32Score.iou.toFixed(4)}, drop ${row.drop.toFixed(4)})`);
-    return { bytes, report, row };
+    return { bytes, model, report, row };
   };
   let tried = await attempt([]);
   let excluded: string[] = [];
@@ -93,7 +95,7 @@ export async function quantizeRun(opened: OpenRun, fp32: ModelObject, fp32Score:
     }
   }
   if (!tried.row.pass) return { ok: false, row: tried.row, excluded };
-  return { ok: true, result: { bytes: tried.bytes, report: tried.report, excluded, row: tried.row, calibration: { crops: images.length, method, size: [images[0].shape[1], images[0].shape[2]] } } };
+  return { ok: true, result: { bytes: tried.bytes, model: tried.model, report: tried.report, excluded, row: tried.row, calibration: { crops: images.length, method, size: [images[0].shape[1], images[0].shape[2]] } } };
 }
 
 /** How many of the most sensitive nodes each try keeps in float: 1, 2, 4, ... up to half of `n`. */

@@ -18,6 +18,10 @@ export interface ModelCardInput {
   precision?: { max_iou_drop: number; rows: { artifact: string; precision: string; engine: string; bytes: number; ms: number | null; val_iou: number; val_dice: number; drop: number; pass: boolean }[]; int8?: { excluded: string[]; calibration: { crops: number; method: string } } };
   /** `image`: the export holds model.image.onnx (uint8 image in, mask out) */
   io?: 'tensor' | 'image';
+  /** io `image`: test-time augmentation inside the image models (flips: the 4 mirror images, averaged) */
+  tta?: 'none' | 'flips';
+  /** io `image` with a passed int8: model.int8.image.onnx, the same wrapping of model.int8.onnx */
+  int8Image?: boolean;
   /** the ONNX models' size: `fixed`, why they only take the compiled size; `second`, the other size they were checked at */
   sizes?: { fixed?: string; second?: [number, number] };
 }
@@ -28,12 +32,20 @@ function imageIoSection(m: ModelCardInput): string[] {
   const ch = c.graph.input.channels;
   const k = c.graph.output.classes;
   const softmax = c.graph.output.activation === 'softmax';
+  const flips = m.tta === 'flips';
   const load = ch === 1 ? "np.asarray(Image.open('slice.png').convert('L'))[..., None]" : "np.asarray(Image.open('slice.png').convert('RGB'))";
   return [
     '## Image in, mask out (`model.image.onnx`)',
     '',
-    `The network with its pre- and post-processing as ONNX ops, the same steps as \`alcli predict\`: pixels / 255${m.normalize ? ', the normalization above' : ''}, reflect padding (centred) to a multiple of the stride ${c.stride.join('x')}, the network, the crop back to the image size, ${c.graph.output.activation}, then the mask.`,
+    `The network with its pre- and post-processing as ONNX ops, the same steps as \`alcli predict${flips ? ' --tta flips' : ''}\`: pixels / 255${m.normalize ? ', the normalization above' : ''}, reflect padding (centred) to a multiple of the stride ${c.stride.join('x')}, the network, the crop back to the image size, ${c.graph.output.activation}, then the mask.`,
     '',
+    ...(flips
+      ? [
+          'Test-time augmentation is inside: the image and its three mirror images (left-right, top-bottom, both) run as one batch of 4, each output is mirrored back, and `probabilities` is the mean of the 4 probability maps (taken before the threshold or argmax); a call costs about 4 network passes. (Dihedral TTA, with transposed copies, is not available in the graph: use `alcli predict --tta dihedral`.)',
+          '',
+        ]
+      : []),
+    ...(m.int8Image ? ['`model.int8.image.onnx` is the same wrapping of `model.int8.onnx` (same inputs and outputs; checked against `alcli predict` running `model.int8.onnx`).', ''] : []),
     `- input \`image\`: uint8 [H, W, ${ch}] (HWC, any H and W${m.sizes?.fixed ? ` that pad to ${c.graph.input.size.join('x')}: the network has a fixed size` : ''}); 8-bit pixels. A 16-bit image must be brought to 8 bits first (v >> 8), or fed to \`model.onnx\` with your own scaling (v / 65535, then the normalization).`,
     `- output \`probabilities\`: float32 ${k === 1 ? '[H, W]' : `[${k}, H, W]`} (${c.graph.output.activation})`,
     `- output \`mask\`: uint8 ${softmax || k === 1 ? '[H, W]' : `[${k}, H, W]`}, ${softmax ? 'the most probable class index of each pixel (alcli predict\'s NAME.label.png)' : `255 where the probability >= ${m.threshold}, else 0 (alcli predict's NAME.mask.png)`}`,
