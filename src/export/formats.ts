@@ -5,7 +5,7 @@ import type { Compiled } from '../frontend/compile.js';
 import type { IrGraph } from '../ir/graph.js';
 import type { TF } from '../runtime/backend.js';
 import type { WeightStore } from '../ir/weights.js';
-import type { Comparison } from '../runtime/verify.js';
+import { compareOutputs, VERIFY_TOLERANCE, withinTolerance, type Comparison } from '../runtime/verify.js';
 import { isInitMap, type InitMapName } from '../train/choices.js';
 import type { ExportIo } from './image-io.js';
 import type { ImageTta } from '../emit/onnx-image.js';
@@ -51,6 +51,12 @@ export interface Check extends Comparison {
   stage: string;
   pass: boolean;
 }
+
+/** A comparison of `candidate` with `reference` as a check: pass within `tolerance` (verify.ts withinTolerance). */
+export const check = (stage: string, reference: Float32Array, candidate: Float32Array, tolerance = VERIFY_TOLERANCE): Check => {
+  const c = compareOutputs(reference, candidate);
+  return { stage, ...c, pass: withinTolerance(c, tolerance) };
+};
 
 export interface ExportBuild {
   /** the compiled graph and the weights given */
