@@ -3,7 +3,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { compile } from '../src/frontend/compile.js';
 import type { SpecHost } from '../src/frontend/load.js';
+import type { IrGraph } from '../src/ir/graph.js';
 import type { HwcImage } from '../src/train/image.js';
 import { encodePng } from '../src/train/synthetic.js';
 
@@ -71,3 +73,35 @@ export const thrown = (f: () => unknown): Error => {
   }
   throw new Error('did not throw');
 };
+
+/** The IR graph of a spec text (at `size` when given); throws with the diagnostics when it does not compile. */
+export function graphOf(text: string, size?: [number, number]): IrGraph {
+  const r = compile('t.yaml', memHost({ 't.yaml': text }), { size });
+  if (!r.compiled) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
+  return r.compiled.graph;
+}
+
+/** The largest |a[i] - b[i]|; asserts equal lengths. */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.is(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+/** A stride-4 network (two stride-2 convs), a skip concat, upsampling by `like` and by scale: not mirror-symmetric. */
+export const strideFourSpec = (channels: number, classes: number, activation: string) => `alcli: 1
+name: tiny
+input: {channels: ${channels}, size: [32, 32]}
+output: {classes: ${classes}, activation: ${activation}}
+graph:
+  a: {op: conv, in: input, out: 6, kernel: 3, stride: 2}
+  a_bn: {op: bn}
+  a_r: {op: relu}
+  b: {op: conv, out: 6, kernel: 3, stride: 2}
+  b_r: {op: relu}
+  up: {op: resize, like: a_r}
+  cat: {op: concat, in: [a_r, up]}
+  head: {op: conv, out: classes, kernel: 1, bias: true}
+  logits: {op: resize, scale: 2}
+`;

@@ -7,11 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/frontend/compile.js';
 import { onnxModel } from '../src/emit/onnx.js';
 import { decodeModel, encodeModel } from '../src/emit/onnx-proto.js';
 import { IMAGE_INPUT, MASK_OUTPUT, PROBABILITIES_OUTPUT, withImageIo } from '../src/emit/onnx-image.js';
-import type { IrGraph } from '../src/ir/graph.js';
 import { networkStride, padBox } from '../src/ir/stride.js';
 import { initWeights, randomizeBatchNorm, rng } from '../src/ir/weights.js';
 import { deployForm } from '../src/passes/pipeline.js';
@@ -20,41 +18,14 @@ import { runImageOnnx } from '../src/runtime/ort.js';
 import { padToMultiple } from '../src/train/augment.js';
 import { hwc } from '../src/train/image.js';
 import { createPredictor } from '../src/train/infer.js';
-import { memHost } from './helpers.js';
+import { graphOf, maxDiff, strideFourSpec } from './helpers.js';
 
 const { tf } = await loadTf('wasm');
 /** models for the onnx.checker test at the end */
 const checked = new Map<string, Uint8Array>();
 
-/** Stride 4 (two stride-2 convs), a skip concat, upsampling by scale and like. */
-const TINY = (channels: number, classes: number, activation: string) => `alcli: 1
-name: tiny
-input: {channels: ${channels}, size: [32, 32]}
-output: {classes: ${classes}, activation: ${activation}}
-graph:
-  a: {op: conv, in: input, out: 6, kernel: 3, stride: 2}
-  a_bn: {op: bn}
-  a_r: {op: relu}
-  b: {op: conv, out: 6, kernel: 3, stride: 2}
-  b_r: {op: relu}
-  up: {op: resize, like: a_r}
-  cat: {op: concat, in: [a_r, up]}
-  head: {op: conv, out: classes, kernel: 1, bias: true}
-  logits: {op: resize, scale: 2}
-`;
 
-function graphOf(text: string): IrGraph {
-  const r = compile('t.yaml', memHost({ 't.yaml': text }));
-  if (!r.compiled) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.compiled.graph;
-}
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.is(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 // ---- the padding rule ----
 
@@ -95,7 +66,7 @@ const CASES: Case[] = [
 
 for (const k of CASES)
   test(`image IO (${k.name}): probabilities equal alcli predict's to 1e-5, the mask equals its mask`, async () => {
-    const g = graphOf(TINY(k.channels, k.classes, k.activation));
+    const g = graphOf(strideFourSpec(k.channels, k.classes, k.activation));
     const weights = randomizeBatchNorm(g, initWeights(g, 5), 6);
     const [h, w] = k.size;
     const r = rng(11);
@@ -130,7 +101,7 @@ for (const k of CASES)
   });
 
 test('the image model declares uint8 [H, W, C] in, uint8 mask and float32 probabilities out, H and W symbolic', () => {
-  const g = graphOf(TINY(3, 1, 'sigmoid'));
+  const g = graphOf(strideFourSpec(3, 1, 'sigmoid'));
   const d = deployForm(g, { weights: initWeights(g, 1) });
   const m = decodeModel(encodeModel(withImageIo(onnxModel(d.graph, d.weights!), { normalize: null, stride: [4, 4], activation: 'sigmoid', threshold: 0.3, classes: 1, channels: 3 })));
   const info = (v: { name: string; type: { tensor_type: { elem_type: number; shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }) => [v.name, v.type.tensor_type.elem_type, v.type.tensor_type.shape.dim.map((x) => x.dim_param ?? x.dim_value)];

@@ -8,11 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/frontend/compile.js';
 import { onnxModel } from '../src/emit/onnx.js';
 import { decodeModel, encodeModel } from '../src/emit/onnx-proto.js';
 import { withImageIo, type ImageIoOptions } from '../src/emit/onnx-image.js';
-import type { IrGraph } from '../src/ir/graph.js';
 import { networkStride } from '../src/ir/stride.js';
 import { initWeights, randomizeBatchNorm, rng } from '../src/ir/weights.js';
 import { deployForm } from '../src/passes/pipeline.js';
@@ -21,39 +19,12 @@ import { runImageOnnx } from '../src/runtime/ort.js';
 import { hwc } from '../src/train/image.js';
 import { createPredictor } from '../src/train/infer.js';
 import { withTta } from '../src/train/tta.js';
-import { memHost, thrown } from './helpers.js';
+import { graphOf, maxDiff, strideFourSpec, thrown } from './helpers.js';
 
 const { tf } = await loadTf('wasm');
 
-/** Stride 4, a skip concat, not mirror-symmetric (3x3 kernels, seeded): each flip changes the output. */
-const TINY = (channels: number, classes: number, activation: string) => `alcli: 1
-name: tiny
-input: {channels: ${channels}, size: [32, 32]}
-output: {classes: ${classes}, activation: ${activation}}
-graph:
-  a: {op: conv, in: input, out: 6, kernel: 3, stride: 2}
-  a_bn: {op: bn}
-  a_r: {op: relu}
-  b: {op: conv, out: 6, kernel: 3, stride: 2}
-  b_r: {op: relu}
-  up: {op: resize, like: a_r}
-  cat: {op: concat, in: [a_r, up]}
-  head: {op: conv, out: classes, kernel: 1, bias: true}
-  logits: {op: resize, scale: 2}
-`;
 
-function graphOf(text: string): IrGraph {
-  const r = compile('t.yaml', memHost({ 't.yaml': text }));
-  if (!r.compiled) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.compiled.graph;
-}
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.is(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 interface Case {
   name: string;
@@ -73,7 +44,7 @@ const checked = new Map<string, Uint8Array>();
 
 for (const k of CASES)
   test(`image IO with tta flips (${k.name}): probabilities equal alcli predict --tta flips to 1e-5 (and differ from no TTA), masks equal`, async () => {
-    const g = graphOf(TINY(k.channels, k.classes, k.activation));
+    const g = graphOf(strideFourSpec(k.channels, k.classes, k.activation));
     const weights = randomizeBatchNorm(g, initWeights(g, 5), 6);
     const [h, w] = k.size;
     const r = rng(13);
@@ -106,7 +77,7 @@ for (const k of CASES)
   });
 
 test('the flips graph runs the network once, on a batch of 4; its metadata says tta flips', () => {
-  const g = graphOf(TINY(1, 1, 'sigmoid'));
+  const g = graphOf(strideFourSpec(1, 1, 'sigmoid'));
   const d = deployForm(g, { weights: initWeights(g, 1) });
   const net = onnxModel(d.graph, d.weights!) as { graph: { node: unknown[] } };
   const m = decodeModel(encodeModel(withImageIo(net, { normalize: null, stride: [4, 4], activation: 'sigmoid', threshold: 0.5, classes: 1, channels: 1, tta: 'flips' })));
@@ -115,7 +86,7 @@ test('the flips graph runs the network once, on a batch of 4; its metadata says 
 });
 
 test('tta dihedral (or anything but none and flips) is refused by the graph, saying why', () => {
-  const g = graphOf(TINY(1, 1, 'sigmoid'));
+  const g = graphOf(strideFourSpec(1, 1, 'sigmoid'));
   const d = deployForm(g, { weights: initWeights(g, 1) });
   for (const tta of ['dihedral', 'rot90']) {
     const e = thrown(() => withImageIo(onnxModel(d.graph, d.weights!), { normalize: null, stride: [4, 4], activation: 'sigmoid', threshold: 0.5, classes: 1, channels: 1, tta: tta as 'flips' }));

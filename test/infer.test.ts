@@ -6,8 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { compile } from '../src/frontend/compile.js';
-import type { IrGraph } from '../src/ir/graph.js';
 import { resizeGraph, ResizeGraphError } from '../src/ir/resize-graph.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { runForm } from '../src/runtime/verify.js';
@@ -19,7 +17,8 @@ import { activate, createPredictor, evaluateSplit, foreground, tileOwners, tileS
 import { loadSample, normalize } from '../src/train/load.js';
 import { imageMetrics, summarize } from '../src/train/metrics.js';
 import { encodePng, syntheticDataset } from '../src/train/synthetic.js';
-import { memHost } from './helpers.js';
+import type { IrGraph } from '../src/ir/graph.js';
+import { graphOf, maxDiff } from './helpers.js';
 
 const { tf } = await loadTf('wasm');
 
@@ -50,11 +49,6 @@ graph:
   logits: {op: resize, scale: 2}
 `;
 
-function graphOf(text: string, size?: [number, number]): IrGraph {
-  const r = compile('t.yaml', memHost({ 't.yaml': text }), { size });
-  if (!r.compiled) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.compiled.graph;
-}
 
 const weightsOf = (g: IrGraph, seed = 3): WeightStore => randomizeBatchNorm(g, initWeights(g, seed), seed + 1);
 
@@ -63,12 +57,6 @@ function randomImage(h: number, w: number, c: number, seed: number): HwcImage {
   return hwc(h, w, c, Float32Array.from({ length: h * w * c }, () => r.uniform()));
 }
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.is(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 const STATS = { mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3] };
 
