@@ -4,7 +4,7 @@ PyTorch twin's export of the same trained weights, calibrated on the same crops.
 
   twin   (python3-torch 1.13): RUN's weights exported by alcli with the twin's names, loaded into
          shared/peers/alnet_torch.py's ALNet with load_state_dict(strict=True), fused (to_deploy),
-         exported by torch.onnx.export (opset 17, input/logits, HxW) -> OUT/model.twin.onnx
+         exported by torch.onnx.export (opset 17, input/logits, symbolic H and W) -> OUT/model.twin.onnx
   quantize (a Python with onnxruntime >= 1.17): quantize_static(QDQ, per_channel=True, MinMax,
          uint8 activations, int8 weights) on CALIB.f32 (scripts/calib-dump.ts) -> OUT/model.twin-int8.onnx
 
@@ -38,7 +38,9 @@ def twin(a):
     deploy = model.eval().to_deploy().eval()
     x = torch.zeros(1, in_ch, a.hw, a.hw)
     path = os.path.join(a.out, "model.twin.onnx")
-    torch.onnx.export(deploy, x, path, opset_version=17, input_names=["input"], output_names=["logits"])
+    # symbolic H and W, as alcli's model.onnx: the same file serves the ISBI tiles and whole STARE images
+    torch.onnx.export(deploy, x, path, opset_version=17, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {2: "H", 3: "W"}, "logits": {2: "H", 3: "W"}})
     print(json.dumps({"twin_onnx": path, "torch": torch.__version__, "hw": a.hw}))
 
 
