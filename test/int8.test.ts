@@ -121,6 +121,16 @@ test('quantizeQdq: with every node excluded nothing is quantized and the model i
   assert.throws(() => quantizeQdq(fp32, new Map()), /no calibrated range/);
 });
 
+test('quantizeQdq: a Relu that writes the model output is kept (the output is not quantized)', () => {
+  const last = fp32.graph.node.at(-1)!;
+  const relu = { op_type: 'Relu', name: 'final_relu', input: ['logits_pre'], output: ['logits'], attribute: [] };
+  const model: ModelObject = { ...fp32, graph: { ...fp32.graph, node: [...fp32.graph.node.slice(0, -1), { ...last, output: ['logits_pre'] }, relu] } };
+  const withPre = new Map(ranges).set('logits_pre', ranges.get('logits')!);
+  const { model: q, report } = quantizeQdq(model, withPre);
+  assert.ok(q.graph.node.some((n) => n.name === 'final_relu'), 'the final Relu was folded away');
+  assert.is(report.folded, fp32.graph.node.filter((n) => n.op_type === 'Relu').length);
+});
+
 // ---- export --precision fp32,int8 of a tiny trained run
 
 const samples = syntheticDataset(7, { count: 10, size: 32, channels: 1 });

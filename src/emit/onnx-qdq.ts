@@ -146,7 +146,8 @@ export function quantizeQdq(model: ModelObject, ranges: ReadonlyMap<string, Rang
     if (!REMOVABLE.has(n.op_type) || exclude.has(n.name)) continue;
     const src = n.input[0];
     const p = nodes.find((m) => m.output.includes(src));
-    if (!p || !quantizes(p) || outputs.has(src) || (readers.get(src)?.length ?? 0) !== 1) continue;
+    // the model output stays float, so a Relu writing it keeps its own node
+    if (!p || !quantizes(p) || outputs.has(src) || outputs.has(n.output[0]) || (readers.get(src)?.length ?? 0) !== 1) continue;
     p.output = p.output.map((o) => (o === src ? n.output[0] : o));
     dropped.add(n);
     folded++;
