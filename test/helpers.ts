@@ -1,6 +1,8 @@
 // Shared by the tests: the file-system SpecHost and an in-memory one, golden files, and a tiny
 // trainable spec with its synthetic dataset.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { compile } from '../src/frontend/compile.js';
@@ -105,3 +107,22 @@ graph:
   head: {op: conv, out: classes, kernel: 1, bias: true}
   logits: {op: resize, scale: 2}
 `;
+
+/**
+ * Asserts that onnx.checker.check_model(full_check=True) (python3-onnx, /usr/bin/python3) accepts
+ * every model; a missing python3-onnx fails the test with how to install it.
+ */
+export function assertOnnxChecker(models: ReadonlyMap<string, Uint8Array>): void {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
+  if (probe.status !== 0) assert.unreachable(`python3-onnx is required for this test: apt-get install -y python3-onnx (${(probe.stderr || String(probe.error)).trim().split('\n').at(-1)})`);
+  const dir = mkdtempSync(join(tmpdir(), 'alcli-checker-'));
+  try {
+    for (const [name, bytes] of models) writeFileSync(join(dir, `${name.replace(/\W/g, '_')}.onnx`), bytes);
+    const script = 'import onnx, sys, glob, os\nfor f in sorted(glob.glob(os.path.join(sys.argv[1], "*.onnx"))):\n    onnx.checker.check_model(onnx.load(f), full_check=True)\n    print("ok", os.path.basename(f))';
+    const r = spawnSync('/usr/bin/python3', ['-c', script, dir], { encoding: 'utf8' });
+    assert.is(r.status, 0, `onnx.checker rejected:\n${r.stdout}${r.stderr}`);
+    assert.is(r.stdout.trim().split('\n').length, models.size, r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
