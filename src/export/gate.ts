@@ -48,20 +48,16 @@ export async function scoreArtifact(opened: OpenRun, artifact: NonNullable<Evalu
   };
 }
 
-/** Median ms of `runs` runs (after one warm-up) of an ONNX file on a seeded NHWC batch of 1. */
-export async function timeOnnx(bytes: Uint8Array, shape: [number, number, number, number], opts: { runs?: number; threads?: number } = {}): Promise<number> {
-  const { runOnnx } = await import('../runtime/ort.js');
+/**
+ * Median ms per model of `runs` runs (after one warm-up each) of ONNX files on one seeded NHWC batch,
+ * the runs interleaved (runtime/timing.ts measureInterleaved) so their ratios survive a change of load.
+ */
+export async function timeOnnxFiles(models: readonly Uint8Array[], shape: [number, number, number, number], opts: { runs?: number; threads?: number } = {}): Promise<number[]> {
+  const [{ runOnnx }, { measureInterleaved }] = await Promise.all([import('../runtime/ort.js'), import('../runtime/timing.js')]);
   const x = randomInput(shape, 1);
   const o = { threads: opts.threads ?? 2 };
-  await runOnnx(bytes, x, shape, o);
-  const t: number[] = [];
-  for (let i = 0; i < (opts.runs ?? 5); i++) {
-    const t0 = performance.now();
-    await runOnnx(bytes, x, shape, o);
-    t.push(performance.now() - t0);
-  }
-  t.sort((a, b) => a - b);
-  return t[Math.floor(t.length / 2)];
+  const times = await measureInterleaved(models.map((m) => async () => void (await runOnnx(m, x, shape, o))), 1, opts.runs ?? 5);
+  return times.map((t) => t.median);
 }
 
 /** Median ms of `runs` runs (after one warm-up) of a TF.js graph model's files on a seeded NHWC batch of 1. */

@@ -125,7 +125,7 @@ function precisionSection(p: ModelCardInput['precision']): string[] {
   return [
     '## Precision',
     '',
-    `Each artifact was scored on the run's validation split from its own files and timed on one image at the export size (median of 5), by the engine named. Pass: mean IoU at most ${p.max_iou_drop} below fp32's. Size: the ONNX file, or a TF.js model's weight files.`,
+    `Each artifact was scored on the run's validation split from its own files and timed on one image at the export size (median of 5; the ONNX files' runs interleaved with fp32's), by the engine named. Pass: mean IoU at most ${p.max_iou_drop} below fp32's. Size: the ONNX file, or a TF.js model's weight files.`,
     '',
     '| artifact | precision | engine | size | ms per image | val IoU | val Dice | IoU drop | pass |',
     '|---|---|---|---:|---:|---:|---:|---:|---|',
