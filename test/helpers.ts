@@ -4,11 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import sharp from 'sharp';
 import * as assert from 'uvu/assert';
 import { compile } from '../src/frontend/compile.js';
 import type { SpecHost } from '../src/frontend/load.js';
 import type { IrGraph } from '../src/ir/graph.js';
 import type { HwcImage } from '../src/train/image.js';
+import type { WeightStore } from '../src/ir/weights.js';
+import { RunDir, fsRunHost, type RunInfo } from '../src/train/run.js';
 import { encodePng } from '../src/train/synthetic.js';
 
 export { fileSpecHost as fsHost } from '../src/frontend/load.js';
@@ -126,3 +129,32 @@ export function assertOnnxChecker(models: ReadonlyMap<string, Uint8Array>): void
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * A run folder made by hand, no training: `spec` (its text; `specPath` recorded as its source), a
+ * run.json over `data` with the split counts given (no normalization, engine ort), and `weights` as
+ * the best checkpoint of epoch 1. For networks whose weights a test sets to known values.
+ */
+export function writeHandMadeRun(dir: string, o: { spec: string; specPath: string; data: string; counts: RunInfo['data']['counts']; channels: number; weights: WeightStore; classes?: RunInfo['classes'] }): void {
+  const run = new RunDir(fsRunHost(dir));
+  mkdirSync(dir, { recursive: true });
+  run.writeSpec(o.spec);
+  run.writeInfo({
+    alcli: '0.1.0',
+    spec: { source: o.specPath.split('/').at(-1)!, path: o.specPath },
+    data: { dir: o.data, invert_mask: false, split_from: 'split.json', split_seed: 0, counts: o.counts },
+    normalize: null,
+    input_channels: o.channels,
+    crop: [8, 8],
+    seed: 0,
+    backend: 'cpu',
+    engine: 'ort',
+    started: new Date(0).toISOString(),
+    options: { set: [] },
+    ...(o.classes ? { classes: o.classes } : {}),
+  });
+  run.writeCheckpoint('best', { weights: o.weights, optimizer: new Map(), state: { epoch: 1, step: 1, lr: 0.01, best_val_iou: 0, best_epoch: 1, epochs_without_improvement: 0, saved: new Date(0).toISOString() } });
+}
+
+/** An 8-bit single-channel PNG of `bytes` (row-major, width x height). */
+export const grayPng = (bytes: Uint8Array, width: number, height: number) => sharp(bytes, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();

@@ -12,8 +12,8 @@ import sharp from 'sharp';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { WeightStore } from '../src/ir/weights.js';
-import { RunDir, fsRunHost, type RunInfo } from '../src/train/run.js';
 import { evaluateRun, openRun, predictImages } from '../src/train/trained.js';
+import { grayPng, writeHandMadeRun } from './helpers.js';
 import { BadOptionsError } from '../src/train/errors.js';
 import { checkPostProcess, components, describePostProcess, hasPostProcess, postProcessLabels, type PostProcessOptions } from '../src/train/postprocess.js';
 
@@ -112,7 +112,6 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-postprocess-test-'));
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
 const at = (...p: string[]) => join(scratch, ...p);
-const gray = (bytes: Uint8Array, width: number, height: number) => sharp(bytes, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 
 // the prediction: a ring of 8 pixels around a hole, and a 2-pixel speck; the truth: the filled 3x3 square
 const PRED = ['........', '.111....', '.1.1....', '.111....', '........', '......1.', '......1.', '........'];
@@ -128,32 +127,15 @@ graph:
 
 async function writeRun(dir: string, data: string): Promise<void> {
   for (const d of ['images', 'masks']) mkdirSync(join(data, d), { recursive: true });
-  writeFileSync(join(data, 'images', 'a.png'), await gray(bytes(PRED, 230, 26), 8, 8));
-  writeFileSync(join(data, 'masks', 'a.png'), await gray(bytes(TRUTH, 255, 0), 8, 8));
+  writeFileSync(join(data, 'images', 'a.png'), await grayPng(bytes(PRED, 230, 26), 8, 8));
+  writeFileSync(join(data, 'masks', 'a.png'), await grayPng(bytes(TRUTH, 255, 0), 8, 8));
   writeFileSync(join(data, 'split.json'), JSON.stringify({ train: [], test: ['a'] }));
-  const run = new RunDir(fsRunHost(dir));
-  mkdirSync(dir, { recursive: true });
-  run.writeSpec(SPEC);
-  const info: RunInfo = {
-    alcli: '0.1.0',
-    spec: { source: 'bright.yaml', path: at('bright.yaml') },
-    data: { dir: data, invert_mask: false, split_from: 'split.json', split_seed: 0, counts: { train: 0, val: 0, test: 1 } },
-    normalize: null,
-    input_channels: 1,
-    crop: [8, 8],
-    seed: 0,
-    backend: 'cpu',
-    engine: 'ort',
-    started: new Date(0).toISOString(),
-    options: { set: [] },
-  };
-  run.writeInfo(info);
   // logit 40 (x - 0.5): gray 230 -> p ~ 1, gray 26 -> p ~ 0
   const weights: WeightStore = new Map([
     ['head:kernel', { shape: [1, 1, 1, 1], data: Float32Array.from([40]) }],
     ['head:bias', { shape: [1], data: Float32Array.from([-20]) }],
   ]);
-  run.writeCheckpoint('best', { weights, optimizer: new Map(), state: { epoch: 1, step: 1, lr: 0.01, best_val_iou: 0, best_epoch: 1, epochs_without_improvement: 0, saved: new Date(0).toISOString() } });
+  writeHandMadeRun(dir, { spec: SPEC, specPath: at('bright.yaml'), data, counts: { train: 0, val: 0, test: 1 }, channels: 1, weights });
 }
 await writeRun(at('run'), at('data'));
 
@@ -180,7 +162,7 @@ test('evaluateRun with --tta flips: IoU of the post-processed mask, AUC of the p
 
 test('predictImages --keep-largest --fill-holes: the mask file is the post-processed one, the fraction counts it', async () => {
   mkdirSync(at('in'), { recursive: true });
-  writeFileSync(at('in', 'a.png'), await gray(bytes(PRED, 230, 26), 8, 8));
+  writeFileSync(at('in', 'a.png'), await grayPng(bytes(PRED, 230, 26), 8, 8));
   const r = await predictImages(at('run'), { images: [at('in', 'a.png')], out: at('P'), threshold: 0.5, tta: 'dihedral', postProcess: { keepLargest: true, fillHoles: true } });
   assert.equal([r.tta, r.post_process], ['dihedral', { keep_largest: true, min_size: 0, fill_holes: true }]);
   const { data } = await sharp(readFileSync(r.images[0].mask!)).extractChannel(0).raw().toBuffer({ resolveWithObject: true });

@@ -16,8 +16,8 @@ import { BadOptionsError } from '../src/train/errors.js';
 import { hwc } from '../src/train/image.js';
 import { CLASS_FILL_ALPHA, writeClassPredictionPngs } from '../src/train/overlay.js';
 import { classPredictionKinds, planPredictionNames } from '../src/train/predict-names.js';
-import { RunDir, fsRunHost, type RunInfo } from '../src/train/run.js';
 import { evaluateRun, openRun, predictImages } from '../src/train/trained.js';
+import { grayPng, writeHandMadeRun } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-classes-test-'));
@@ -25,7 +25,6 @@ test.after(() => rmSync(scratch, { recursive: true, force: true }));
 const at = (...p: string[]) => join(scratch, ...p);
 const alcli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), ...args], { cwd: scratch, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
 
-const gray = (bytes: Uint8Array, width: number, height: number) => sharp(bytes, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png().toBuffer();
 /** A PNG's pixels, and its channels as stored (sharp's raw output of a gray PNG repeats it in RGB). */
 const rawOf = async (file: string | Buffer) => {
   const { channels } = await sharp(file).metadata();
@@ -96,29 +95,11 @@ const B = [6, 0, -14];
 const TABLE = { names: ['background', 'cell', 'big vessel'], colors: [[0, 0, 0], [255, 0, 0], [0, 0, 255]] as [number, number, number][] };
 
 function writeRun(dir: string, data: string): void {
-  const run = new RunDir(fsRunHost(dir));
-  mkdirSync(dir, { recursive: true });
-  run.writeSpec(SPEC);
-  const info: RunInfo = {
-    alcli: '0.1.0',
-    spec: { source: 'three.yaml', path: at('three.yaml') },
-    data: { dir: data, invert_mask: false, split_from: 'split.json', split_seed: 0, counts: { train: 1, val: 0, test: 1 } },
-    normalize: null,
-    input_channels: 1,
-    crop: [8, 8],
-    seed: 0,
-    backend: 'cpu',
-    engine: 'ort',
-    started: new Date(0).toISOString(),
-    options: { set: [] },
-    classes: TABLE,
-  };
-  run.writeInfo(info);
   const weights: WeightStore = new Map([
     ['head:kernel', { shape: [1, 1, 1, 3], data: Float32Array.from(W) }],
     ['head:bias', { shape: [3], data: Float32Array.from(B) }],
   ]);
-  run.writeCheckpoint('best', { weights, optimizer: new Map(), state: { epoch: 1, step: 1, lr: 0.01, best_val_iou: 0, best_epoch: 1, epochs_without_improvement: 0, saved: new Date(0).toISOString() } });
+  writeHandMadeRun(dir, { spec: SPEC, specPath: at('three.yaml'), data, counts: { train: 1, val: 0, test: 1 }, channels: 1, weights, classes: TABLE });
 }
 
 // 12x5 image: columns 0-3 gray 26, 4-7 gray 128, 8-11 gray 230 -> classes 0, 1, 2
@@ -132,14 +113,14 @@ const maskBytes = Uint8Array.from({ length: IW * IH }, (_, i) => (classOfColumn(
 
 const DATA = at('data');
 for (const d of ['images', 'masks']) mkdirSync(join(DATA, d), { recursive: true });
-writeFileSync(join(DATA, 'images', 'a.png'), await gray(imageBytes, IW, IH));
-writeFileSync(join(DATA, 'masks', 'a.png'), await gray(maskBytes, IW, IH));
-writeFileSync(join(DATA, 'images', 'b.png'), await gray(imageBytes, IW, IH));
-writeFileSync(join(DATA, 'masks', 'b.png'), await gray(maskBytes, IW, IH));
+writeFileSync(join(DATA, 'images', 'a.png'), await grayPng(imageBytes, IW, IH));
+writeFileSync(join(DATA, 'masks', 'a.png'), await grayPng(maskBytes, IW, IH));
+writeFileSync(join(DATA, 'images', 'b.png'), await grayPng(imageBytes, IW, IH));
+writeFileSync(join(DATA, 'masks', 'b.png'), await grayPng(maskBytes, IW, IH));
 writeFileSync(join(DATA, 'split.json'), JSON.stringify({ train: ['a'], test: ['b'] }));
 writeRun(at('run'), DATA);
 mkdirSync(at('in'));
-writeFileSync(at('in', 'stripes.png'), await gray(imageBytes, IW, IH));
+writeFileSync(at('in', 'stripes.png'), await grayPng(imageBytes, IW, IH));
 
 /** softmax of the logits at gray byte v, in float64 */
 const softmaxAt = (v: number) => {
