@@ -21,7 +21,7 @@ import { BadOptionsError } from '../src/train/errors.js';
 import { loadTf } from '../src/runtime/backend.js';
 import { runOnnx } from '../src/runtime/ort.js';
 import { compareOutputs, randomInput, runForm } from '../src/runtime/verify.js';
-import { fsHost, memHost } from './helpers.js';
+import { fsHost, graphOf } from './helpers.js';
 
 const { tf } = await loadTf('wasm');
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-dynamic-size-'));
@@ -45,17 +45,11 @@ graph:
 ${tail}`;
 const FIXED_TAIL = '  out: {op: resize, size: [16, 16]}\n';
 
-function graphOf(text: string, path = 't.yaml'): IrGraph {
-  const r = path === 't.yaml' ? compile(path, memHost({ 't.yaml': text })) : compile(path, fsHost, { size: [32, 32] });
-  if (!r.compiled) throw new Error(r.diagnostics.map((d) => d.message).join('\n'));
-  return r.compiled.graph;
-}
-
 const dims = (v: unknown) => (v as { type: { tensor_type: { shape: { dim: { dim_param?: string; dim_value?: number }[] } } } }).type.tensor_type.shape.dim.map((d) => d.dim_param ?? d.dim_value);
 
 const CASES: [name: string, graph: () => IrGraph, sizes: [number, number][], tolerance: number][] = [
   ['tiny (resize like: and scale:)', () => graphOf(TINY()), [[16, 16], [20, 28]], 1e-5],
-  ['alnet at 32x32', () => graphOf('', 'architectures/alnet.yaml'), [[32, 32], [64, 32]], 1e-4],
+  ['alnet at 32x32', () => compile('architectures/alnet.yaml', fsHost, { size: [32, 32] }).compiled!.graph, [[32, 32], [64, 32]], 1e-4],
 ];
 
 for (const [name, make, sizes, tolerance] of CASES)
