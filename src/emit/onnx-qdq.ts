@@ -137,28 +137,25 @@ export function quantizeQdq(model: ModelObject, ranges: ReadonlyMap<string, Rang
 
   // 1. fold Relu into the quantized node that writes its only input
   const readers = consumers(g.node);
-  const producer = new Map<string, NodeObject>();
-  for (const n of g.node) for (const o of n.output) producer.set(o, n);
   let nodes = g.node.map((n) => ({ ...n, input: [...n.input], output: [...n.output] }));
+  const writer = new Map<string, NodeObject>();
+  for (const n of nodes) for (const o of n.output) writer.set(o, n);
   const dropped = new Set<NodeObject>();
-  let folded = 0;
   for (const n of nodes) {
     if (!REMOVABLE.has(n.op_type) || exclude.has(n.name)) continue;
     const src = n.input[0];
-    const p = nodes.find((m) => m.output.includes(src));
+    const p = writer.get(src);
     // the model output stays float, so a Relu writing it keeps its own node
     if (!p || !quantizes(p) || outputs.has(src) || outputs.has(n.output[0]) || (readers.get(src)?.length ?? 0) !== 1) continue;
     p.output = p.output.map((o) => (o === src ? n.output[0] : o));
+    writer.set(n.output[0], p);
     dropped.add(n);
-    folded++;
   }
   nodes = nodes.filter((n) => !dropped.has(n));
 
   // 2. which float tensors get a Q/DQ pair, and with which range
   const floats = new Set(floatTensors({ ...model, graph: { ...g, node: nodes } }));
   const after = consumers(nodes);
-  const made = new Map<string, NodeObject>();
-  for (const n of nodes) for (const o of n.output) made.set(o, n);
   // tensors sharing one set of parameters, over the union of their ranges: a range-keeping op's
   // input and output (it then runs on uint8 as it is), and a Concat's inputs and output (it then
   // copies bytes instead of requantizing each input)
@@ -190,7 +187,8 @@ export function quantizeQdq(model: ModelObject, ranges: ReadonlyMap<string, Rang
   const quantized = new Set<string>();
   for (const t of floats) {
     if (outputs.has(t) || inits.has(t)) continue;
-    const p = made.get(t);
+    // writer maps each tensor to the node that writes it after the folding (a folded Relu's output to its new writer)
+    const p = writer.get(t);
     if ((p && quantizes(p)) || (after.get(t) ?? []).some(quantizes)) quantized.add(t);
   }
 
@@ -248,7 +246,7 @@ export function quantizeQdq(model: ModelObject, ranges: ReadonlyMap<string, Rang
   const initializer = [...g.initializer.filter((t) => !replacedInits.has(t.name)), ...newInits];
   return {
     model: { ...model, graph: { ...g, node: out, initializer }, metadata_props: [...(model.metadata_props ?? []), { key: 'quantization', value: 'QDQ: uint8 activations (asymmetric, per tensor), int8 weights (symmetric, per channel), int32 biases' }] },
-    report: { quantized: counts, float: floatNodes, folded, tensors: quantized.size },
+    report: { quantized: counts, float: floatNodes, folded: dropped.size, tensors: quantized.size },
   };
 }
 
