@@ -49,7 +49,8 @@ export async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild
   ]);
   const maxIouDrop = req.maxIouDrop ?? DEFAULT_MAX_IOU_DROP;
   const model = onnxModel(build.deploy.graph, build.deploy.weights, { opset: req.opset }) as import('../emit/onnx-qdq.js').ModelObject;
-  const fp32Bytes = encodeModel(model);
+  // the model.onnx written (when onnx is a format: the same bytes), else its encoding here
+  const fp32Bytes = out.read('model.onnx') ?? encodeModel(model);
   const [, h, w, ch] = build.reference.shape;
   const shape: [number, number, number, number] = [1, h, w, ch];
   const tfjsEngine = `TF.js (${tf.getBackend()})`;
