@@ -3,7 +3,6 @@
 // model.onnx scored the same way, and timed in ONNX Runtime. An artifact passes when its mean IoU
 // (binary: IoU at the run's threshold; softmax: the mean over the foreground classes) is at most
 // `maxIouDrop` below fp32's.
-import { performance } from 'node:perf_hooks';
 import type { EvaluateRunOptions, OpenRun } from '../train/trained.js';
 import type { TF } from '../runtime/backend.js';
 import { randomInput } from '../runtime/verify.js';
@@ -62,21 +61,16 @@ export async function timeOnnxFiles(models: readonly Uint8Array[], shape: [numbe
 
 /** Median ms of `runs` runs (after one warm-up) of a TF.js graph model's files on a seeded NHWC batch of 1. */
 export async function timeTfjs(tf: TF, read: (path: string) => Uint8Array, shape: [number, number, number, number], opts: { runs?: number } = {}): Promise<number> {
-  const { graphModelHandler } = await import('../runtime/tfjs-graph-io.js');
+  const [{ graphModelHandler }, { measure }] = await Promise.all([import('../runtime/tfjs-graph-io.js'), import('../runtime/timing.js')]);
   const model = await tf.loadGraphModel(graphModelHandler(read));
   const x = tf.tensor4d(randomInput(shape, 1), shape);
-  const once = async () => {
-    const t0 = performance.now();
-    const y = model.execute(x) as import('@tensorflow/tfjs').Tensor;
-    await y.data();
-    y.dispose();
-    return performance.now() - t0;
-  };
   try {
-    await once();
-    const t: number[] = [];
-    for (let i = 0; i < (opts.runs ?? 5); i++) t.push(await once());
-    return t.sort((a, b) => a - b)[Math.floor(t.length / 2)];
+    const run = async () => {
+      const y = model.execute(x) as import('@tensorflow/tfjs').Tensor;
+      await y.data();
+      y.dispose();
+    };
+    return (await measure(run, 1, opts.runs ?? 5)).median;
   } finally {
     x.dispose();
     model.dispose();

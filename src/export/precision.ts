@@ -106,7 +106,7 @@ export async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild
   }
   const ms = await gate.timeOnnxFiles(timed.map((t) => t.bytes), shape);
   timed.forEach((t, i) => (t.row.ms = ms[i]));
-  log(`  ms per image at ${shape[1]}x${shape[2]} (interleaved): ${rows.filter((r) => r.ms !== null).map((r) => `${r.artifact} ${r.ms!.toFixed(1)}`).join(', ')}`);
+  log(`  ONNX Runtime ms per image at ${shape[1]}x${shape[2]} (interleaved): ${timed.map((t) => `${t.row.artifact} ${t.row.ms!.toFixed(1)}`).join(', ')}`);
   return { table, failed, checks };
 }
 
