@@ -21,7 +21,7 @@ import { GRAD_OPTIONS } from '../src/runtime/gradients.js';
 import { randomInput } from '../src/runtime/verify.js';
 import { initWeights, weightSpecs } from '../src/ir/weights.js';
 import { TfjsEngine } from '../src/train/engine-tfjs.js';
-import { OrtEngine } from '../src/train/ort/engine.js';
+import { OrtEngine, trainSessionOptions } from '../src/train/ort/engine.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const HW = Number(process.env.BENCH_HW ?? 256);
@@ -98,7 +98,7 @@ if (process.env.BENCH_PROFILE) {
   const { nhwcToNchw } = await import('../src/ir/layout.js');
   const prefix = join(mkdtempSync(join(tmpdir(), 'alcli-ort-profile-')), 'step');
   const m = trainingModel(g, { loss: { bce: 1, dice: 1 }, optimizer: { kind: 'adam' } });
-  const session = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: cpus().length, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: prefix, logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(m.bytes, { ...trainSessionOptions(cpus().length), enableProfiling: true, profileFilePrefix: prefix });
   const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
     [TRAIN_X]: new ort.Tensor('float32', nhwcToNchw(batch.x, shape), [BATCH, 3, HW, HW]),
     [TRAIN_Y]: new ort.Tensor('float32', batch.y, [BATCH, 1, HW, HW]),

@@ -20,6 +20,15 @@ import { optimizerStepKey } from '../objective.js';
 
 type Ort = typeof import('onnxruntime-node');
 
+/**
+ * The training step's session options. 'extended', not 'all': the layout level rewrites every Conv
+ * with a constant kernel into NCHWc blocks, and the filter gradients' im2col Convs (one-hot kernels,
+ * 9 output channels padded to 16) then cost ~270 ms more per AL-Net step at 256x256 for the
+ * reorders (ORT profile, bench/train.ts BENCH_PROFILE=1). The other convs read their kernels from
+ * inputs and are not rewritten either way.
+ */
+export const trainSessionOptions = (threads: number): InferenceSession.SessionOptions => ({ intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'extended', logSeverityLevel: 3 });
+
 export class OrtEngine implements TrainEngine {
   readonly name = 'ort';
   private readonly models = new Map<string, { model: TrainModel; session: Promise<InferenceSession> }>();
@@ -57,7 +66,7 @@ export class OrtEngine implements TrainEngine {
     if (!m) {
       const frozen = this.frozenId ? { frozen: this.frozen, skipped: this.skipped } : {};
       const model = (!this.frozenId && built) || trainingModel(resizeGraph(this.g, [h, w]), { ...this.opts, ...frozen });
-      const session = this.ort.InferenceSession.create(model.bytes, { intraOpNumThreads: this.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      const session = this.ort.InferenceSession.create(model.bytes, trainSessionOptions(this.threads));
       this.models.set(key, (m = { model, session }));
     }
     return m;

@@ -5,10 +5,11 @@
 // one against them.
 // Measured on this machine (PERF-NOTES.md, ONNX Runtime 1.30, 2 threads): the input gradient of a
 // stride-1 conv runs 1.5-2.8x faster as a Conv with the flipped, transposed kernel than as a
-// ConvTranspose, which wins for strides; the filter gradient as in-graph im2col (Pad, k*k strided
-// Slices, Concat) and a batched MatMul beats the batch/channel-swapped Conv at every shape.
+// ConvTranspose, which wins for strides; the filter gradient as in-graph im2col and a batched MatMul
+// beats the batch/channel-swapped Conv at every shape. The im2col is one Conv with one-hot kernels
+// (not k*k Slices and a Concat, and no kernel-sized Transposes after): with it an AL-Net step at
+// 256x256, batch 4 went from 1.14-1.21 s to 0.84-0.96 s (bench/train.ts, 2-vCPU AMD EPYC).
 import type { IrNode, Shape } from '../../ir/graph.js';
-import { HWIO_TO_OIHW } from '../../ir/layout.js';
 import { padOf, type OpKind } from '../../ir/ops.js';
 import { interpolationMatrix } from '../../ir/interpolation.js';
 import type { OnnxBuilder } from '../../emit/onnx-builder.js';
@@ -81,20 +82,7 @@ function convGrad(ctx: GradContext): GradResult {
       dx = b.op('ConvTranspose', [dy, kernel], { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints([ph, pw, ph, pw]), output_padding: ints(outPad), group: int(groups) }, 'dx');
     }
   }
-  const geometry = { k, s, d, pad: [ph, pw] as [number, number] };
-  let kernelGrad: string;
-  if (groups === 1) {
-    const dwT = filterGradient(b, x, dy, [c, h, w], [o, oh, ow], geometry); // [kh*kw*C, O]
-    kernelGrad = b.transpose(b.reshape(dwT, [k[0], k[1], c, o]), [...HWIO_TO_OIHW]);
-  } else if (groups === c && o === c) {
-    kernelGrad = depthwiseFilterGradient(b, x, dy, [c, h, w], [oh, ow], geometry);
-  } else {
-    // one dense filter gradient per group, the groups' kernels stacked along O
-    const xs = b.opN('Split', [x, b.i64(new Array<number>(groups).fill(c / groups))], groups, { axis: int(1) }, 'xg');
-    const dys = b.opN('Split', [dy, b.i64(new Array<number>(groups).fill(o / groups))], groups, { axis: int(1) }, 'dyg');
-    const parts = xs.map((xg, i) => b.transpose(b.reshape(filterGradient(b, xg, dys[i], [c / groups, h, w], [o / groups, oh, ow], geometry), [k[0], k[1], c / groups, o / groups]), [...HWIO_TO_OIHW]));
-    kernelGrad = b.op('Concat', parts, { axis: int(0) });
-  }
+  const kernelGrad = filterGradient(b, x, dy, [c, h, w], [o, oh, ow], { k, s, d, pad: [ph, pw] }, groups);
   const weights: Record<string, string> = { kernel: kernelGrad };
   if (a.bias) weights.bias = b.sum(dy, NCHW_SPATIAL, false);
   return { inputs: [dx], weights };
@@ -108,53 +96,46 @@ interface ConvGeometry {
 }
 
 /**
- * The conv's input at each kernel tap, as [N, C, P] tensors paired with dy laid out to match
- * ([N, O, P]), where P runs over output positions. Stride 1: on the padded grid flattened, every
- * tap is one contiguous slice of the input at offset i*d*Wp + j*d (dy padded with zeros to the
- * grid, so positions outside the output add nothing); no im2col matrix is built (its Concat alone
- * took ~140 ms of an AL-Net step at 256x256). Strided: a strided slice per tap.
+ * The conv's input at every kernel tap, [N, C * kh * kw, oh * ow] (row c * kh * kw + tap), by one
+ * Conv of each input channel alone with a one-hot kernel per tap: ONNX Runtime writes the columns
+ * once, at any stride and dilation, where Slices per tap and their Concat copied the input twice.
+ * `flipped`: tap (i, j) reads kernel position (kh-1-i, kw-1-j) (dy's columns, filterGradient).
  */
-function taps(b: OnnxBuilder, x: string, dy: string, [c, h, w]: number[], [o, oh, ow]: number[], { k, s, d, pad: [ph, pw] }: ConvGeometry): { taps: string[]; dy: string } {
-  const hp = h + 2 * ph;
-  const wp = w + 2 * pw;
-  const out: string[] = [];
-  if (s[0] === 1 && s[1] === 1) {
-    const grid = hp * wp;
-    const reach = (k[0] - 1) * d[0] * wp + (k[1] - 1) * d[1];
-    // one Pad: the conv's padding plus enough zero rows below for the largest offset
-    const extraRows = Math.ceil(reach / wp);
-    const xf = b.reshape(ph || pw || extraRows ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph + extraRows, pw])]) : x, [0, c, (hp + extraRows) * wp]);
-    const dyGrid = hp === oh && wp === ow ? dy : b.op('Pad', [dy, b.i64([0, 0, 0, 0, 0, 0, hp - oh, wp - ow])]);
-    for (let i = 0; i < k[0]; i++)
-      for (let j = 0; j < k[1]; j++) {
-        const off = i * d[0] * wp + j * d[1];
-        out.push(off === 0 && !extraRows ? xf : b.op('Slice', [xf, b.i64([off]), b.i64([off + grid]), b.i64([2])], undefined, 'tap'));
-      }
-    return { taps: out, dy: b.reshape(dyGrid, [0, o, grid]) };
+function im2col(b: OnnxBuilder, x: string, [c, h, w]: number[], [oh, ow]: number[], { k, s, d, pad: [ph, pw] }: ConvGeometry, flipped = false): string {
+  const taps = k[0] * k[1];
+  if (taps === 1 && !ph && !pw) {
+    // a 1x1 kernel's only tap is the input itself (every s-th pixel where strided)
+    const x1 = s[0] === 1 && s[1] === 1 ? x : b.op('Slice', [x, b.i64([0, 0]), b.i64([(oh - 1) * s[0] + 1, (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap');
+    return b.reshape(x1, [-1, c, oh * ow]);
   }
-  const xp = ph || pw ? b.op('Pad', [x, b.i64([0, 0, ph, pw, 0, 0, ph, pw])]) : x;
-  for (let i = 0; i < k[0]; i++)
-    for (let j = 0; j < k[1]; j++) {
-      const begin = [i * d[0], j * d[1]];
-      const tap = b.op('Slice', [xp, b.i64(begin), b.i64([begin[0] + (oh - 1) * s[0] + 1, begin[1] + (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap');
-      out.push(b.reshape(tap, [0, c, oh * ow]));
-    }
-  return { taps: out, dy: b.reshape(dy, [0, o, oh * ow]) };
+  const oneHot = new Float32Array(taps * taps);
+  for (let t = 0; t < taps; t++) oneHot[t * taps + (flipped ? taps - 1 - t : t)] = 1;
+  const kernel = b.once(`im2col:${k}:${flipped}`, () => b.tensor('im2col', [taps, 1, k[0], k[1]], oneHot));
+  const cols = b.op('Conv', [b.reshape(x, [-1, 1, h, w]), kernel], { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints([ph, pw, ph, pw]) }, 'im2col');
+  return b.reshape(cols, [-1, c * taps, oh * ow]);
 }
 
-/** dL/dkernel of a dense conv as [kh*kw*C, O] (tap-major): per tap, tap [N, C, P] x dy^T [N, P, O], summed over N. */
-function filterGradient(b: OnnxBuilder, x: string, dy: string, inShape: number[], outShape: number[], geometry: ConvGeometry): string {
-  const t = taps(b, x, dy, inShape, outShape, geometry);
-  const dyT = b.transpose(t.dy, [0, 2, 1]);
-  const parts = t.taps.map((tap) => b.op('MatMul', [tap, dyT]));
-  return b.sum(parts.length === 1 ? parts[0] : b.op('Concat', parts, { axis: int(1) }), [0], false);
-}
-
-/** dL/dkernel of a depthwise conv, [C, 1, kh, kw]: per tap, sum over N and P of tap * dy. */
-function depthwiseFilterGradient(b: OnnxBuilder, x: string, dy: string, [c, h, w]: number[], [oh, ow]: number[], geometry: ConvGeometry): string {
-  const t = taps(b, x, dy, [c, h, w], [c, oh, ow], geometry);
-  const parts = t.taps.map((tap) => b.sum(b.mul(tap, t.dy), [0, 2])); // [1, C, 1]
-  return b.reshape(parts.length === 1 ? parts[0] : b.op('Concat', parts, { axis: int(2) }), [c, 1, geometry.k[0], geometry.k[1]]);
+/**
+ * dL/dkernel of a conv with `groups` groups, OIHW [O, C / groups, kh, kw]: per group, dy [N, O/g, P]
+ * times x's columns^T [N, P, (C/g) kh kw] (one batched MatMul), summed over N; the result is
+ * already OIHW. A dense stride-1 conv with fewer output than input channels takes the columns of
+ * dy instead (3x fewer to write for a 96 -> 32 conv): dW[o, c, i, j] = sum_q x[c, q] dy[o, q + pad
+ * - (i, j) d], dy's columns with padding (k - 1) d - pad and the taps flipped, times x^T, then a
+ * kernel-sized Transpose [O, taps, C] -> [O, C, taps].
+ */
+function filterGradient(b: OnnxBuilder, x: string, dy: string, [c, h, w]: number[], [o, oh, ow]: number[], geometry: ConvGeometry, groups = 1): string {
+  const { k, s, d, pad } = geometry;
+  const taps = k[0] * k[1];
+  const padDy: [number, number] = [(k[0] - 1) * d[0] - pad[0], (k[1] - 1) * d[1] - pad[1]];
+  if (groups === 1 && o < c && taps > 1 && s[0] === 1 && s[1] === 1 && padDy[0] >= 0 && padDy[1] >= 0) {
+    const cols = im2col(b, dy, [o, oh, ow], [h, w], { k, s, d, pad: padDy }, true); // [N, O taps, H W]
+    const dw = b.sum(b.op('MatMul', [cols, b.transpose(b.reshape(x, [-1, c, h * w]), [0, 2, 1])]), [0], false); // [O taps, C]
+    return b.reshape(b.transpose(b.reshape(dw, [o, taps, c]), [0, 2, 1]), [o, c, k[0], k[1]]);
+  }
+  const p = oh * ow;
+  const cols = b.reshape(im2col(b, x, [c, h, w], [oh, ow], geometry), [-1, groups, (c / groups) * taps, p]);
+  const dw = b.op('MatMul', [b.reshape(dy, [-1, groups, o / groups, p]), b.transpose(cols, [0, 1, 3, 2])]);
+  return b.reshape(b.sum(dw, [0], false), [o, c / groups, k[0], k[1]]);
 }
 
 export interface TrainForwardContext {
@@ -280,8 +261,8 @@ function convTransposeGrad(ctx: GradContext): GradResult {
   const { c: o, h: oh, w: ow } = ctx.outShape;
   const kernel = ctx.weight('kernel');
   const dx = ctx.needs[0] ? b.op('Conv', [dy, kernel], { kernel_shape: ints(k), strides: ints(s), pads: ints([p[0], p[1], p[0], p[1]]) }, 'dx') : undefined;
-  const dwT = filterGradient(b, dy, x, [o, oh, ow], [c, h, w], { k, s, d: [1, 1], pad: p }); // [kh*kw*Cout, Cin]
-  const weights: Record<string, string> = { kernel: b.transpose(b.reshape(dwT, [k[0], k[1], o, c]), [...HWIO_TO_OIHW]) };
+  // ConvTranspose's weight [Cin, Cout, kh, kw] is the OIHW kernel of the conv from dy (Cout) to x (Cin)
+  const weights: Record<string, string> = { kernel: filterGradient(b, dy, x, [o, oh, ow], [c, h, w], { k, s, d: [1, 1], pad: p }) };
   if (a.bias) weights.bias = b.sum(dy, NCHW_SPATIAL, false);
   return { inputs: [dx], weights };
 }
