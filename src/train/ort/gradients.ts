@@ -13,7 +13,7 @@ import type { IrNode, Shape } from '../../ir/graph.js';
 import { padOf, type OpKind } from '../../ir/ops.js';
 import { interpolationMatrix } from '../../ir/interpolation.js';
 import type { OnnxBuilder } from '../../emit/onnx-builder.js';
-import { int, ints, str } from '../../emit/onnx-ops.js';
+import { float, int, ints, str } from '../../emit/onnx-ops.js';
 
 export class OnnxGradError extends Error {}
 
@@ -153,21 +153,27 @@ export interface TrainForwardContext {
 /** The output, and what the gradient rule will read (GradContext.saved). */
 export type TrainForward = (ctx: TrainForwardContext) => { y: string; saved: Record<string, string> };
 
+/** A float zero vector [c] (BatchNormalization's mean where its input is centred already). */
+const zerosOf = (b: OnnxBuilder, c: number) => b.once(`zeros:${c}`, () => b.tensor('zeros', [c], new Float32Array(c)));
+
 /**
  * BatchNorm in training mode: batch statistics over N, H, W; the running averages as PyTorch keeps
- * them (momentum from the node, the unbiased batch variance, n = N * H * W). Kept for the
- * gradient: xc = x - mean, rstd, scale.
+ * them (momentum from the node, the unbiased batch variance, n = N * H * W). The variance is
+ * two-pass (mean of xc^2, xc = x - mean) as before, and y is one inference-mode
+ * BatchNormalization node with those statistics: two full-size writes (xc, y) where Sub, Mul, Mul
+ * and Add took four. Kept for the gradient: xc, rstd, scale.
  */
 function bnTrainForward({ b, node, inputs: [x], weight, batch, setState }: TrainForwardContext) {
   const { c, h, w } = node.shape;
+  const eps = node.attrs.eps as number;
   const mean = b.mean(x, NCHW_SPATIAL);
   const xc = b.sub(x, mean);
-  const variance = b.mean(b.mul(xc, xc), NCHW_SPATIAL);
-  const rstd = b.op('Reciprocal', [b.op('Sqrt', [b.add(variance, b.scalar(node.attrs.eps as number))])]);
-  const scale = b.mul(b.reshape(weight('gamma'), [1, c, 1, 1]), rstd);
-  const y = b.add(b.mul(xc, scale), b.reshape(weight('beta'), [1, c, 1, 1]));
-  const m = (node.attrs.momentum as number | undefined) ?? 0.1;
   const count = b.mul(batch, b.scalar(h * w));
+  const variance = b.mean(b.mul(xc, xc), NCHW_SPATIAL);
+  const rstd = b.op('Reciprocal', [b.op('Sqrt', [b.add(variance, b.scalar(eps))])]);
+  const scale = b.mul(b.reshape(weight('gamma'), [1, c, 1, 1]), rstd);
+  const y = b.op('BatchNormalization', [xc, weight('gamma'), weight('beta'), zerosOf(b, c), b.reshape(variance, [-1])], { epsilon: float(eps) }, 'bn');
+  const m = (node.attrs.momentum as number | undefined) ?? 0.1;
   const unbias = b.div(count, b.sub(count, b.scalar(1)));
   const ema = (name: string, stat: string) => setState(name, b.add(b.mul(weight(name), b.scalar(1 - m)), b.mul(b.reshape(stat, [-1]), b.scalar(m))));
   ema('mean', mean);
@@ -197,7 +203,12 @@ export const TRAIN_FORWARD: Partial<Record<OpKind, TrainForward>> = {
   dropout: dropoutTrainForward,
 };
 
-/** dx = scale (dy - mean(dy) - xc rstd^2 mean(dy xc)); dgamma = sum(dy xc) rstd; dbeta = sum dy. */
+/**
+ * dx = scale (dy - mean(dy) - xc rstd^2 mean(dy xc)); dgamma = sum(dy xc) rstd; dbeta = sum dy.
+ * Written as dx = scale dy + (a xc + b) with per-channel a = -scale rstd^2 mean(dy xc) and
+ * b = -scale mean(dy), the bracket one inference-mode BatchNormalization (mean 0, variance 1,
+ * epsilon 0): three full-size writes where five were.
+ */
 function bnGrad(ctx: GradContext): GradResult {
   const { b, dy } = ctx;
   const { xc, rstd, scale } = ctx.saved;
@@ -205,9 +216,17 @@ function bnGrad(ctx: GradContext): GradResult {
   const count = b.mul(ctx.batch, b.scalar(h * w));
   const sumDy = b.sum(dy, NCHW_SPATIAL);
   const sumDyXc = b.sum(b.mul(dy, xc), NCHW_SPATIAL);
-  const inner = b.sub(b.sub(dy, b.div(sumDy, count)), b.mul(xc, b.mul(b.mul(rstd, rstd), b.div(sumDyXc, count))));
+  let dx: string | undefined;
+  if (ctx.needs[0]) {
+    const c = ctx.inShapes[0].c;
+    const negScale = b.op('Neg', [scale]);
+    const a = b.reshape(b.mul(negScale, b.mul(b.mul(rstd, rstd), b.div(sumDyXc, count))), [-1]);
+    const shift = b.reshape(b.mul(negScale, b.div(sumDy, count)), [-1]);
+    const affine = b.op('BatchNormalization', [xc, a, shift, zerosOf(b, c), b.once(`ones:${c}`, () => b.tensor('ones', [c], new Float32Array(c).fill(1)))], { epsilon: float(0) }, 'bn_grad');
+    dx = b.add(b.mul(dy, scale), affine);
+  }
   return {
-    inputs: [ctx.needs[0] ? b.mul(scale, inner) : undefined],
+    inputs: [dx],
     weights: { gamma: b.reshape(b.mul(sumDyXc, rstd), [-1]), beta: b.reshape(sumDy, [-1]) },
   };
 }
