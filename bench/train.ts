@@ -4,7 +4,9 @@
 // compiled training step of src/train/ort/training-model.ts). Prints ms per step, images/s, the forward /
 // backward split, and, where python3-torch is installed, the ratio to the PyTorch twin
 // (../shared/peers/alnet_torch.py train --hw 256 --batch 4 --threads 2) measured in the same run.
-//   node --import tsx bench/train.ts            (BENCH_RUNS=5, BENCH_HW=256, BENCH_BATCH=4)
+//   node --import tsx bench/train.ts            (BENCH_RUNS=7, BENCH_HW=256, BENCH_BATCH=4)
+//   BENCH_SITTINGS=3        alternate the ORT step and the twin's three times in this run (a ratio per sitting)
+//   BENCH_TFJS=0            skip the TF.js engine's rows (minutes at 256x256)
 //   GRAD_STRIDED=transpose | GRAD_FILTER=im2col      try the slower alternatives
 //   BENCH_PROFILE=1                           adds a per-kernel profile of one TF.js step and ORT's per-op profile
 import { spawnSync } from 'node:child_process';
@@ -23,7 +25,11 @@ import { initWeights, weightSpecs } from '../src/ir/weights.js';
 import { TfjsEngine } from '../src/train/engine-tfjs.js';
 import { OrtEngine, trainSessionOptions } from '../src/train/ort/engine.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const SITTINGS = Number(process.env.BENCH_SITTINGS ?? 1);
+const TFJS = process.env.BENCH_TFJS !== '0';
+/** warm-up steps before timing (ORT plans its memory on the first runs; the twin's default is 3) */
+const WARMUP = 3;
 const HW = Number(process.env.BENCH_HW ?? 256);
 const BATCH = Number(process.env.BENCH_BATCH ?? 4);
 if (process.env.GRAD_STRIDED === 'transpose') GRAD_OPTIONS.stridedInputGrad = 'transpose';
@@ -67,23 +73,56 @@ const withAdam = () => engine.step(batch, 5e-3);
 
 // the ONNX Runtime engine (the compiled training step), same batch and weights
 const ortEngine = await OrtEngine.create(g, store, { optimizer: { kind: 'adam' }, loss: { bce: 1, dice: 1 } });
-const ortMs = await time(() => ortEngine.step(batch, 5e-3), RUNS);
-ortEngine.dispose();
-const stepMs = await time(step, RUNS);
-const fwdMs = await time(fwd, RUNS);
-const adamMs = await time(withAdam, RUNS);
+const ortStep = async () => (await measure(async () => void (await ortEngine.step(batch, 5e-3)), WARMUP, RUNS)).median;
 const ips = (ms: number) => (BATCH * 1000) / ms;
 
-console.log(`# Training step, alnet.yaml at ${HW}x${HW}, batch ${BATCH}, TF.js ${backend} (single-threaded)\n`);
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; medians of ${RUNS} runs after a warm-up; strided input gradient: ${GRAD_OPTIONS.stridedInputGrad}, filter gradient: ${GRAD_OPTIONS.filterGrad}\n`);
-console.log('| what | ms per step | images/s |\n|---|---:|---:|');
-console.log(`| forward only (training mode, no tape) | ${fwdMs.toFixed(0)} | ${ips(fwdMs).toFixed(2)} |`);
-console.log(`| forward + backward (variableGrads) | ${stepMs.toFixed(0)} | ${ips(stepMs).toFixed(2)} |`);
-console.log(`| training step (TfjsEngine.step: + Adam, BN statistics) | ${adamMs.toFixed(0)} | ${ips(adamMs).toFixed(2)} |`);
-console.log(`| ONNX Runtime engine step (--engine ort, ${cpus().length} threads) | ${ortMs.toFixed(0)} | ${ips(ortMs).toFixed(2)} |`);
-console.log(`\nbackward ~ ${(stepMs - fwdMs).toFixed(0)} ms (${((stepMs - fwdMs) / fwdMs).toFixed(2)}x the forward)`);
+// the PyTorch twin (../shared/peers/alnet_torch.py train), where python3-torch is installed
+const PEER = '../shared/peers/alnet_torch.py';
+const python = '/usr/bin/python3';
+const hasPeer = existsSync(PEER) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+function peerStep(): { ms: number; torch: string } {
+  const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
+  const env = { ...process.env, ...(existsSync(OPENBLAS) ? { LD_LIBRARY_PATH: OPENBLAS } : {}) };
+  const r = spawnSync(python, [PEER, 'train', '--hw', String(HW), '--batch', String(BATCH), '--threads', '2', '--warmup', String(WARMUP), '--runs', String(RUNS)], { encoding: 'utf8', env });
+  if (r.status !== 0) throw new Error(`${PEER} train: ${r.stderr}`);
+  const p = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { median_ms: number; torch?: string };
+  return { ms: p.median_ms, torch: p.torch ?? '' };
+}
 
-if (process.env.BENCH_PROFILE) {
+// sittings: the ORT step and the twin's step one after the other, so each ratio is of one moment of a shared machine
+const sittings: { ort: number; peer?: number }[] = [];
+let torchVersion = '';
+for (let i = 0; i < SITTINGS; i++) {
+  const ort = await ortStep();
+  const peer = hasPeer ? peerStep() : undefined;
+  if (peer) torchVersion = peer.torch;
+  sittings.push({ ort, peer: peer?.ms });
+}
+ortEngine.dispose();
+const ortMs = [...sittings.map((t) => t.ort)].sort((a, b) => a - b)[sittings.length >> 1];
+
+console.log(`# Training step, alnet.yaml at ${HW}x${HW}, batch ${BATCH}\n`);
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}; medians of ${RUNS} steps after ${WARMUP} warm-ups\n`);
+console.log(`| sitting | ONNX Runtime engine step (--engine ort, ${cpus().length} threads), ms | PyTorch ${torchVersion} twin (2 threads, its step includes Adam), ms | ratio (twin ms / ort ms; > 1: alcli faster) |\n|---|---:|---:|---:|`);
+sittings.forEach((t, i) => console.log(`| ${i + 1} | ${t.ort.toFixed(0)} | ${t.peer?.toFixed(0) ?? 'no python3-torch'} | ${t.peer ? (t.peer / t.ort).toFixed(3) + 'x' : ''} |`));
+
+let stepMs = NaN;
+if (TFJS) {
+  stepMs = await time(step, RUNS);
+  const fwdMs = await time(fwd, RUNS);
+  const adamMs = await time(withAdam, RUNS);
+  console.log(`\nTF.js ${backend} (single-threaded), medians of ${RUNS} runs after a warm-up; strided input gradient: ${GRAD_OPTIONS.stridedInputGrad}, filter gradient: ${GRAD_OPTIONS.filterGrad}\n`);
+  console.log('| what | ms per step | images/s |\n|---|---:|---:|');
+  console.log(`| forward only (training mode, no tape) | ${fwdMs.toFixed(0)} | ${ips(fwdMs).toFixed(2)} |`);
+  console.log(`| forward + backward (variableGrads) | ${stepMs.toFixed(0)} | ${ips(stepMs).toFixed(2)} |`);
+  console.log(`| training step (TfjsEngine.step: + Adam, BN statistics) | ${adamMs.toFixed(0)} | ${ips(adamMs).toFixed(2)} |`);
+  console.log(`| ONNX Runtime engine step (median of the sittings) | ${ortMs.toFixed(0)} | ${ips(ortMs).toFixed(2)} |`);
+  console.log(`\nbackward ~ ${(stepMs - fwdMs).toFixed(0)} ms (${((stepMs - fwdMs) / fwdMs).toFixed(2)}x the forward)`);
+  const peerMs = sittings.map((t) => t.peer).filter((v): v is number => v !== undefined).sort((a, b) => a - b)[sittings.length >> 1];
+  if (peerMs) console.log(`ratio, TF.js ${backend} training step / PyTorch: ${(peerMs / adamMs).toFixed(3)}x (target >= 0.15x); fwd+bwd only: ${(peerMs / stepMs).toFixed(3)}x`);
+}
+
+if (process.env.BENCH_PROFILE && TFJS) {
   const prof = await tf.profile(step);
   const byKernel = new Map<string, number>();
   for (const k of prof.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (Number(k.kernelTimeMs) || 0));
@@ -123,15 +162,3 @@ if (process.env.BENCH_PROFILE) {
   rmSync(dirname(prefix), { recursive: true, force: true });
 }
 
-const PEER = '../shared/peers/alnet_torch.py';
-const python = '/usr/bin/python3';
-if (existsSync(PEER) && spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) {
-  const OPENBLAS = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
-  const env = { ...process.env, ...(existsSync(OPENBLAS) ? { LD_LIBRARY_PATH: OPENBLAS } : {}) };
-  const r = spawnSync(python, [PEER, 'train', '--hw', String(HW), '--batch', String(BATCH), '--threads', '2'], { encoding: 'utf8', env });
-  if (r.status !== 0) throw new Error(`${PEER} train: ${r.stderr}`);
-  const p = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { median_ms: number; torch?: string };
-  console.log(`\nPyTorch ${p.torch ?? ''} twin, 2 threads: ${p.median_ms.toFixed(0)} ms per step, ${ips(p.median_ms).toFixed(2)} images/s (its step includes Adam)`);
-  console.log(`ratio, TF.js ${backend} training step / PyTorch: ${(ips(adamMs) / ips(p.median_ms)).toFixed(3)}x (target >= 0.15x); fwd+bwd only: ${(ips(stepMs) / ips(p.median_ms)).toFixed(3)}x`);
-  console.log(`ratio, ONNX Runtime engine step / PyTorch: ${(ips(ortMs) / ips(p.median_ms)).toFixed(3)}x (target >= 0.6x)`);
-} else console.log('\nno python3-torch: no ratio to the PyTorch twin');
