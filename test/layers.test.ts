@@ -21,8 +21,10 @@ export const LAYERS: Record<string, readonly string[]> = {
   train: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime'],
   export: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train'],
   bench: ['ir', 'passes', 'frontend', 'emit', 'runtime', 'train', 'export'],
-  cli: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench'],
-  '.': ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench'],
+  report: ['io'],
+  study: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench', 'report'],
+  cli: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench', 'report', 'study'],
+  '.': ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench', 'report', 'study'],
 };
 
 const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : []));

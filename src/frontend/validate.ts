@@ -29,9 +29,8 @@ export interface SchemaError {
   path: (string | number)[];
 }
 
-/** Validates a parsed value; returns errors in YAML positions (empty when valid). */
-export function validateDocument(file: SourceFile, value: unknown): SchemaError[] {
-  const validate = validator();
+/** Validates a parsed value against the architecture schema (or `validate`, another file kind's); returns errors in YAML positions (empty when valid). */
+export function validateDocument(file: SourceFile, value: unknown, validate: ValidateFunction = validator()): SchemaError[] {
   if (validate(value)) return [];
   return mapErrors(file, value, validate.errors ?? []);
 }

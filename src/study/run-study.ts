@@ -1,0 +1,217 @@
+// `alcli study` as functions: plan every (dataset, spec, fold, seed) run, then train, evaluate,
+// export and time them, each step skipped when its output is already there, so a study killed at
+// any moment continues with the same command. Layout of the study folder:
+//   runs/DATASET/SPEC/foldF-seedS/   ordinary run directories (alcli evaluate/predict/export work on them)
+//        .../test.json               evaluate's result on the test split (best checkpoint)
+//   folds/DATASET/kK-foldF/          a fold's dataset folder (links + split.json), when folds > 1
+//   exports/DATASET/SPEC/            alcli export of the first run, at the deploy precisions
+//   timing/DATASET.json              every network's ONNX files timed together, interleaved
+//   results.json                     everything the report shows
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { writeFileAtomic } from '../io/dir.js';
+import { graphStats } from '../ir/stats.js';
+import { compileFile, trainRun, type TrainHooks } from '../train/session.js';
+import { evaluateRun, type EvaluateRunResult } from '../train/trained.js';
+import { BadDataError } from '../train/errors.js';
+import { trainSettings } from '../train/loop.js';
+import { fsRunHost, RunDir } from '../train/run.js';
+import { scanDataset, type Dataset } from '../train/dataset.js';
+import { measureInterleaved } from '../runtime/timing.js';
+import { randomInput } from '../runtime/verify.js';
+import { exportArtifacts } from '../export/export.js';
+import { foldSplit, writeFoldDataset } from './folds.js';
+import { trainSets, type Study, type StudyDataset, type StudySpec } from './study-file.js';
+
+/** A folder name for a display name. */
+export const slug = (name: string) => name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '') || 'x';
+
+export interface PlannedRun {
+  dataset: StudyDataset;
+  spec: StudySpec;
+  fold: number;
+  seed: number;
+  /** `foldF-seedS` */
+  id: string;
+  /** the run directory, absolute */
+  dir: string;
+  /** the dataset folder it trains on (a fold's, or the dataset's own) */
+  data: string;
+  sets: string[];
+  epochs: number;
+  steps: number;
+  /** multiply-adds x 2 of one training step's forward at the crop, per sample */
+  flopsPerSample: number;
+  /** estimated cost: 3 x forward FLOPs (forward + backward) x samples x epochs */
+  cost: number;
+}
+
+export interface StudyPlan {
+  study: Study;
+  out: string;
+  runs: PlannedRun[];
+  /** each dataset's scan (for folds and sizes) */
+  datasets: Map<string, Dataset>;
+}
+
+/**
+ * Every run of the study, with its settings and estimated cost; compiles every spec with its
+ * overrides and scans every dataset, so a bad spec, override or dataset fails here, before any
+ * training (BadSpecError, BadOptionsError, BadDataError).
+ */
+export async function planStudy(study: Study, out: string): Promise<StudyPlan> {
+  const runs: PlannedRun[] = [];
+  const datasets = new Map<string, Dataset>();
+  for (const dataset of study.datasets) {
+    const scan = await scanDataset(dataset.path, { need: ['train', 'test'], invertMask: dataset.invertMask, maskThreshold: dataset.maskThreshold });
+    if (!scan.dataset) throw new BadDataError(scan.errors);
+    datasets.set(dataset.name, scan.dataset);
+    const pool = scan.dataset.samples.filter((s) => s.split !== 'test').length;
+    for (const spec of study.specs)
+      for (let fold = 0; fold < study.protocol.folds; fold++)
+        for (const seed of study.protocol.seeds) {
+          const sets = trainSets(study, spec, dataset, seed);
+          const c0 = compileFile(spec.path, { overrides: sets });
+          const settings = trainSettings(c0.resolved.train as Record<string, unknown> | undefined);
+          const c = compileFile(spec.path, { overrides: sets, size: settings.crop });
+          const trainImages = study.protocol.folds > 1 ? pool - Math.ceil(pool / study.protocol.folds) : scan.dataset.samples.filter((s) => s.split === 'train').length;
+          const samples = settings.samplesPerEpoch ?? settings.samplesPerImage * trainImages;
+          const id = `fold${fold}-seed${seed}`;
+          const data = study.protocol.folds > 1 ? join(out, 'folds', slug(dataset.name), `k${study.protocol.folds}-fold${fold}`) : dataset.path;
+          runs.push({ dataset, spec, fold, seed, id, dir: join(out, 'runs', slug(dataset.name), slug(spec.name), id), data, sets, epochs: settings.epochs, steps: Math.ceil(samples / settings.batch) * settings.epochs, flopsPerSample: c.stats.flops, cost: 3 * c.stats.flops * samples * settings.epochs });
+        }
+  }
+  return { study, out, runs, datasets };
+}
+
+/** Where a run stands: not started, stopped after some epochs (resumable), or finished. */
+export function runState(r: PlannedRun): { state: 'new' | 'partial' | 'done'; epoch: number } {
+  if (!existsSync(join(r.dir, 'run.json'))) return { state: 'new', epoch: 0 };
+  const run = new RunDir(fsRunHost(r.dir));
+  if (!run.hasCheckpoint('last')) return { state: 'new', epoch: 0 };
+  const epoch = run.readCheckpoint('last').state.epoch;
+  return { state: epoch >= r.epochs ? 'done' : 'partial', epoch };
+}
+
+export interface StudyHooks {
+  log?(line: string): void;
+  train?: TrainHooks;
+}
+
+/** test.json of a run: evaluate's result on the test split. */
+const testFile = (r: PlannedRun) => join(r.dir, 'test.json');
+
+/**
+ * Trains and evaluates every planned run that is not finished yet (resuming a stopped one from its
+ * last checkpoint; a run killed before its first checkpoint starts again), writing each run's
+ * test.json. Idempotent: a finished study does nothing.
+ */
+export async function trainStudy(plan: StudyPlan, hooks: StudyHooks = {}): Promise<void> {
+  const log = hooks.log ?? (() => {});
+  for (const [i, r] of plan.runs.entries()) {
+    const tag = `[${i + 1}/${plan.runs.length}] ${r.dataset.name} / ${r.spec.name} / ${r.id}`;
+    if (plan.study.protocol.folds > 1) {
+      const ds = plan.datasets.get(r.dataset.name)!;
+      writeFoldDataset(ds, r.data, foldSplit(ds, plan.study.protocol.folds, r.fold, 0));
+    }
+    const s = runState(r);
+    if (s.state !== 'done') {
+      log(`${tag}: ${s.state === 'partial' ? `resuming after epoch ${s.epoch}` : 'training'}`);
+      mkdirSync(join(r.dir, '..'), { recursive: true });
+      if (s.state === 'partial') await trainRun({ resume: r.dir }, hooks.train);
+      else await trainRun({ spec: r.spec.path, data: r.data, out: r.dir, set: r.sets, force: true, invertMask: r.dataset.invertMask, maskThreshold: r.dataset.maskThreshold }, hooks.train);
+    }
+    if (!existsSync(testFile(r))) {
+      log(`${tag}: evaluating on the test split`);
+      const e = await evaluateRun(r.dir, { split: 'test' });
+      writeFileAtomic(testFile(r), `${JSON.stringify(e, null, 1)}\n`);
+    }
+  }
+}
+
+/** A finished run's test evaluation. */
+export const readTest = (r: PlannedRun): EvaluateRunResult => JSON.parse(readFileSync(testFile(r), 'utf8')) as EvaluateRunResult;
+
+/** The export folder of a (dataset, spec): its first run's best checkpoint. */
+export const exportDir = (plan: StudyPlan, dataset: StudyDataset, spec: StudySpec) => join(plan.out, 'exports', slug(dataset.name), slug(spec.name));
+
+/** Exports the first run of every (dataset, spec) at the deploy precisions; an export folder with its verify.json is kept. */
+export async function exportStudy(plan: StudyPlan, hooks: StudyHooks = {}): Promise<void> {
+  const log = hooks.log ?? (() => {});
+  for (const dataset of plan.study.datasets)
+    for (const spec of plan.study.specs) {
+      const dir = exportDir(plan, dataset, spec);
+      if (existsSync(join(dir, 'verify.json'))) continue;
+      const first = plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!;
+      log(`export ${dataset.name} / ${spec.name} (${plan.study.deploy.precisions.join(', ')})`);
+      // a folder left by a killed export has no verify.json: replaced whole
+      if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+      mkdirSync(join(dir, '..'), { recursive: true });
+      const res = await exportArtifacts(first.dir, { output: dir, formats: ['onnx'], opset: 17, seed: 0, tolerance: 1e-4, precisions: plan.study.deploy.precisions });
+      if (!res.ok) throw new Error(`export of ${first.dir} failed its checks: ${res.failed.map((c) => c.stage).join(', ')}`);
+    }
+}
+
+export interface TimingRow {
+  spec: string;
+  precision: string;
+  file: string;
+  bytes: number;
+  ms: number;
+}
+
+/** The ONNX file of each precision in an export folder. */
+const PRECISION_FILE: Record<string, string> = { fp32: 'model.onnx', fp16: 'model.fp16.onnx', int8: 'model.int8.onnx' };
+
+/**
+ * Times every network's deploy ONNX files of one dataset together: ONNX Runtime, 2 intra-op threads,
+ * batch 1, the dataset's first test image's size rounded up to each network's stride, seeded random
+ * input; medians of `runs` after 3 warm-ups, all files' runs interleaved (runtime/timing.ts). Cached
+ * in timing/DATASET.json.
+ */
+export async function timeDataset(plan: StudyPlan, dataset: StudyDataset, hooks: StudyHooks = {}): Promise<{ size: [number, number]; rows: TimingRow[] }> {
+  const file = join(plan.out, 'timing', `${slug(dataset.name)}.json`);
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { size: [number, number]; rows: TimingRow[] };
+  const ds = plan.datasets.get(dataset.name)!;
+  const first = ds.samples.find((s) => s.split === 'test') ?? ds.samples[0];
+  const size: [number, number] = [first.height, first.width];
+  (hooks.log ?? (() => {}))(`timing ${dataset.name} at ${size[0]}x${size[1]}: ${plan.study.specs.length} networks x ${plan.study.deploy.precisions.join(', ')}, ${plan.study.deploy.runs} interleaved runs`);
+  const ort = await (await import('../runtime/ort.js')).importOrt();
+  const prepared: { row: Omit<TimingRow, 'ms'>; run: () => Promise<void>; release: () => Promise<void> }[] = [];
+  try {
+    for (const spec of plan.study.specs) {
+      const stride = compileFile(join(plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!.dir, 'spec.resolved.yaml')).stride;
+      const [h, w] = [Math.ceil(size[0] / stride[0]) * stride[0], Math.ceil(size[1] / stride[1]) * stride[1]];
+      for (const precision of plan.study.deploy.precisions) {
+        const path = join(exportDir(plan, dataset, spec), PRECISION_FILE[precision]);
+        if (!existsSync(path)) continue;
+        const bytes = readFileSync(path);
+        const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+        const c = session.inputNames[0];
+        const channels = 3;
+        const x = new ort.Tensor('float32', randomInput([1, channels, h, w], 1), [1, channels, h, w]);
+        prepared.push({
+          row: { spec: spec.name, precision, file: relative(plan.out, path), bytes: bytes.byteLength },
+          run: async () => {
+            const r = await session.run({ [c]: x });
+            for (const t of Object.values(r)) t.dispose();
+          },
+          release: () => session.release(),
+        });
+      }
+    }
+    const times = await measureInterleaved(prepared.map((p) => p.run), 3, plan.study.deploy.runs);
+    const result = { size, rows: prepared.map((p, i) => ({ ...p.row, ms: times[i].median })) };
+    mkdirSync(join(plan.out, 'timing'), { recursive: true });
+    writeFileAtomic(file, `${JSON.stringify(result, null, 1)}\n`);
+    return result;
+  } finally {
+    for (const p of prepared) await p.release();
+  }
+}
+
+/** Parameters (training and deploy form) and deploy GFLOP of a spec at a size. */
+export function networkStats(specPath: string, sets: string[], size: [number, number]): { params: { train: number; deploy: number }; gflop: number } {
+  const c = compileFile(specPath, { overrides: sets, size });
+  return { params: { train: c.stats.params, deploy: c.deployStats.params }, gflop: graphStats(c.deploy).flops / 1e9 };
+}

@@ -1,0 +1,72 @@
+// `alcli study` killed with -9 twice at random moments and run again finishes with the same numbers
+// as an uninterrupted study (a tiny study on synthetic data: two specs, two folds), and --dry-run
+// lists the runs with their state. Spawns the built CLI (npm run build).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { syntheticDataset } from '../src/train/synthetic.js';
+import { tinySpec, writeDataset } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'run.js');
+const scratch = mkdtempSync(join(tmpdir(), 'alcli-study-resume-'));
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+
+writeFileSync(join(scratch, 'tiny.yaml'), tinySpec({ epochs: 2, deep: false }));
+writeFileSync(join(scratch, 'deep.yaml'), tinySpec({ epochs: 2, deep: true }));
+await writeDataset(join(scratch, 'data'), syntheticDataset(5, { count: 10, size: 40, channels: 1 }));
+const STUDY = join(scratch, 'study.yaml');
+writeFileSync(
+  STUDY,
+  ['name: tiny study', 'specs: [{path: tiny.yaml, name: Tiny}, {path: deep.yaml, name: Deep}]', 'datasets: [{path: data, name: Synthetic}]', 'protocol: {train: {epochs: 3}, seeds: [0], folds: 2}', 'deploy: {precisions: [fp32], runs: 2, overlays: 1}', ''].join('\n'),
+);
+
+const study = (out: string, ...extra: string[]) => spawnSync(process.execPath, [BIN, 'study', STUDY, '--out', out, ...extra], { encoding: 'utf8', cwd: scratch });
+
+/** What must not change with interruptions: every run's curves and test metrics, the networks' sizes. */
+const numbers = (out: string) => {
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { datasets: { networks: { name: string; params: unknown; gflop: number; runs: unknown[] }[] }[] };
+  return r.datasets.map((d) => d.networks.map((n) => ({ name: n.name, params: n.params, gflop: n.gflop, runs: n.runs })));
+};
+
+test('--dry-run lists every (dataset, spec, fold, seed) run, new, with its cost; --json too', () => {
+  const r = study(join(scratch, 'dry'), '--dry-run', '--json');
+  assert.is(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { runs: { spec: string; run: string; state: string; steps: number; tflop: number }[] };
+  assert.equal(j.runs.map((x) => `${x.spec}/${x.run}/${x.state}`), ['Tiny/fold0-seed0/new', 'Tiny/fold1-seed0/new', 'Deep/fold0-seed0/new', 'Deep/fold1-seed0/new']);
+  assert.ok(j.runs.every((x) => x.steps > 0 && x.tflop > 0));
+  assert.ok(j.runs[2].tflop > j.runs[0].tflop, 'the deeper network costs more');
+});
+
+test('a study killed with -9 twice at random moments, then run again, ends with the numbers of an uninterrupted one', async () => {
+  const whole = join(scratch, 'whole');
+  const t0 = Date.now();
+  const a = study(whole);
+  assert.is(a.status, 0, a.stderr);
+  const took = Date.now() - t0;
+  for (const f of ['report.md', 'report.html', 'results.json']) assert.ok(readFileSync(join(whole, f)).length > 0, f);
+
+  const cut = join(scratch, 'cut');
+  const kills: number[] = [];
+  for (let k = 0; k < 2; k++) {
+    // somewhere in the first 80 % of an uninterrupted study's time
+    const after = Math.round((0.1 + 0.7 * Math.random()) * took);
+    kills.push(after);
+    const child = spawn(process.execPath, [BIN, 'study', STUDY, '--out', cut], { cwd: scratch, stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), after);
+    await new Promise((res) => child.on('exit', res));
+    clearTimeout(timer);
+  }
+  const b = study(cut);
+  assert.is(b.status, 0, `killed after ${kills.join(' and ')} ms: ${b.stderr}`);
+  assert.equal(numbers(cut), numbers(whole), `killed after ${kills.join(' and ')} ms`);
+  // and a finished study has nothing left to do
+  const again = study(cut, '--dry-run', '--json');
+  assert.ok((JSON.parse(again.stdout) as { runs: { state: string }[] }).runs.every((x) => x.state === 'done'));
+});
+
+test.run();
