@@ -11,9 +11,10 @@ import Export from './export.js';
 import Graph from './graph.js';
 import Init from './init.js';
 import Predict from './predict.js';
+import Report from './report.js';
 import Study from './study.js';
 import Summary from './summary.js';
 import Train from './train.js';
 import Validate from './validate.js';
 
-export const COMMANDS = { validate: Validate, summary: Summary, compile: Compile, graph: Graph, init: Init, export: Export, bench: Bench, train: Train, evaluate: Evaluate, predict: Predict, demo: Demo, 'data:check': DataCheck, study: Study };
+export const COMMANDS = { validate: Validate, summary: Summary, compile: Compile, graph: Graph, init: Init, export: Export, bench: Bench, train: Train, evaluate: Evaluate, predict: Predict, demo: Demo, 'data:check': DataCheck, study: Study, report: Report };

@@ -41,6 +41,9 @@ export default class Study extends AlcliCommand {
       process.stdout.write(`${lines.join('\n')}\n${rows.length} runs, ${total.toFixed(1)} TFLOP of training in all (3 x forward FLOPs x samples x epochs)\n`);
       return;
     }
+    // the study folder grows run by run (a rerun continues it); never inside a dataset, nor over a spec or the study file
+    const { checkOutputDir } = await import('../io/dir.js');
+    checkOutputDir(flags.out, true, undefined, { protect: [{ path: loaded.study.file, what: 'the study file' }, ...loaded.study.specs.map((s) => ({ path: s.path, what: `the spec ${s.name}` })), ...loaded.study.datasets.map((d) => ({ path: d.path, what: `the dataset ${d.name}` }))] });
     mkdirSync(flags.out, { recursive: true });
     const log = (line: string) => process.stderr.write(`${line}\n`);
     const progress = trainProgress(flags.json);

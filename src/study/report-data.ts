@@ -6,8 +6,9 @@ import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import type { DatasetResult, EpochRow, NetworkResult, Overlay, RunResult, StudyReport } from '../report/types.js';
 import { fsRunHost, RunDir } from '../train/run.js';
-import { predictImages } from '../train/trained.js';
-import { exportDir, networkStats, readTest, slug, timeDataset, type PlannedRun, type StudyHooks, type StudyPlan } from './run-study.js';
+import type { Sample } from '../train/dataset.js';
+import { predictImages, type EvaluateRunResult } from '../train/trained.js';
+import { exportDir, networkStats, readTest, slug, timeDataset, type StudyHooks, type StudyPlan } from './run-study.js';
 
 /** Thumbnail width of the overlay grid, pixels. */
 export const THUMB_WIDTH = 160;
@@ -24,17 +25,19 @@ export async function thumbnail(path: string, width = THUMB_WIDTH, normalize = f
   }
 }
 
-/** A run's epochs (metrics.csv) and test metrics (test.json) in the report's rows. */
-export function runResult(plan: StudyPlan, r: PlannedRun): RunResult {
-  const epochs: EpochRow[] = new RunDir(fsRunHost(r.dir)).readMetrics().map((m) => ({ epoch: m.epoch, train_loss: m.train_loss, val_loss: m.val_loss, val_iou: m.val_iou }));
-  const test = readTest(r).perImage.map((p) => ({ image: p.id, accuracy: p.metrics.accuracy, iou: p.metrics.iou, dice: p.metrics.dice, auc: Number.isFinite(p.metrics.auc) ? p.metrics.auc : null }));
-  return { id: r.id, dir: relative(plan.out, r.dir), epochs, test };
+/** A run's epochs (its metrics.csv) and test metrics (an evaluation of its test split) in the report's rows; `dir` as the report shows it. */
+export function runResult(id: string, runDir: string, test: EvaluateRunResult, dir = runDir): RunResult {
+  const epochs: EpochRow[] = new RunDir(fsRunHost(runDir)).readMetrics().map((m) => ({ epoch: m.epoch, train_loss: m.train_loss, val_loss: m.val_loss, val_iou: m.val_iou }));
+  const images = test.perImage.map((p) => ({ image: p.id, accuracy: p.metrics.accuracy, iou: p.metrics.iou, dice: p.metrics.dice, auc: Number.isFinite(p.metrics.auc) ? p.metrics.auc : null }));
+  return { id, dir, epochs, test: images };
 }
 
-/** Predicted masks of the first `n` test images by each network's first run, as thumbnails beside the image and its truth. */
-async function overlays(plan: StudyPlan, datasetName: string, n: number): Promise<Overlay[]> {
-  const ds = plan.datasets.get(datasetName)!;
-  const tests = ds.samples.filter((s) => s.split === 'test').slice(0, n);
+/**
+ * The overlay grid: each test sample's image and truth, and the mask each run (by display name)
+ * predicts for it (alcli predict into `out`), as thumbnails; samples whose files sharp cannot
+ * read are left out.
+ */
+export async function overlayGrid(tests: readonly Sample[], runs: readonly { name: string; dir: string }[], out: string): Promise<Overlay[]> {
   if (!tests.length) return [];
   const grid: Overlay[] = [];
   for (const s of tests) {
@@ -42,16 +45,15 @@ async function overlays(plan: StudyPlan, datasetName: string, n: number): Promis
     const truth = await thumbnail(s.mask.path, THUMB_WIDTH, true);
     if (input && truth) grid.push({ image: s.id, input, truth, predictions: {} });
   }
-  for (const spec of plan.study.specs) {
-    const first = plan.runs.find((r) => r.dataset.name === datasetName && r.spec === spec)!;
-    const out = join(plan.out, 'overlays', slug(datasetName), slug(spec.name));
-    mkdirSync(out, { recursive: true });
-    const predicted = await predictImages(first.dir, { images: tests.map((s) => s.image.path), out });
+  for (const r of runs) {
+    const dir = join(out, slug(r.name));
+    mkdirSync(dir, { recursive: true });
+    const predicted = await predictImages(r.dir, { images: tests.map((s) => s.image.path), out: dir });
     for (const [i, p] of predicted.images.entries()) {
       const row = grid.find((g) => g.image === tests[i]?.id);
       const file = p.mask ?? p.label;
-      const thumb = row && file ? await thumbnail(join(out, file), THUMB_WIDTH, true) : undefined;
-      if (row && thumb) row.predictions[spec.name] = thumb;
+      const thumb = row && file ? await thumbnail(join(dir, file), THUMB_WIDTH, true) : undefined;
+      if (row && thumb) row.predictions[r.name] = thumb;
     }
   }
   return grid;
@@ -71,16 +73,18 @@ export async function studyReport(plan: StudyPlan, hooks: StudyHooks = {}): Prom
     const size: [number, number] = timing?.size ?? [first.height, first.width];
     const networks: NetworkResult[] = plan.study.specs.map((spec) => {
       const runs = plan.runs.filter((r) => r.dataset === dataset && r.spec === spec);
-      const stats = networkStats(join(runs[0].dir, 'spec.resolved.yaml'), [], size.map((v, i) => v) as [number, number]);
+      const stats = networkStats(join(runs[0].dir, 'spec.resolved.yaml'), [], size);
       return {
         name: spec.name,
         spec: relative(plan.out, spec.path),
         ...stats,
         timing: (timing?.rows ?? []).filter((t) => t.spec === spec.name).map((t) => ({ precision: t.precision, file: t.file, ms: t.ms, bytes: t.bytes })),
-        runs: runs.map((r) => runResult(plan, r)),
+        runs: runs.map((r) => runResult(r.id, r.dir, readTest(r), relative(plan.out, r.dir))),
       };
     });
-    datasets.push({ name: dataset.name, timingSize: size, networks, overlays: await overlays(plan, dataset.name, plan.study.deploy.overlays) });
+    const tests = ds.samples.filter((s) => s.split === 'test').slice(0, plan.study.deploy.overlays);
+    const firstRuns = plan.study.specs.map((spec) => ({ name: spec.name, dir: plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!.dir }));
+    datasets.push({ name: dataset.name, timingSize: size, networks, overlays: await overlayGrid(tests, firstRuns, join(plan.out, 'overlays', slug(dataset.name))) });
   }
   const p = plan.study.protocol;
   const train = Object.entries(p.train).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ');
@@ -94,3 +98,37 @@ export async function studyReport(plan: StudyPlan, hooks: StudyHooks = {}): Prom
 
 /** results.json: the report's data, for other tools. */
 export const readResults = (out: string): StudyReport => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyReport;
+
+/**
+ * `alcli report RUN`: the study page for one run — its curves, its test metrics (evaluate on the
+ * test split, best checkpoint), parameters and GFLOP at the first test image's size, an overlay grid
+ * of the first `overlays` test images (predicted into a temporary folder), and, given an export of
+ * the run, that export's fp32 ONNX timing is left to `alcli bench` but its MODEL_CARD.md is
+ * appended as notes.
+ */
+export async function runReport(runDir: string, opts: { overlays?: number; exportDir?: string } = {}): Promise<StudyReport> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const [{ evaluateRun, openRun }, { scanDataset }] = await Promise.all([import('../train/trained.js'), import('../train/dataset.js')]);
+  const opened = await openRun(runDir);
+  const test = await evaluateRun(opened, { split: 'test' });
+  const scan = await scanDataset(opened.info.data.dir, { need: ['test'], seed: opened.info.data.split_seed, invertMask: opened.info.data.invert_mask, maskThreshold: opened.info.data.mask_threshold });
+  const tests = scan.dataset?.samples.filter((s) => s.split === 'test') ?? [];
+  const size: [number, number] = tests.length ? [tests[0].height, tests[0].width] : opened.compiled.graph.input.size;
+  const name = opened.compiled.graph.name;
+  const scratch = mkdtempSync(join(tmpdir(), 'alcli-report-'));
+  let overlays: Overlay[];
+  try {
+    overlays = await overlayGrid(tests.slice(0, opts.overlays ?? 4), [{ name, dir: runDir }], scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  const card = opts.exportDir && existsSync(join(opts.exportDir, 'MODEL_CARD.md')) ? readFileSync(join(opts.exportDir, 'MODEL_CARD.md'), 'utf8').split('\n') : undefined;
+  return {
+    title: `${name}: ${runDir}`,
+    source: runDir,
+    protocol: `one run of ${opened.info.spec.source} on ${opened.info.data.dir}; test split, ${opened.name} checkpoint (epoch ${test.epoch})`,
+    datasets: [{ name: opened.info.data.dir, timingSize: size, networks: [{ name, spec: opened.info.spec.source, ...networkStats(join(runDir, 'spec.resolved.yaml'), [], size), timing: [], runs: [runResult('run', runDir, test)] }], overlays }],
+    ...(card ? { notes: card } : {}),
+  };
+}
