@@ -1,5 +1,5 @@
 // src/index.ts: the library API: everything the CLI does is callable from code.
-// May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench.
+// May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench, report.
 export { compile, applyOverrides, DEFAULT_MAX_PARAMS, type Compiled, type CompileOptions, type CompileResult } from './frontend/compile.js';
 export { loadSpec, fileSpecHost, type LoadedSpec, type SpecDoc, type SpecHost, type ModuleDef } from './frontend/load.js';
 export { expandSpec, DEFAULT_INPUT_SIZE } from './frontend/expand.js';

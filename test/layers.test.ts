@@ -21,8 +21,9 @@ export const LAYERS: Record<string, readonly string[]> = {
   train: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime'],
   export: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train'],
   bench: ['ir', 'passes', 'frontend', 'emit', 'runtime', 'train', 'export'],
-  cli: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench'],
-  '.': ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench'],
+  report: ['io'],
+  cli: ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench', 'report'],
+  '.': ['ir', 'io', 'passes', 'frontend', 'render', 'emit', 'runtime', 'train', 'export', 'bench', 'report'],
 };
 
 const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : f.endsWith('.ts') ? [join(d, f)] : []));
@@ -103,6 +104,7 @@ export const MAIN_FILES: Record<string, string> = {
   train: 'train/session.ts',
   export: 'export/export.ts',
   bench: 'bench/infer.ts',
+  report: 'report/render.ts',
   cli: 'cli/index.ts',
   '.': 'index.ts',
 };

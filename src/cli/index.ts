@@ -1,5 +1,5 @@
 // src/cli/: the commands: each parses its flags, calls the library, prints.
-// May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench.
+// May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench, report.
 // The command list (oclif "explicit" discovery, see package.json). Listing commands here rather
 // than globbing dist/cli lets helper files (base, common) sit next to the commands.
 import Bench from './bench.js';
