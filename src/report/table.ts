@@ -121,6 +121,6 @@ export function tableFootnote(d: DatasetResult, alpha = 0.05): string[] {
     'Acc, IoU, Dice, AUC: mean ± sample standard deviation (n − 1) over every (run, test image) pair; AUC only over the images where it is defined (both classes present).',
     `Params: trained form and deploy form (after fusion). GFLOP: deploy form, one ${h}×${w} image. ms: median ms per image, ONNX Runtime, 2 threads, batch 1, ${h}×${w}; — where not timed.`,
     'Bold: best in the column (highest metric; fewest params, GFLOP, ms).',
-    `≈: not significantly different from the column's best network: ${PAIRED_TEST_NAME} test (@stdlib/stats-wilcoxon; exact for ≤ 50 pairs without ties or zero differences, else the normal approximation), values paired by (run, test image) present for both networks, α = ${alpha} (≈ where p ≥ α); no mark where fewer than 2 pairs.`,
+    `≈: not significantly different from the column's best network (p ≥ α = ${alpha}) by a paired test: ${PAIRED_TEST_NAME} (@stdlib/stats-wilcoxon; exact for ≤ 50 pairs without ties or zero differences, else the normal approximation) on the values paired by (run, test image) present for both networks; no mark where fewer than 2 pairs.`,
   ];
 }
