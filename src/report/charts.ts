@@ -70,6 +70,7 @@ export async function curvesSvg(d: DatasetResult): Promise<string> {
       ]),
     ),
   ).filter((v) => Number.isFinite(v.value));
+  const lastEpoch = Math.max(1, ...values.map((v) => v.epoch));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `${d.name}: training curves`,
@@ -80,7 +81,8 @@ export async function curvesSvg(d: DatasetResult): Promise<string> {
       height: 220,
       mark: { type: 'line', point: false, strokeWidth: 1.5 },
       encoding: {
-        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+        // whole epochs only: every epoch labelled up to 12, else 10 rounded ticks
+        x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: lastEpoch <= 12 ? { values: Array.from({ length: lastEpoch }, (_, i) => i + 1), format: 'd' } : { tickCount: 10, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
         color: { field: 'network', type: 'nominal', title: 'network', sort: d.networks.map((n) => n.name) },
         strokeDash: { field: 'run', type: 'nominal', title: 'run' },
