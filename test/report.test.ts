@@ -101,6 +101,15 @@ test('report.html: self-contained, escaped, two SVG charts, every image inlined,
   assert.is(await renderReportHtml(r), html, 'deterministic');
 });
 
+test('report.html for a single untimed run (alcli report RUN): curves, no empty scatter', async () => {
+  const [alnet] = fixtureDataset().networks;
+  const one = { ...fixtureReport(), datasets: [{ ...fixtureDataset(), networks: [{ ...alnet, timing: [], runs: alnet.runs.slice(0, 1) }], overlays: [] }] };
+  const html = await renderReportHtml(one);
+  assert.is((html.match(/<svg /g) ?? []).length, 1);
+  assert.ok(html.includes('No network has an fp32 timing'));
+  assert.ok(html.includes('<td class="num best">0.8575 ± 0.0435</td>'), 'the only network is best, with no test against itself (IoU .90 .85 .80 .88: mean .8575, sample std sqrt(.005675 / 3))');
+});
+
 test('charts: the network without timing is left out of the scatter and named; one curve per network × run', async () => {
   const d = fixtureDataset();
   const sa = await speedAccuracySvg(d);

@@ -73,7 +73,8 @@ function overlaysHtml(d: DatasetResult, overlays: readonly Overlay[]): string {
 /**
  * report.html: one self-contained page (no script, no external src or href; opens from disk):
  * per dataset the table (best bold, ≈ marks, p-values as cell titles), the footnote, the
- * speed–accuracy chart and the training curves as inline SVG, the overlay grid (rows: test
+ * speed–accuracy chart (left out when no network has an fp32 timing) and the training curves as
+ * inline SVG, the overlay grid (rows: test
  * images; columns: input, truth, each network); then the notes as preformatted text. Every piece
  * of text is HTML-escaped; images that are not data: URLs are not inlined. Async (charts).
  */
@@ -92,7 +93,10 @@ export async function renderReportHtml(r: StudyReport, alpha = 0.05): Promise<st
       continue;
     }
     parts.push(tableHtml(rows), `<ul class="foot">${tableFootnote(d, alpha).map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`);
-    parts.push(`<div class="charts"><figure>${await speedAccuracySvg(d)}</figure><figure>${await curvesSvg(d)}</figure></div>`);
+    // a single run (alcli report RUN) is rarely timed: no empty scatter then, a line saying why
+    const timed = d.networks.some((n) => n.timing.some((t) => t.precision === 'fp32'));
+    const scatter = timed ? `<figure>${await speedAccuracySvg(d)}</figure>` : '<p class="foot">No network has an fp32 timing: no speed–accuracy chart.</p>';
+    parts.push(`<div class="charts">${scatter}<figure>${await curvesSvg(d)}</figure></div>`);
     if (d.overlays.length) parts.push('<h3>Overlays</h3>', overlaysHtml(d, d.overlays));
   }
   if (r.notes?.length) parts.push('<h2>Notes</h2>', `<pre class="notes">${escapeHtml(r.notes.join('\n'))}</pre>`);
