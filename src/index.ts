@@ -1,5 +1,5 @@
 // src/index.ts: the library API: everything the CLI does is callable from code.
-// May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench.
+// May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench, report, study.
 export { compile, applyOverrides, DEFAULT_MAX_PARAMS, type Compiled, type CompileOptions, type CompileResult } from './frontend/compile.js';
 export { loadSpec, fileSpecHost, type LoadedSpec, type SpecDoc, type SpecHost, type ModuleDef } from './frontend/load.js';
 export { expandSpec, DEFAULT_INPUT_SIZE } from './frontend/expand.js';
@@ -63,3 +63,8 @@ export { decodeFile, fileInfo, toImage, toMask, encodingOf, MASK_RULE, type Deco
 export { initFromFile, describeInit, readWeightsFile, type InitOptions, type InitReport } from './train/init/init.js';
 export { BUILTIN_MAPS, resolveMap, readUserMap, globRegExp, type MapPair, type ResolvedMap } from './train/init/maps.js';
 export { checkDataset, renderDataCheck, type DataCheckOptions, type DataCheckReport, type CheckedSample } from './train/data-check.js';
+// Studies (alcli study, alcli report): several specs on several datasets, trained, evaluated, exported, timed and reported.
+export { loadStudy, studySchema, trainSets, expandEnv, type Study, type StudySpec, type StudyDataset, type LoadStudyResult } from './study/study-file.js';
+export { foldOf, foldSplit, writeFoldDataset } from './study/folds.js';
+export { planStudy, runState, trainStudy, exportStudy, timeDataset, networkStats, type StudyPlan, type PlannedRun, type StudyHooks, type TimingRow } from './study/run-study.js';
+export { studyReport, runReport, overlayGrid } from './study/report-data.js';
