@@ -180,20 +180,21 @@ export async function timeDataset(plan: StudyPlan, dataset: StudyDataset, hooks:
   const prepared: { row: Omit<TimingRow, 'ms'>; run: () => Promise<void>; release: () => Promise<void> }[] = [];
   try {
     for (const spec of plan.study.specs) {
-      const stride = compileFile(join(plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!.dir, 'spec.resolved.yaml')).stride;
+      const c = compileFile(join(plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!.dir, 'spec.resolved.yaml'));
+      const { stride } = c;
+      const channels = c.graph.input.channels;
       const [h, w] = [Math.ceil(size[0] / stride[0]) * stride[0], Math.ceil(size[1] / stride[1]) * stride[1]];
       for (const precision of plan.study.deploy.precisions) {
         const path = join(exportDir(plan, dataset, spec), PRECISION_FILE[precision]);
         if (!existsSync(path)) continue;
         const bytes = readFileSync(path);
         const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-        const c = session.inputNames[0];
-        const channels = 3;
+        const input = session.inputNames[0];
         const x = new ort.Tensor('float32', randomInput([1, channels, h, w], 1), [1, channels, h, w]);
         prepared.push({
           row: { spec: spec.name, precision, file: relative(plan.out, path), bytes: bytes.byteLength },
           run: async () => {
-            const r = await session.run({ [c]: x });
+            const r = await session.run({ [input]: x });
             for (const t of Object.values(r)) t.dispose();
           },
           release: () => session.release(),
