@@ -52,7 +52,8 @@ export async function overlayGrid(tests: readonly Sample[], runs: readonly { nam
     for (const [i, p] of predicted.images.entries()) {
       const row = grid.find((g) => g.image === tests[i]?.id);
       const file = p.mask ?? p.label;
-      const thumb = row && file ? await thumbnail(join(dir, file), THUMB_WIDTH, true) : undefined;
+      // predict names its files by their path under `out` already
+      const thumb = row && file ? await thumbnail(file, THUMB_WIDTH, true) : undefined;
       if (row && thumb) row.predictions[r.name] = thumb;
     }
   }
