@@ -101,11 +101,10 @@ export async function studyReport(plan: StudyPlan, hooks: StudyHooks = {}): Prom
 export const readResults = (out: string): StudyReport => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyReport;
 
 /**
- * `alcli report RUN`: the study page for one run — its curves, its test metrics (evaluate on the
- * test split, best checkpoint), parameters and GFLOP at the first test image's size, an overlay grid
- * of the first `overlays` test images (predicted into a temporary folder), and, given an export of
- * the run, that export's fp32 ONNX timing is left to `alcli bench` but its MODEL_CARD.md is
- * appended as notes.
+ * `alcli report RUN`: the study page for one run: its curves, its test metrics (evaluate on the
+ * test split, best checkpoint), parameters and GFLOP at the first test image's size, and an overlay
+ * grid of the first `overlays` test images (predicted into a temporary folder). `exportDir`, an
+ * export of the run, adds its MODEL_CARD.md as notes. No timing: `alcli bench EXPORT_DIR` times an export.
  */
 export async function runReport(runDir: string, opts: { overlays?: number; exportDir?: string } = {}): Promise<StudyReport> {
   const { mkdtempSync, rmSync } = await import('node:fs');

@@ -19,7 +19,8 @@ import { fsRunHost, RunDir } from '../train/run.js';
 import { scanDataset, type Dataset } from '../train/dataset.js';
 import { measureInterleaved } from '../runtime/timing.js';
 import { randomInput } from '../runtime/verify.js';
-import { exportArtifacts } from '../export/export.js';
+import { exportArtifacts, VERIFY_TOLERANCE } from '../export/export.js';
+import { DEFAULT_OPSET } from '../emit/onnx.js';
 import { foldSplit, writeFoldDataset } from './folds.js';
 import { trainSets, type Study, type StudyDataset, type StudySpec } from './study-file.js';
 
@@ -111,6 +112,7 @@ export async function trainStudy(plan: StudyPlan, hooks: StudyHooks = {}): Promi
   for (const [i, r] of plan.runs.entries()) {
     const tag = `[${i + 1}/${plan.runs.length}] ${r.dataset.name} / ${r.spec.name} / ${r.id}`;
     if (plan.study.protocol.folds > 1) {
+      // the folds are seeded apart from the runs' seeds: every network and seed sees the same folds
       const ds = plan.datasets.get(r.dataset.name)!;
       writeFoldDataset(ds, r.data, foldSplit(ds, plan.study.protocol.folds, r.fold, 0));
     }
@@ -147,7 +149,7 @@ export async function exportStudy(plan: StudyPlan, hooks: StudyHooks = {}): Prom
       // a folder left by a killed export has no verify.json: replaced whole
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(join(dir, '..'), { recursive: true });
-      const res = await exportArtifacts(first.dir, { output: dir, formats: ['onnx'], opset: 17, seed: 0, tolerance: 1e-4, precisions: plan.study.deploy.precisions });
+      const res = await exportArtifacts(first.dir, { output: dir, formats: ['onnx'], opset: DEFAULT_OPSET, seed: 0, tolerance: VERIFY_TOLERANCE, precisions: plan.study.deploy.precisions });
       if (!res.ok) throw new Error(`export of ${first.dir} failed its checks: ${res.failed.map((c) => c.stage).join(', ')}`);
     }
 }
