@@ -9,7 +9,7 @@ import { join } from 'node:path';
 const dir = new URL('.', import.meta.url).pathname;
 const only = process.argv.slice(2);
 // the longest files start first (two workers): started last, one of them alone would set the wall time
-const SLOW_FIRST = ['export.test.ts', 'mutations.test.ts', 'cli.test.ts', 'onnx-train.test.ts', 'safety.test.ts', 'demo.test.ts', 'train.test.ts', 'browser.test.ts'];
+const SLOW_FIRST = ['export.test.ts', 'mutations.test.ts', 'cli.test.ts', 'onnx-train.test.ts', 'safety.test.ts', 'demo.test.ts', 'train.test.ts', 'browser.test.ts', 'study-resume.test.ts', 'report-browser.test.ts'];
 const rank = (f: string) => (SLOW_FIRST.includes(f) ? SLOW_FIRST.indexOf(f) : SLOW_FIRST.length);
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.test.ts'))

@@ -1,6 +1,6 @@
 // `alcli study` killed with -9 twice at random moments and run again finishes with the same numbers
 // as an uninterrupted study (a tiny study on synthetic data: two specs, two folds), and --dry-run
-// lists the runs with their state. Spawns the built CLI (npm run build).
+// lists the runs with their state; alcli report renders one of its runs. Spawns the built CLI (npm run build).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,6 +67,21 @@ test('a study killed with -9 twice at random moments, then run again, ends with 
   // and a finished study has nothing left to do
   const again = study(cut, '--dry-run', '--json');
   assert.ok((JSON.parse(again.stdout) as { runs: { state: string }[] }).runs.every((x) => x.state === 'done'));
+});
+
+test('alcli report RUN: one run of the study as report.md and report.html, with the test metrics the study recorded', () => {
+  const run = join(scratch, 'whole', 'runs', 'Synthetic', 'Tiny', 'fold0-seed0');
+  const out = join(scratch, 'single');
+  const r = spawnSync(process.execPath, [BIN, 'report', run, '--out', out, '--overlays', '1', '--json'], { encoding: 'utf8', cwd: scratch });
+  assert.is(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { results: { datasets: { networks: { runs: { test: { iou: number }[] }[] }[] }[] } };
+  const recorded = JSON.parse(readFileSync(join(run, 'test.json'), 'utf8')) as { perImage: { metrics: { iou: number } }[] };
+  assert.equal(j.results.datasets[0].networks[0].runs[0].test.map((t) => t.iou), recorded.perImage.map((p) => p.metrics.iou));
+  const md = readFileSync(join(out, 'report.md'), 'utf8');
+  assert.ok(md.includes('| Network |'), md);
+  assert.ok(readFileSync(join(out, 'report.html'), 'utf8').includes('<svg'));
+  const bad = spawnSync(process.execPath, [BIN, 'report', join(scratch, 'no-such-run'), '--out', join(scratch, 'bad')], { encoding: 'utf8', cwd: scratch });
+  assert.is(bad.status, 2, bad.stderr);
 });
 
 test.run();
