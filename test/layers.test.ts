@@ -105,6 +105,8 @@ export const MAIN_FILES: Record<string, string> = {
   train: 'train/session.ts',
   export: 'export/export.ts',
   bench: 'bench/infer.ts',
+  report: 'report/render.ts',
+  study: 'study/run-study.ts',
   cli: 'cli/index.ts',
   '.': 'index.ts',
 };

@@ -1,6 +1,8 @@
-// `alcli study` as functions: plan every (dataset, spec, fold, seed) run, then train, evaluate,
-// export and time them, each step skipped when its output is already there, so a study killed at
-// any moment continues with the same command. Layout of the study folder:
+// src/study/: `alcli study` and `alcli report` as functions: study files, folds, the runner, the report's data.
+// May import: ir, io, passes, frontend, render, emit, runtime, train, export, bench, report.
+// Plan every (dataset, spec, fold, seed) run, then train, evaluate, export and time them, each step
+// skipped when its output is already there, so a study killed at any moment continues with the
+// same command. Layout of the study folder:
 //   runs/DATASET/SPEC/foldF-seedS/   ordinary run directories (alcli evaluate/predict/export work on them)
 //        .../test.json               evaluate's result on the test split (best checkpoint)
 //   folds/DATASET/kK-foldF/          a fold's dataset folder (links + split.json), when folds > 1
