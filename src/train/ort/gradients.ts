@@ -100,17 +100,22 @@ interface ConvGeometry {
  * Conv of each input channel alone with a one-hot kernel per tap: ONNX Runtime writes the columns
  * once, at any stride and dilation, where Slices per tap and their Concat copied the input twice.
  * `flipped`: tap (i, j) reads kernel position (kh-1-i, kw-1-j) (dy's columns, filterGradient).
+ * `rows` [first, count]: only the taps of those kernel rows (large kernels, in chunks).
  */
-function im2col(b: OnnxBuilder, x: string, [c, h, w]: number[], [oh, ow]: number[], { k, s, d, pad: [ph, pw] }: ConvGeometry, flipped = false): string {
-  const taps = k[0] * k[1];
-  if (taps === 1 && !ph && !pw) {
+function im2col(b: OnnxBuilder, x: string, [c, h, w]: number[], [oh, ow]: number[], { k, s, d, pad: [ph, pw] }: ConvGeometry, flipped = false, rows: [number, number] = [0, k[0]]): string {
+  const all = k[0] * k[1];
+  const taps = rows[1] * k[1];
+  if (all === 1 && !ph && !pw) {
     // a 1x1 kernel's only tap is the input itself (every s-th pixel where strided)
     const x1 = s[0] === 1 && s[1] === 1 ? x : b.op('Slice', [x, b.i64([0, 0]), b.i64([(oh - 1) * s[0] + 1, (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap');
     return b.reshape(x1, [-1, c, oh * ow]);
   }
-  const oneHot = new Float32Array(taps * taps);
-  for (let t = 0; t < taps; t++) oneHot[t * taps + (flipped ? taps - 1 - t : t)] = 1;
-  const kernel = b.once(`im2col:${k}:${flipped}`, () => b.tensor('im2col', [taps, 1, k[0], k[1]], oneHot));
+  const oneHot = new Float32Array(taps * all);
+  for (let t = 0; t < taps; t++) {
+    const tap = rows[0] * k[1] + t;
+    oneHot[t * all + (flipped ? all - 1 - tap : tap)] = 1;
+  }
+  const kernel = b.once(`im2col:${k}:${flipped}:${rows}`, () => b.tensor('im2col', [taps, 1, k[0], k[1]], oneHot));
   const cols = b.op('Conv', [b.reshape(x, [-1, 1, h, w]), kernel], { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints([ph, pw, ph, pw]) }, 'im2col');
   return b.reshape(cols, [-1, c * taps, oh * ow]);
 }
@@ -127,16 +132,28 @@ function filterGradient(b: OnnxBuilder, x: string, dy: string, [c, h, w]: number
   const { k, s, d, pad } = geometry;
   const taps = k[0] * k[1];
   const padDy: [number, number] = [(k[0] - 1) * d[0] - pad[0], (k[1] - 1) * d[1] - pad[1]];
-  if (groups === 1 && o < c && taps > 1 && s[0] === 1 && s[1] === 1 && padDy[0] >= 0 && padDy[1] >= 0) {
+  if (groups === 1 && o < c && taps > 1 && taps <= MAX_CHUNK_TAPS && s[0] === 1 && s[1] === 1 && padDy[0] >= 0 && padDy[1] >= 0) {
     const cols = im2col(b, dy, [o, oh, ow], [h, w], { k, s, d, pad: padDy }, true); // [N, O taps, H W]
     const dw = b.sum(b.op('MatMul', [cols, b.transpose(b.reshape(x, [-1, c, h * w]), [0, 2, 1])]), [0], false); // [O taps, C]
     return b.reshape(b.transpose(b.reshape(dw, [o, taps, c]), [0, 2, 1]), [o, c, k[0], k[1]]);
   }
   const p = oh * ow;
-  const cols = b.reshape(im2col(b, x, [c, h, w], [oh, ow], geometry), [-1, groups, (c / groups) * taps, p]);
-  const dw = b.op('MatMul', [b.reshape(dy, [-1, groups, o / groups, p]), b.transpose(cols, [0, 1, 3, 2])]);
-  return b.reshape(b.sum(dw, [0], false), [o, c / groups, k[0], k[1]]);
+  const dyG = b.reshape(dy, [-1, groups, o / groups, p]);
+  // kernel rows in chunks of at most MAX_CHUNK_TAPS taps: a 9x9 kernel's columns whole would be 81
+  // copies of the input (5 GB for one PyConvU-Net layer at 256x256, batch 4)
+  const perChunk = taps <= MAX_CHUNK_TAPS ? k[0] : Math.max(1, Math.floor(MAX_CHUNK_TAPS / k[1]));
+  const parts: string[] = [];
+  for (let r0 = 0; r0 < k[0]; r0 += perChunk) {
+    const rows = Math.min(perChunk, k[0] - r0);
+    const cols = b.reshape(im2col(b, x, [c, h, w], [oh, ow], geometry, false, [r0, rows]), [-1, groups, (c / groups) * rows * k[1], p]);
+    const dw = b.op('MatMul', [dyG, b.transpose(cols, [0, 1, 3, 2])]);
+    parts.push(b.reshape(b.sum(dw, [0], false), [o, c / groups, rows, k[1]]));
+  }
+  return parts.length === 1 ? parts[0] : b.op('Concat', parts, { axis: int(2) });
 }
+
+/** The most kernel taps whose columns are built at once (a 3x3 kernel's). */
+const MAX_CHUNK_TAPS = 9;
 
 export interface TrainForwardContext {
   b: OnnxBuilder;
