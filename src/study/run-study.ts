@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../io/dir.js';
 import { graphStats } from '../ir/stats.js';
 import { compileFile, trainRun, type TrainHooks } from '../train/session.js';
 import { evaluateRun, type EvaluateRunResult } from '../train/trained.js';
-import { BadDataError } from '../train/errors.js';
+import { BadDataError, BadOptionsError } from '../train/errors.js';
 import { trainSettings } from '../train/loop.js';
 import { fsRunHost, RunDir } from '../train/run.js';
 import { scanDataset, type Dataset } from '../train/dataset.js';
@@ -63,6 +63,14 @@ export interface StudyPlan {
  * training (BadSpecError, BadOptionsError, BadDataError).
  */
 export async function planStudy(study: Study, out: string): Promise<StudyPlan> {
+  for (const list of [study.specs, study.datasets]) {
+    const seen = new Map<string, string>();
+    for (const { name } of list) {
+      const other = seen.get(slug(name).toLowerCase());
+      if (other !== undefined) throw new BadOptionsError(`'${other}' and '${name}' would share the folder name '${slug(name)}': give one of them another name in ${study.file}`);
+      seen.set(slug(name).toLowerCase(), name);
+    }
+  }
   const runs: PlannedRun[] = [];
   const datasets = new Map<string, Dataset>();
   for (const dataset of study.datasets) {
