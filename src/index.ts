@@ -67,4 +67,4 @@ export { checkDataset, renderDataCheck, type DataCheckOptions, type DataCheckRep
 export { loadStudy, studySchema, trainSets, expandEnv, type Study, type StudySpec, type StudyDataset, type LoadStudyResult } from './study/study-file.js';
 export { foldOf, foldSplit, writeFoldDataset } from './study/folds.js';
 export { planStudy, runState, trainStudy, exportStudy, timeDataset, networkStats, type StudyPlan, type PlannedRun, type StudyHooks, type TimingRow } from './study/run-study.js';
-export { studyReport, runReport, overlayGrid } from './study/report-data.js';
+export { studyReport, runReport, overlayGrid, writeReport } from './study/report-data.js';

@@ -18,13 +18,11 @@ export default class Report extends AlcliCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Report);
-    const [{ runReport }, { renderReportMarkdown, renderReportHtml }, { checkOutputDir, writeFileAtomic }, { mkdirSync }] = await Promise.all([import('../study/report-data.js'), import('../report/render.js'), import('../io/dir.js'), import('node:fs')]);
+    const [{ runReport, writeReport }, { checkOutputDir }] = await Promise.all([import('../study/report-data.js'), import('../io/dir.js')]);
     checkOutputDir(flags.out, true, undefined, { protect: [{ path: args.run, what: 'the run folder', allowInside: true }] });
     const report = await runReport(args.run, { overlays: flags.overlays, exportDir: flags.export });
-    mkdirSync(flags.out, { recursive: true });
-    writeFileAtomic(join(flags.out, 'report.md'), renderReportMarkdown(report));
-    writeFileAtomic(join(flags.out, 'report.html'), await renderReportHtml(report));
-    if (flags.json) return printJson({ run: args.run, report: join(flags.out, 'report.html'), results: report });
+    const html = await writeReport(flags.out, report);
+    if (flags.json) return printJson({ run: args.run, report: html, results: report });
     process.stdout.write(`${join(flags.out, 'report.md')} and ${join(flags.out, 'report.html')}\n`);
   }
 }

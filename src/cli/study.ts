@@ -53,12 +53,10 @@ export default class Study extends AlcliCommand {
       progress.stop();
     }
     await exportStudy(plan, { log });
-    const [{ studyReport }, { renderReportMarkdown, renderReportHtml }, { writeFileAtomic }] = await Promise.all([import('../study/report-data.js'), import('../report/render.js'), import('../io/dir.js')]);
+    const { studyReport, writeReport } = await import('../study/report-data.js');
     const report = await studyReport(plan, { log });
-    writeFileAtomic(join(flags.out, 'results.json'), `${JSON.stringify(report, null, 1)}\n`);
-    writeFileAtomic(join(flags.out, 'report.md'), renderReportMarkdown(report));
-    writeFileAtomic(join(flags.out, 'report.html'), await renderReportHtml(report));
-    if (flags.json) return printJson({ study: loaded.study.file, out: flags.out, runs: plan.runs.length, report: join(flags.out, 'report.html'), results: report });
+    const html = await writeReport(flags.out, report, { results: true });
+    if (flags.json) return printJson({ study: loaded.study.file, out: flags.out, runs: plan.runs.length, report: html, results: report });
     process.stdout.write(`${plan.runs.length} runs done; ${join(flags.out, 'report.md')} and ${join(flags.out, 'report.html')}\n`);
   }
 }

@@ -16,6 +16,8 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 /** Precisions of the ONNX model; any but fp32 needs a run (calibration images, the accuracy gate). */
 export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
+/** The ONNX file of each precision in an export folder. */
+export const PRECISION_ONNX_FILE: Record<Precision, string> = { fp32: 'model.onnx', fp16: 'model.fp16.onnx', int8: 'model.int8.onnx' };
 /** int8 activation ranges: min/max seen, or percentiles (calibrate.ts) */
 export const CALIBRATIONS = ['minmax', 'percentile'] as const;
 export type Calibration = (typeof CALIBRATIONS)[number];

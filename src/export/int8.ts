@@ -12,7 +12,7 @@ import type { OpenRun } from '../train/trained.js';
 import { BadDataError } from '../train/errors.js';
 import { calibrateRanges } from './calibrate.js';
 import { ORT_ENGINE } from './gate.js';
-import type { Calibration } from './formats.js';
+import { PRECISION_ONNX_FILE, type Calibration } from './formats.js';
 import { precisionRow, scoreArtifact, type PrecisionRow, type Scored } from './gate.js';
 
 export interface Int8Options {
@@ -78,8 +78,8 @@ export async function quantizeRun(opened: OpenRun, fp32: ModelObject, fp32Score:
   const attempt = async (exclude: string[]) => {
     const { model, report } = quantizeQdq(fp32, ranges, { exclude: new Set(exclude) });
     const bytes = encodeModel(model);
-    const score = await scoreArtifact(opened, { path: 'model.int8.onnx', bytes });
-    const row = precisionRow('model.int8.onnx', 'int8', ORT_ENGINE, bytes.byteLength, null, score, fp32Score, opts.maxIouDrop);
+    const score = await scoreArtifact(opened, { path: PRECISION_ONNX_FILE.int8, bytes });
+    const row = precisionRow(PRECISION_ONNX_FILE.int8, 'int8', ORT_ENGINE, bytes.byteLength, null, score, fp32Score, opts.maxIouDrop);
     log(`int8: ${exclude.length ? `${exclude.length} node(s) in float` : 'every node quantized'}: val IoU ${score.iou.toFixed(4)} (fp32 ${fp32Score.iou.toFixed(4)}, drop ${row.drop.toFixed(4)})`);
     return { bytes, model, report, row };
   };

@@ -4,7 +4,7 @@
 import type { OpenRun } from '../train/trained.js';
 import type { TF } from '../runtime/backend.js';
 import type { PrecisionRow } from './gate.js';
-import { check, DEFAULT_MAX_IOU_DROP, type Calibration, type Check, type ExportBuild, type ExportFormat, type ExportOptions, type Precision } from './formats.js';
+import { check, DEFAULT_MAX_IOU_DROP, PRECISION_ONNX_FILE, type Calibration, type Check, type ExportBuild, type ExportFormat, type ExportOptions, type Precision } from './formats.js';
 import { INT8_IMAGE_ONNX_FILE, runImageCheck } from './image-io.js';
 
 /** The fields of an ExportRequest (export.ts) the gate reads. */
@@ -88,12 +88,12 @@ export async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild
     if (p === 'int8') {
       const q = await quantizeRun(opened, model, fp32, { calib: req.calib, seed: req.seed, method: req.calibration, maxIouDrop, log });
       if (q.ok) {
-        made.push(await onnxRow('model.int8.onnx', 'int8', q.result.bytes));
+        made.push(await onnxRow(PRECISION_ONNX_FILE.int8, 'int8', q.result.bytes));
         table.int8 = { calibration: q.result.calibration, excluded: q.result.excluded, quantized: q.result.report.quantized, folded_relu: q.result.report.folded };
         if (image) checks.push(await int8ImageCheck(tf, opened, build, req, q.result.model, out, image));
       } else made.push(q.row);
     } else if (p === 'fp16') {
-      made.push(await onnxRow('model.fp16.onnx', 'fp16', encodeModel(toFloat16Onnx(model))));
+      made.push(await onnxRow(PRECISION_ONNX_FILE.fp16, 'fp16', encodeModel(toFloat16Onnx(model))));
       if (tfjs) made.push(await tfjsRow('float16'));
     } else made.push(await tfjsRow('uint8'));
     for (const row of made) {
@@ -118,6 +118,6 @@ export async function gatePrecisions(tf: TF, opened: OpenRun, build: ExportBuild
 async function int8ImageCheck(tf: TF, opened: OpenRun, build: ExportBuild, req: GateRequest, quantized: object, out: { write(path: string, data: Uint8Array | string): void; read(path: string): Uint8Array | undefined }, image: { normalize: ExportOptions['normalize']; threshold: number; tta?: ExportOptions['tta'] }): Promise<Check> {
   const [{ withImageIo }, { encodeModel }, { imageIoOptions }] = await Promise.all([import('../emit/onnx-image.js'), import('../emit/onnx-proto.js'), import('./image-io.js')]);
   out.write(INT8_IMAGE_ONNX_FILE, encodeModel(withImageIo(quantized, imageIoOptions(opened.compiled, build.deploy.graph, image))));
-  const r = await runImageCheck(tf, build.training, out.read(INT8_IMAGE_ONNX_FILE)!, image.normalize, req.seed + 3, { tta: image.tta, onnx: { file: 'model.int8.onnx', bytes: out.read('model.int8.onnx')! }, file: INT8_IMAGE_ONNX_FILE });
+  const r = await runImageCheck(tf, build.training, out.read(INT8_IMAGE_ONNX_FILE)!, image.normalize, req.seed + 3, { tta: image.tta, onnx: { file: PRECISION_ONNX_FILE.int8, bytes: out.read(PRECISION_ONNX_FILE.int8)! }, file: INT8_IMAGE_ONNX_FILE });
   return check(r.stage, r.reference, r.probabilities, req.tolerance);
 }

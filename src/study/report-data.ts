@@ -97,8 +97,16 @@ export async function studyReport(plan: StudyPlan, hooks: StudyHooks = {}): Prom
   };
 }
 
-/** results.json: the report's data, for other tools. */
-export const readResults = (out: string): StudyReport => JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as StudyReport;
+/** Writes DIR/report.md and DIR/report.html (and, with `results`, DIR/results.json: the data), each atomically; returns the HTML's path. */
+export async function writeReport(dir: string, report: StudyReport, opts: { results?: boolean } = {}): Promise<string> {
+  const [{ renderReportMarkdown, renderReportHtml }, { writeFileAtomic }] = await Promise.all([import('../report/render.js'), import('../io/dir.js')]);
+  mkdirSync(dir, { recursive: true });
+  if (opts.results) writeFileAtomic(join(dir, 'results.json'), `${JSON.stringify(report, null, 1)}\n`);
+  writeFileAtomic(join(dir, 'report.md'), renderReportMarkdown(report));
+  writeFileAtomic(join(dir, 'report.html'), await renderReportHtml(report));
+  return join(dir, 'report.html');
+}
+
 
 /**
  * `alcli report RUN`: the study page for one run: its curves, its test metrics (evaluate on the

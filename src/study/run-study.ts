@@ -16,12 +16,13 @@ import { graphStats } from '../ir/stats.js';
 import { compileFile, trainRun, type TrainHooks } from '../train/session.js';
 import { evaluateRun, type EvaluateRunResult } from '../train/trained.js';
 import { BadDataError, BadOptionsError } from '../train/errors.js';
-import { trainSettings } from '../train/loop.js';
+import { trainSettings, type TrainSettings } from '../train/loop.js';
 import { fsRunHost, RunDir } from '../train/run.js';
 import { scanDataset, type Dataset } from '../train/dataset.js';
 import { measureInterleaved } from '../runtime/timing.js';
 import { randomInput } from '../runtime/verify.js';
 import { exportArtifacts, VERIFY_TOLERANCE } from '../export/export.js';
+import { PRECISION_ONNX_FILE } from '../export/formats.js';
 import { DEFAULT_OPSET } from '../emit/onnx.js';
 import { foldSplit, writeFoldDataset } from './folds.js';
 import { trainSets, type Study, type StudyDataset, type StudySpec } from './study-file.js';
@@ -73,6 +74,17 @@ export async function planStudy(study: Study, out: string): Promise<StudyPlan> {
   }
   const runs: PlannedRun[] = [];
   const datasets = new Map<string, Dataset>();
+  // the graph and settings of a (spec, overrides): the same for every fold
+  const compiled = new Map<string, { settings: TrainSettings; flops: number }>();
+  const compileAtCrop = (path: string, sets: string[]) => {
+    const key = `${path}\0${sets.join('\0')}`;
+    let v = compiled.get(key);
+    if (!v) {
+      const settings = trainSettings(compileFile(path, { overrides: sets }).resolved.train as Record<string, unknown> | undefined);
+      compiled.set(key, (v = { settings, flops: compileFile(path, { overrides: sets, size: settings.crop }).stats.flops }));
+    }
+    return v;
+  };
   for (const dataset of study.datasets) {
     const scan = await scanDataset(dataset.path, { need: ['train', 'test'], invertMask: dataset.invertMask, maskThreshold: dataset.maskThreshold });
     if (!scan.dataset) throw new BadDataError(scan.errors);
@@ -82,14 +94,12 @@ export async function planStudy(study: Study, out: string): Promise<StudyPlan> {
       for (let fold = 0; fold < study.protocol.folds; fold++)
         for (const seed of study.protocol.seeds) {
           const sets = trainSets(study, spec, dataset, seed);
-          const c0 = compileFile(spec.path, { overrides: sets });
-          const settings = trainSettings(c0.resolved.train as Record<string, unknown> | undefined);
-          const c = compileFile(spec.path, { overrides: sets, size: settings.crop });
+          const { settings, flops } = compileAtCrop(spec.path, sets);
           const trainImages = study.protocol.folds > 1 ? pool - Math.ceil(pool / study.protocol.folds) : scan.dataset.samples.filter((s) => s.split === 'train').length;
           const samples = settings.samplesPerEpoch ?? settings.samplesPerImage * trainImages;
           const id = `fold${fold}-seed${seed}`;
           const data = study.protocol.folds > 1 ? join(out, 'folds', slug(dataset.name), `k${study.protocol.folds}-fold${fold}`) : dataset.path;
-          runs.push({ dataset, spec, fold, seed, id, dir: join(out, 'runs', slug(dataset.name), slug(spec.name), id), data, sets, epochs: settings.epochs, steps: Math.ceil(samples / settings.batch) * settings.epochs, flopsPerSample: c.stats.flops, cost: 3 * c.stats.flops * samples * settings.epochs });
+          runs.push({ dataset, spec, fold, seed, id, dir: join(out, 'runs', slug(dataset.name), slug(spec.name), id), data, sets, epochs: settings.epochs, steps: Math.ceil(samples / settings.batch) * settings.epochs, flopsPerSample: flops, cost: 3 * flops * samples * settings.epochs });
         }
   }
   return { study, out, runs, datasets };
@@ -172,9 +182,6 @@ export interface TimingRow {
   ms: number;
 }
 
-/** The ONNX file of each precision in an export folder. */
-const PRECISION_FILE: Record<string, string> = { fp32: 'model.onnx', fp16: 'model.fp16.onnx', int8: 'model.int8.onnx' };
-
 /**
  * Times every network's deploy ONNX files of one dataset together: ONNX Runtime, 2 intra-op threads,
  * batch 1, the dataset's first test image's size rounded up to each network's stride, seeded random
@@ -197,7 +204,7 @@ export async function timeDataset(plan: StudyPlan, dataset: StudyDataset, hooks:
       const channels = c.graph.input.channels;
       const [h, w] = [Math.ceil(size[0] / stride[0]) * stride[0], Math.ceil(size[1] / stride[1]) * stride[1]];
       for (const precision of plan.study.deploy.precisions) {
-        const path = join(exportDir(plan, dataset, spec), PRECISION_FILE[precision]);
+        const path = join(exportDir(plan, dataset, spec), PRECISION_ONNX_FILE[precision]);
         if (!existsSync(path)) continue;
         const bytes = readFileSync(path);
         const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
