@@ -5,7 +5,7 @@
 // one against them.
 // Measured on this machine (PERF-NOTES.md, ONNX Runtime 1.30, 2 threads): the input gradient of a
 // stride-1 conv runs 1.5-2.8x faster as a Conv with the flipped, transposed kernel than as a
-// ConvTranspose, which wins for strides; the filter gradient as in-graph im2col and a batched MatMul
+// ConvTranspose, which wins for strides (grouped too: PyConvU-Net's dx of 9x9 kernels in 16 groups); the filter gradient as in-graph im2col and a batched MatMul
 // beats the batch/channel-swapped Conv at every shape. The im2col is one Conv with one-hot kernels
 // (not k*k Slices and a Concat, and no kernel-sized Transposes after): with it an AL-Net step at
 // 256x256, batch 4 ran 1.12-1.33x faster (interleaved A/B steps, 2-vCPU AMD EPYC; README, Training).
@@ -51,10 +51,15 @@ const pair = (v: unknown) => [...(v as readonly number[])] as [number, number];
 const NCHW_SPATIAL = [0, 2, 3];
 
 
-/** The kernel rotated 180 degrees in space with in/out swapped: OIHW [O, C, kh, kw] -> [C, O, kh, kw]. */
-function flippedTransposed(b: OnnxBuilder, w: string, [kh, kw]: [number, number]): string {
+/**
+ * The kernel rotated 180 degrees in space with in/out swapped within each group: OIHW
+ * [O, C / g, kh, kw] -> [C, O / g, kh, kw], the kernel of the conv from dy back to x.
+ */
+function flippedTransposed(b: OnnxBuilder, w: string, [o, c]: [number, number], [kh, kw]: [number, number], groups: number): string {
   const flipped = b.op('Slice', [w, b.i64([-1, -1]), b.i64([-(kh + 1), -(kw + 1)]), b.i64([2, 3]), b.i64([-1, -1])]);
-  return b.transpose(flipped, [1, 0, 2, 3]);
+  if (groups === 1) return b.transpose(flipped, [1, 0, 2, 3]);
+  const perGroup = b.transpose(b.reshape(flipped, [groups, o / groups, c / groups, kh, kw]), [0, 2, 1, 3, 4]);
+  return b.reshape(perGroup, [c, o / groups, kh, kw]);
 }
 
 function convGrad(ctx: GradContext): GradResult {
@@ -72,9 +77,9 @@ function convGrad(ctx: GradContext): GradResult {
   let dx: string | undefined;
   if (ctx.needs[0]) {
     const reach = [d[0] * (k[0] - 1), d[1] * (k[1] - 1)];
-    if (groups === 1 && s[0] === 1 && s[1] === 1 && reach[0] >= ph && reach[1] >= pw) {
+    if (s[0] === 1 && s[1] === 1 && reach[0] >= ph && reach[1] >= pw) {
       const q = [reach[0] - ph, reach[1] - pw];
-      dx = b.op('Conv', [dy, flippedTransposed(b, kernel, k)], { kernel_shape: ints(k), dilations: ints(d), pads: ints([q[0], q[1], q[0], q[1]]) }, 'dx');
+      dx = b.op('Conv', [dy, flippedTransposed(b, kernel, [o, c], k, groups)], { kernel_shape: ints(k), dilations: ints(d), pads: ints([q[0], q[1], q[0], q[1]]), group: int(groups) }, 'dx');
     } else {
       // the rows the forward's floor dropped come back as output_padding
       const outPad = [h - (s[0] * (oh - 1) + reach[0] + 1 - 2 * ph), w - (s[1] * (ow - 1) + reach[1] + 1 - 2 * pw)];
@@ -110,13 +115,19 @@ function im2col(b: OnnxBuilder, x: string, [c, h, w]: number[], [oh, ow]: number
     const x1 = s[0] === 1 && s[1] === 1 ? x : b.op('Slice', [x, b.i64([0, 0]), b.i64([(oh - 1) * s[0] + 1, (ow - 1) * s[1] + 1]), b.i64([2, 3]), b.i64(s)], undefined, 'tap');
     return b.reshape(x1, [-1, c, oh * ow]);
   }
-  const oneHot = new Float32Array(taps * all);
-  for (let t = 0; t < taps; t++) {
-    const tap = rows[0] * k[1] + t;
-    oneHot[t * all + (flipped ? all - 1 - tap : tap)] = 1;
-  }
-  const kernel = b.once(`im2col:${k}:${flipped}:${rows}`, () => b.tensor('im2col', [taps, 1, k[0], k[1]], oneHot));
-  const cols = b.op('Conv', [b.reshape(x, [-1, 1, h, w]), kernel], { kernel_shape: ints(k), strides: ints(s), dilations: ints(d), pads: ints([ph, pw, ph, pw]) }, 'im2col');
+  // the kernel spans only the chunk's rows; the input rows they read, [y0, y1), are sliced or padded
+  // to match, so a 9x9 kernel's row costs 9 MACs per column value, not 81
+  // (flipped, the chunk's taps read the kernel rows mirrored: [kh - r0 - kr, kh - r0))
+  const [r0, kr] = rows;
+  const top = flipped ? k[0] - r0 - kr : r0;
+  const y0 = top * d[0] - ph;
+  const y1 = (oh - 1) * s[0] + (top + kr - 1) * d[0] - ph + 1;
+  const inRows = y0 > 0 || y1 < h ? b.op('Slice', [x, b.i64([Math.max(0, y0)]), b.i64([Math.min(h, y1)]), b.i64([2])], undefined, 'rows') : x;
+  const oneHot = new Float32Array(taps * taps);
+  for (let t = 0; t < taps; t++) oneHot[t * taps + (flipped ? taps - 1 - t : t)] = 1;
+  const kernel = b.once(`im2col:${kr}x${k[1]}:${flipped}`, () => b.tensor('im2col', [taps, 1, kr, k[1]], oneHot));
+  const pads = [Math.max(0, -y0), pw, Math.max(0, y1 - h), pw];
+  const cols = b.op('Conv', [b.reshape(inRows, [-1, 1, Math.min(h, y1) - Math.max(0, y0), w]), kernel], { kernel_shape: ints([kr, k[1]]), strides: ints(s), dilations: ints(d), pads: ints(pads) }, 'im2col');
   return b.reshape(cols, [-1, c * taps, oh * ow]);
 }
 
