@@ -49,6 +49,10 @@ test('a study killed with -9 twice at random moments, then run again, ends with 
   assert.is(a.status, 0, a.stderr);
   const took = Date.now() - t0;
   for (const f of ['report.md', 'report.html', 'results.json']) assert.ok(readFileSync(join(whole, f)).length > 0, f);
+  // every network's deployed model.onnx timed, at the dataset's image size
+  const timed = JSON.parse(readFileSync(join(whole, 'results.json'), 'utf8')) as { datasets: { networks: { name: string; timing: { precision: string; file: string; ms: number }[] }[] }[] };
+  assert.equal(timed.datasets[0].networks.map((n) => n.timing.map((t) => `${n.name} ${t.precision} ${t.file}`)), [['Tiny fp32 exports/Synthetic/Tiny/model.onnx'], ['Deep fp32 exports/Synthetic/Deep/model.onnx']]);
+  assert.ok(timed.datasets[0].networks.every((n) => n.timing[0].ms > 0));
 
   const cut = join(scratch, 'cut');
   const kills: number[] = [];

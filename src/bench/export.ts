@@ -9,7 +9,7 @@ import type { TF } from '../runtime/backend.js';
 import { graphModelHandler } from '../runtime/tfjs-graph-io.js';
 import { randomInput } from '../runtime/verify.js';
 import { BadOptionsError } from '../train/errors.js';
-import { measure, measureInterleaved, type InferBenchOptions } from './infer.js';
+import { measure, type InferBenchOptions } from './infer.js';
 
 /** The files of an export directory: every path (relative, `/`-separated) and a reader. */
 export interface ExportFiles {
@@ -59,8 +59,8 @@ interface Dim {
 }
 type Hw = [number, number];
 
-/** An ONNX model's first input: its name, element type and dims (0 or absent: symbolic). */
-function onnxInput(bytes: Uint8Array, file: string): { name: string; dtype: 'float32' | 'uint8'; dims: (number | undefined)[]; exportSize?: Hw } {
+/** An ONNX model's first input: its name, element type (float32 or uint8, else BadOptionsError naming `file`), dims (0 or absent: symbolic), and the size it was exported at. */
+export function onnxInput(bytes: Uint8Array, file: string): { name: string; dtype: 'float32' | 'uint8'; dims: (number | undefined)[]; exportSize?: Hw } {
   const m = decodeModel(bytes);
   const input = m.graph.input[0] as unknown as { name: string; type: { tensor_type: { elem_type: number; shape?: { dim?: Dim[] } } } };
   const recorded = m.metadata_props?.find((p) => p.key === EXPORT_SIZE_KEY)?.value.match(/^(\d+)x(\d+)$/);
@@ -141,31 +141,16 @@ export async function benchExportArtifacts(tf: TF, backend: string, files: Expor
     rows.push({ artifact, engine, bytes, input, median_ms: m.median, min_ms: m.min, max_ms: m.max, runs: o.runs, ms_per_image: m.median / o.batch, images_per_s: (o.batch * 1000) / m.median });
 
   if (onnx.length) {
-    const ort = await (await import('../runtime/ort.js')).importOrt();
+    const { timeOnnxInterleaved } = await import('../runtime/ort.js');
     const engine = `ONNX Runtime (${o.threads} thread${o.threads === 1 ? '' : 's'})`;
     // every session first, then their runs interleaved: the ratios to model.onnx are what users read
-    const prepared = [];
-    try {
-      for (const m of onnx) {
-        const shape = shapeAt(m.layout, m.dims, size, o.batch, m.file);
-        const n = shape.reduce((a, b) => a * b, 1);
-        const values = randomInput([1, 1, 1, n], 0);
-        const x = m.dtype === 'float32' ? new ort.Tensor('float32', values, shape) : new ort.Tensor('uint8', Uint8Array.from(values, (v) => Math.floor(v * 256)), shape);
-        const session = await ort.InferenceSession.create(m.bytes, { intraOpNumThreads: o.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-        prepared.push({ m, shape, x, session });
-      }
-      const times = await measureInterleaved(
-        prepared.map(({ m, x, session }) => async () => {
-          const r = await session.run({ [m.name]: x });
-          for (const t of Object.values(r)) t.dispose();
-        }),
-        o.warmup,
-        o.runs,
-      );
-      prepared.forEach(({ m, shape }, i) => row(m.file, engine, m.bytes.byteLength, { dtype: m.dtype, shape }, times[i]));
-    } finally {
-      for (const p of prepared) await p.session.release();
-    }
+    const cases = onnx.map((m) => {
+      const shape = shapeAt(m.layout, m.dims, size, o.batch, m.file);
+      const values = randomInput([1, 1, 1, shape.reduce((a, b) => a * b, 1)], 0);
+      return { model: m.bytes, input: { name: m.name, dtype: m.dtype, shape, data: m.dtype === 'float32' ? values : Uint8Array.from(values, (v) => Math.floor(v * 256)) } };
+    });
+    const times = await timeOnnxInterleaved(cases, o);
+    onnx.forEach((m, i) => row(m.file, engine, m.bytes.byteLength, { dtype: m.dtype, shape: cases[i].input.shape }, times[i]));
   }
 
   for (const g of graphs) {

@@ -3,6 +3,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { ONNX_INPUT, ONNX_OUTPUT } from '../emit/onnx.js';
 import { nchwToNhwc, nhwcToNchw } from '../ir/layout.js';
+import { measureInterleaved } from './timing.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -92,5 +93,38 @@ export async function runImageOnnx(model: Uint8Array, pixels: Uint8Array, shape:
   } finally {
     x.dispose();
     for (const t of Object.values(result)) t.dispose();
+  }
+}
+
+/** One model to time: its bytes, and the value fed to its (only) input. */
+export interface OnnxTimingCase {
+  model: Uint8Array;
+  input: { name: string; dtype: 'float32' | 'uint8'; shape: number[]; data: Float32Array | Uint8Array };
+}
+
+/**
+ * Wall-clock ms per run of every model, their runs interleaved (measureInterleaved: a change of
+ * machine load touches all alike, so their ratios hold); every session is created (all graph
+ * optimizations, `threads` intra-op threads) before the first timed run and released after.
+ */
+export async function timeOnnxInterleaved(cases: OnnxTimingCase[], o: { threads: number; warmup: number; runs: number }): Promise<{ median: number; min: number; max: number }[]> {
+  const { Tensor } = await loadOrt();
+  const prepared: { session: InferenceSession; feeds: Record<string, InstanceType<typeof Tensor>> }[] = [];
+  try {
+    for (const c of cases) {
+      const session = await newOrtSession(c.model, { threads: o.threads });
+      const x = c.input.dtype === 'float32' ? new Tensor('float32', c.input.data as Float32Array, c.input.shape) : new Tensor('uint8', c.input.data as Uint8Array, c.input.shape);
+      prepared.push({ session, feeds: { [c.input.name]: x } });
+    }
+    return await measureInterleaved(
+      prepared.map(({ session, feeds }) => async () => {
+        const r = await session.run(feeds);
+        for (const t of Object.values(r)) t.dispose();
+      }),
+      o.warmup,
+      o.runs,
+    );
+  } finally {
+    for (const p of prepared) await p.session.release();
   }
 }

@@ -19,11 +19,12 @@ import { BadDataError, BadOptionsError } from '../train/errors.js';
 import { trainSettings, type TrainSettings } from '../train/loop.js';
 import { fsRunHost, RunDir } from '../train/run.js';
 import { scanDataset, type Dataset } from '../train/dataset.js';
-import { measureInterleaved } from '../runtime/timing.js';
+import type { OnnxTimingCase } from '../runtime/ort.js';
 import { randomInput } from '../runtime/verify.js';
 import { exportArtifacts, VERIFY_TOLERANCE } from '../export/export.js';
 import { PRECISION_ONNX_FILE } from '../export/formats.js';
 import { DEFAULT_OPSET } from '../emit/onnx.js';
+import { onnxInput } from '../bench/export.js';
 import { foldSplit, writeFoldDataset } from './folds.js';
 import { trainSets, type Study, type StudyDataset, type StudySpec } from './study-file.js';
 
@@ -195,39 +196,27 @@ export async function timeDataset(plan: StudyPlan, dataset: StudyDataset, hooks:
   const first = ds.samples.find((s) => s.split === 'test') ?? ds.samples[0];
   const size: [number, number] = [first.height, first.width];
   (hooks.log ?? (() => {}))(`timing ${dataset.name} at ${size[0]}x${size[1]}: ${plan.study.specs.length} networks x ${plan.study.deploy.precisions.join(', ')}, ${plan.study.deploy.runs} interleaved runs`);
-  const ort = await (await import('../runtime/ort.js')).importOrt();
-  const prepared: { row: Omit<TimingRow, 'ms'>; run: () => Promise<void>; release: () => Promise<void> }[] = [];
-  try {
-    for (const spec of plan.study.specs) {
-      const c = compileFile(join(plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!.dir, 'spec.resolved.yaml'));
-      const { stride } = c;
-      const channels = c.graph.input.channels;
-      const [h, w] = [Math.ceil(size[0] / stride[0]) * stride[0], Math.ceil(size[1] / stride[1]) * stride[1]];
-      for (const precision of plan.study.deploy.precisions) {
-        const path = join(exportDir(plan, dataset, spec), PRECISION_ONNX_FILE[precision]);
-        if (!existsSync(path)) continue;
-        const bytes = readFileSync(path);
-        const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-        const input = session.inputNames[0];
-        const x = new ort.Tensor('float32', randomInput([1, channels, h, w], 1), [1, channels, h, w]);
-        prepared.push({
-          row: { spec: spec.name, precision, file: relative(plan.out, path), bytes: bytes.byteLength },
-          run: async () => {
-            const r = await session.run({ [input]: x });
-            for (const t of Object.values(r)) t.dispose();
-          },
-          release: () => session.release(),
-        });
-      }
+  const { timeOnnxInterleaved } = await import('../runtime/ort.js');
+  const rows: Omit<TimingRow, 'ms'>[] = [];
+  const cases: OnnxTimingCase[] = [];
+  for (const spec of plan.study.specs) {
+    const c = compileFile(join(plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!.dir, 'spec.resolved.yaml'));
+    const { stride } = c;
+    const channels = c.graph.input.channels;
+    const [h, w] = [Math.ceil(size[0] / stride[0]) * stride[0], Math.ceil(size[1] / stride[1]) * stride[1]];
+    for (const precision of plan.study.deploy.precisions) {
+      const path = join(exportDir(plan, dataset, spec), PRECISION_ONNX_FILE[precision]);
+      if (!existsSync(path)) continue;
+      const model = readFileSync(path);
+      rows.push({ spec: spec.name, precision, file: relative(plan.out, path), bytes: model.byteLength });
+      cases.push({ model, input: { name: onnxInput(model, path).name, dtype: 'float32', shape: [1, channels, h, w], data: randomInput([1, channels, h, w], 1) } });
     }
-    const times = await measureInterleaved(prepared.map((p) => p.run), 3, plan.study.deploy.runs);
-    const result = { size, rows: prepared.map((p, i) => ({ ...p.row, ms: times[i].median })) };
-    mkdirSync(join(plan.out, 'timing'), { recursive: true });
-    writeFileAtomic(file, `${JSON.stringify(result, null, 1)}\n`);
-    return result;
-  } finally {
-    for (const p of prepared) await p.release();
   }
+  const times = await timeOnnxInterleaved(cases, { threads: 2, warmup: 3, runs: plan.study.deploy.runs });
+  const result = { size, rows: rows.map((row, i) => ({ ...row, ms: times[i].median })) };
+  mkdirSync(join(plan.out, 'timing'), { recursive: true });
+  writeFileAtomic(file, `${JSON.stringify(result, null, 1)}\n`);
+  return result;
 }
 
 /** Parameters (training and deploy form) and deploy GFLOP of a spec at a size. */
