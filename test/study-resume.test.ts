@@ -73,6 +73,26 @@ test('a study killed with -9 twice at random moments, then run again, ends with 
   assert.ok((JSON.parse(again.stdout) as { runs: { state: string }[] }).runs.every((x) => x.state === 'done'));
 });
 
+test('--jobs 2: runs side by side (one ONNX Runtime thread each on 2 cores) give the numbers of one after another', () => {
+  const jobs = join(scratch, 'jobs');
+  const r = study(jobs, '--jobs', '2');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /\[2\/4\] Synthetic \/ Tiny \/ fold1-seed0: epoch 3\/3 /);
+  // one thread instead of two sums in another order: equal to float rounding, not bit for bit
+  const far = differences(numbers(jobs), numbers(join(scratch, 'whole')), 1e-5);
+  assert.equal(far, [], far.join('\n'));
+});
+
+/** Paths where two JSON values differ: structure, strings, or numbers by more than `tol` (absolute). */
+function differences(a: unknown, b: unknown, tol: number, path = ''): string[] {
+  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= tol ? [] : [`${path}: ${a} vs ${b}`];
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], tol, `${path}.${k}`));
+  }
+  return a === b ? [] : [`${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
+}
+
 test('alcli report RUN: one run of the study as report.md and report.html, with the test metrics the study recorded', () => {
   const run = join(scratch, 'whole', 'runs', 'Synthetic', 'Tiny', 'fold0-seed0');
   const out = join(scratch, 'single');

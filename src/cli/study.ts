@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Args, Flags } from '@oclif/core';
 import { AlcliCommand } from './base.js';
 import { jsonFlag, printDiagnostics, printJson, SpecFailure } from './common.js';
-import { trainProgress } from './train.js';
+import { epochLine, trainProgress } from './train.js';
+import type { TrainHooks } from '../train/session.js';
 
 export default class Study extends AlcliCommand {
   static override summary = 'Train, evaluate, export and time several specs on several datasets; write report.md and report.html';
@@ -14,12 +15,13 @@ export default class Study extends AlcliCommand {
   static override examples = [
     '<%= config.bin %> <%= command.id %> studies/paper.yaml --out studies/out/paper --dry-run',
     'ALCLI_DATASETS=../shared/datasets <%= config.bin %> <%= command.id %> studies/paper.yaml --out studies/out/paper',
-    '<%= config.bin %> <%= command.id %> my-study.yaml --out runs/study --json',
+    '<%= config.bin %> <%= command.id %> my-study.yaml --out runs/study --jobs 4 --json',
   ];
   static override args = { study: Args.string({ description: 'study file (YAML)', required: true }) };
   static override flags = {
     out: Flags.string({ summary: 'the study folder (runs, exports, timing, report.md, report.html)', required: true, helpValue: 'DIR' }),
     'dry-run': Flags.boolean({ summary: 'list the runs, their state and estimated cost; train nothing' }),
+    jobs: Flags.integer({ summary: 'train this many runs side by side, each with cores / N ONNX Runtime threads (a line per epoch instead of a bar)', default: 1, min: 1, helpValue: 'N' }),
     ...jsonFlag,
   };
 
@@ -46,11 +48,20 @@ export default class Study extends AlcliCommand {
     checkOutputDir(flags.out, true, undefined, { protect: [{ path: loaded.study.file, what: 'the study file' }, ...loaded.study.specs.map((s) => ({ path: s.path, what: `the spec ${s.name}` })), ...loaded.study.datasets.map((d) => ({ path: d.path, what: `the dataset ${d.name}` }))] });
     mkdirSync(flags.out, { recursive: true });
     const log = (line: string) => process.stderr.write(`${line}\n`);
-    const progress = trainProgress(flags.json);
-    try {
-      await trainStudy(plan, { log, train: { log, ...progress.hooks } });
-    } finally {
-      progress.stop();
+    if (flags.jobs > 1) {
+      // runs side by side: one tagged line per epoch each, no bar
+      const tagged = (tag: string): TrainHooks => {
+        let epochs = 0;
+        return { onStart: (s) => void (epochs = s.epochs), onEpoch: (e) => log(`${tag}: ${epochLine(e, epochs)}`) };
+      };
+      await trainStudy(plan, { log, train: tagged }, flags.jobs);
+    } else {
+      const progress = trainProgress(flags.json);
+      try {
+        await trainStudy(plan, { log, train: () => ({ log, ...progress.hooks }) });
+      } finally {
+        progress.stop();
+      }
     }
     await exportStudy(plan, { log });
     const { studyReport, writeReport } = await import('../study/report-data.js');

@@ -98,14 +98,17 @@ type Reporter = {
   stop: () => void;
 };
 
+/** The line an epoch gets when there is no bar: loss, val metrics, speed. */
+export function epochLine(e: import('../train/loop.js').EpochReport, epochs: number): string {
+  const r = e.row;
+  // an epoch without validation (train.val_every) has NaN val metrics
+  const val = Number.isNaN(r.val_loss) ? 'no validation this epoch' : `val loss ${r.val_loss.toFixed(4)}  IoU ${r.val_iou.toFixed(4)}  Dice ${r.val_dice.toFixed(4)}  acc ${r.val_accuracy.toFixed(4)}`;
+  return `epoch ${r.epoch}/${epochs}  lr ${r.lr.toExponential(2)}  loss ${r.train_loss.toFixed(4)}  ${val}  ${r.images_per_s.toFixed(2)} img/s  ${r.seconds.toFixed(1)} s${e.best ? '  *best' : ''}`;
+}
+
 /** A progress bar per epoch on a terminal (loss, images/s, ETA of the run); one line per epoch otherwise. */
 async function progressReporter(epochs: number): Promise<Reporter> {
-  const line = (e: import('../train/loop.js').EpochReport) => {
-    const r = e.row;
-    // an epoch without validation (train.val_every) has NaN val metrics
-    const val = Number.isNaN(r.val_loss) ? 'no validation this epoch' : `val loss ${r.val_loss.toFixed(4)}  IoU ${r.val_iou.toFixed(4)}  Dice ${r.val_dice.toFixed(4)}  acc ${r.val_accuracy.toFixed(4)}`;
-    return `epoch ${r.epoch}/${epochs}  lr ${r.lr.toExponential(2)}  loss ${r.train_loss.toFixed(4)}  ${val}  ${r.images_per_s.toFixed(2)} img/s  ${r.seconds.toFixed(1)} s${e.best ? '  *best' : ''}`;
-  };
+  const line = (e: import('../train/loop.js').EpochReport) => epochLine(e, epochs);
   if (!process.stderr.isTTY) return { step: () => {}, epoch: (e) => process.stderr.write(`${line(e)}\n`), stop: () => {} };
   const { SingleBar, Presets } = (await import('cli-progress')).default;
   const bar = new SingleBar(

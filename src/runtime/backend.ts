@@ -22,8 +22,24 @@ let loaded: LoadedTf | undefined;
 
 export class BackendError extends Error {}
 
-export async function loadTf(choice: BackendChoice = 'auto'): Promise<LoadedTf> {
-  if (loaded && (choice === 'auto' || choice === loaded.backend)) return loaded;
+let pending: { choice: BackendChoice; promise: Promise<LoadedTf> } | undefined;
+
+/**
+ * TF.js with a backend, loaded once per process. Calls made while one is loading share it: two
+ * `setBackend` at once (evaluations side by side, alcli study --jobs) leave TF.js with a backend
+ * whose kernels read a disposed data store.
+ */
+export function loadTf(choice: BackendChoice = 'auto'): Promise<LoadedTf> {
+  if (loaded && (choice === 'auto' || choice === loaded.backend)) return Promise.resolve(loaded);
+  if (pending && (choice === 'auto' || choice === pending.choice)) return pending.promise;
+  const promise = startTf(choice).finally(() => {
+    if (pending?.promise === promise) pending = undefined;
+  });
+  pending = { choice, promise };
+  return promise;
+}
+
+async function startTf(choice: BackendChoice): Promise<LoadedTf> {
   const notices: string[] = [];
   if (choice === 'auto' || choice === 'tensorflow') {
     for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {

@@ -11,6 +11,7 @@
 //   results.json                     everything the report shows
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { cpus } from 'node:os';
 import { writeFileAtomic } from '../io/dir.js';
 import { graphStats } from '../ir/stats.js';
 import { compileFile, trainRun, type TrainHooks } from '../train/session.js';
@@ -117,39 +118,66 @@ export function runState(r: PlannedRun): { state: 'new' | 'partial' | 'done'; ep
 
 export interface StudyHooks {
   log?(line: string): void;
-  train?: TrainHooks;
+  /** the training hooks of one run, given its tag ("[3/9] DATASET / SPEC / fold0-seed0") */
+  train?: (tag: string) => TrainHooks;
 }
 
 /** test.json of a run: evaluate's result on the test split. */
 const testFile = (r: PlannedRun) => join(r.dir, 'test.json');
 
 /**
- * Trains and evaluates every planned run that is not finished yet (resuming a stopped one from its
- * last checkpoint; a run killed before its first checkpoint starts again), writing each run's
- * test.json. Idempotent: a finished study does nothing.
+ * Trains every run that is not done (a partial one resumes from its last checkpoint) and evaluates
+ * each on the test split (test.json). `jobs` runs go side by side, each with cores / jobs ONNX
+ * Runtime threads (at least 1); every fold folder is written before the first run starts, since
+ * runs of different specs read the same one.
  */
-export async function trainStudy(plan: StudyPlan, hooks: StudyHooks = {}): Promise<void> {
+export async function trainStudy(plan: StudyPlan, hooks: StudyHooks = {}, jobs = 1): Promise<void> {
   const log = hooks.log ?? (() => {});
-  for (const [i, r] of plan.runs.entries()) {
-    const tag = `[${i + 1}/${plan.runs.length}] ${r.dataset.name} / ${r.spec.name} / ${r.id}`;
-    if (plan.study.protocol.folds > 1) {
-      // the folds are seeded apart from the runs' seeds: every network and seed sees the same folds
+  if (plan.study.protocol.folds > 1) {
+    // the folds are seeded apart from the runs' seeds: every network and seed sees the same folds
+    const written = new Set<string>();
+    for (const r of plan.runs) {
+      if (written.has(r.data)) continue;
+      written.add(r.data);
       const ds = plan.datasets.get(r.dataset.name)!;
       writeFoldDataset(ds, r.data, foldSplit(ds, plan.study.protocol.folds, r.fold, 0));
     }
+  }
+  const threads = jobs > 1 ? Math.max(1, Math.floor(cpus().length / jobs)) : undefined;
+  const one = async (i: number) => {
+    const r = plan.runs[i];
+    const tag = `[${i + 1}/${plan.runs.length}] ${r.dataset.name} / ${r.spec.name} / ${r.id}`;
     const s = runState(r);
     if (s.state !== 'done') {
       log(`${tag}: ${s.state === 'partial' ? `resuming after epoch ${s.epoch}` : 'training'}`);
       mkdirSync(join(r.dir, '..'), { recursive: true });
-      if (s.state === 'partial') await trainRun({ resume: r.dir }, hooks.train);
-      else await trainRun({ spec: r.spec.path, data: r.data, out: r.dir, set: r.sets, force: true, invertMask: r.dataset.invertMask, maskThreshold: r.dataset.maskThreshold }, hooks.train);
+      const trainHooks = hooks.train?.(tag);
+      if (s.state === 'partial') await trainRun({ resume: r.dir, threads }, trainHooks);
+      else await trainRun({ spec: r.spec.path, data: r.data, out: r.dir, set: r.sets, force: true, invertMask: r.dataset.invertMask, maskThreshold: r.dataset.maskThreshold, threads }, trainHooks);
     }
     if (!existsSync(testFile(r))) {
       log(`${tag}: evaluating on the test split`);
       const e = await evaluateRun(r.dir, { split: 'test' });
       writeFileAtomic(testFile(r), `${JSON.stringify(e, null, 1)}\n`);
     }
-  }
+  };
+  // a pool of `jobs` workers taking the runs in order; the first failure stops new runs from starting
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < plan.runs.length) {
+      const i = next++;
+      try {
+        await one(i);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(jobs, plan.runs.length)) }, worker));
+  const rejected = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 /** A finished run's test evaluation. */

@@ -17,8 +17,8 @@ export interface ChosenEngine {
   create(weights: WeightStore): Promise<TrainEngine>;
 }
 
-/** The engine for a graph and its optimizer and loss, or why the asked-for one cannot train it. */
-export async function chooseEngine(choice: TrainEngineChoice, g: IrGraph, opts: EngineOptions, backend: BackendChoice = 'auto'): Promise<ChosenEngine | { error: string }> {
+/** The engine for a graph and its optimizer and loss, or why the asked-for one cannot train it; `threads`: the ort engine's intra-op threads (default every core; TF.js keeps its own). */
+export async function chooseEngine(choice: TrainEngineChoice, g: IrGraph, opts: EngineOptions, backend: BackendChoice = 'auto', threads?: number): Promise<ChosenEngine | { error: string }> {
   const notices: string[] = [];
   if (choice !== 'tfjs') {
     // native TF.js wins over ort only when asked for by auto
@@ -31,7 +31,7 @@ export async function chooseEngine(choice: TrainEngineChoice, g: IrGraph, opts: 
     const { trainingModel, OnnxGradError } = await import('./ort/training-model.js');
     try {
       const built = trainingModel(g, opts);
-      return { backend: 'onnxruntime', notices, create: async (weights) => (await import('./ort/engine.js')).OrtEngine.create(g, weights, opts, undefined, built) };
+      return { backend: 'onnxruntime', notices, create: async (weights) => (await import('./ort/engine.js')).OrtEngine.create(g, weights, opts, threads, built) };
     } catch (e) {
       if (!(e instanceof OnnxGradError)) throw e;
       if (choice === 'ort') return { error: e.message };

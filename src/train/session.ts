@@ -43,6 +43,8 @@ interface RunOptionsBase {
   backend?: BackendChoice;
   /** stop after this many epochs of this call, as a kill would (tests: a run cut short) */
   stopAfter?: number;
+  /** intra-op threads of the ort engine (default: every core); runs side by side (alcli study --jobs) share the cores */
+  threads?: number;
 }
 
 /** A new run of `spec` on the dataset in `data`, written to `out`. */
@@ -185,7 +187,7 @@ async function lockedRun(opts: TrainRunOptions, hooks: TrainHooks): Promise<Trai
   // a resumed run keeps its engine and backend unless asked for others: the checkpoints are the same for every engine
   const choice = opts.engine ?? (info ? savedTrainEngine(info.engine) : 'auto');
   const backendAsked = opts.backend ?? (info && backendChoice(info.backend)) ?? 'auto';
-  const chosen = await chooseEngine(choice, c.graph, { optimizer: settings.optimizer, loss: settings.loss }, backendAsked);
+  const chosen = await chooseEngine(choice, c.graph, { optimizer: settings.optimizer, loss: settings.loss }, backendAsked, opts.threads);
   if ('error' in chosen) throw new BadOptionsError(chosen.error);
   for (const n of chosen.notices) log(n);
   const backend = chosen.backend;
