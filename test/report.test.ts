@@ -3,7 +3,7 @@
 // it), and report.html self-contained and escaped. Fixture: test/fixtures/report-study.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { curvesSvg, datasetTable, pairedTest, renderReportHtml, renderReportMarkdown, speedAccuracySvg, tableMarkdown, type DatasetResult } from '../src/report/render.js';
+import { curvesSvg, datasetTable, pairedTest, renderReportHtml, renderReportMarkdown, speedAccuracySvg, tableFootnote, tableMarkdown, type DatasetResult } from '../src/report/render.js';
 import { cellMarkdown } from '../src/report/table.js';
 import { fixtureDataset, fixtureReport, ODD_NAME } from './fixtures/report-study.js';
 import { matchGolden, thrown } from './helpers.js';
@@ -50,7 +50,8 @@ for (const [network, column, cell] of [
   [ODD_NAME, 'Params train', '**5.8 k**'], // fewest params; below 10,000 in k
   ['AL-Net', 'Params train', '3.45 M'],
   ['AL-Net', 'ms int8', '**23.9**'], // the only int8 timing
-  ['RepVGG U-Net', 'ms int8', '—'],
+  ['RepVGG U-Net', 'ms int8', 'refused'], // refused by the export gate: not timed, never best
+  [ODD_NAME, 'ms int8', '—'],
   [ODD_NAME, 'ms fp32', '—'], // not timed: missing, not best
   ['AL-Net', 'GFLOP', '**4.57**'],
 ] as const)
@@ -68,6 +69,10 @@ test('table: the columns, and the paired test behind each metric mark', () => {
   // sample std (n - 1) of AL-Net's accuracy: values .95 .93 .91 .94 .96 .92 .92 .93, mean .9325
   const acc = [0.95, 0.93, 0.91, 0.94, 0.96, 0.92, 0.92, 0.93];
   assert.ok(Math.abs(rows[0].cells.find((c) => c.column === 'Acc')!.std! - Math.sqrt(acc.reduce((s, x) => s + (x - 0.9325) ** 2, 0) / 7)) < 1e-12);
+});
+
+test('table: the footnote names each precision the export gate refused, and by how much', () => {
+  assert.equal(tableFootnote(fixtureDataset()).filter((l) => l.startsWith('refused')), ["refused: RepVGG U-Net at int8, by the export's accuracy gate: val IoU 0.8012 against fp32's 0.8251, a drop of 0.0239 > 0.005 (alcli export --max-iou-drop); not timed."]);
 });
 
 test('table: a network without runs or timing prints — and is never best; no networks, no table', () => {

@@ -25,6 +25,10 @@ writeFileSync(
   ['name: tiny study', 'specs: [{path: tiny.yaml, name: Tiny}, {path: deep.yaml, name: Deep}]', 'datasets: [{path: data, name: Synthetic}]', 'protocol: {train: {epochs: 3}, seeds: [0], folds: 2}', 'deploy: {precisions: [fp32], runs: 2, overlays: 1}', ''].join('\n'),
 );
 
+// the same runs, deployed at int8 too (calibrated and gated by alcli export)
+const STUDY_INT8 = join(scratch, 'study-int8.yaml');
+writeFileSync(STUDY_INT8, readFileSync(STUDY, 'utf8').replace('precisions: [fp32]', 'precisions: [fp32, int8]'));
+
 const study = (out: string, ...extra: string[]) => spawnSync(process.execPath, [BIN, 'study', STUDY, '--out', out, ...extra], { encoding: 'utf8', cwd: scratch });
 
 /** What must not change with interruptions: every run's curves and test metrics, the networks' sizes. */
@@ -73,11 +77,13 @@ test('a study killed with -9 twice at random moments, then run again, ends with 
   assert.ok((JSON.parse(again.stdout) as { runs: { state: string }[] }).runs.every((x) => x.state === 'done'));
 });
 
-test('--jobs 2: runs side by side (one ONNX Runtime thread each on 2 cores) give the numbers of one after another', () => {
+test('--jobs 2: runs side by side (one ONNX Runtime thread each on 2 cores) give the numbers of one after another; int8 is exported and timed (or refused by the gate)', () => {
   const jobs = join(scratch, 'jobs');
-  const r = study(jobs, '--jobs', '2');
+  const r = spawnSync(process.execPath, [BIN, 'study', STUDY_INT8, '--out', jobs, '--jobs', '2'], { encoding: 'utf8', cwd: scratch });
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, /\[2\/4\] Synthetic \/ Tiny \/ fold1-seed0: epoch 3\/3 /);
+  const res = JSON.parse(readFileSync(join(jobs, 'results.json'), 'utf8')) as { datasets: { networks: { name: string; timing: { precision: string }[]; refused?: { precision: string }[] }[] }[] };
+  assert.equal(res.datasets[0].networks.map((n) => [...n.timing.map((t) => t.precision), ...(n.refused ?? []).map((x) => x.precision)].sort()), [['fp32', 'int8'], ['fp32', 'int8']]);
   // one thread instead of two sums in another order: equal to float rounding, not bit for bit
   const far = differences(numbers(jobs), numbers(join(scratch, 'whole')), 1e-5);
   assert.equal(far, [], far.join('\n'));

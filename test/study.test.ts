@@ -7,6 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expandEnv, loadStudy, trainSets } from '../src/study/study-file.js';
 import { foldOf, foldSplit, writeFoldDataset } from '../src/study/folds.js';
+import { gateRefusals } from '../src/study/run-study.js';
+import type { ExportResult } from '../src/export/export.js';
 import type { Dataset, Sample } from '../src/train/dataset.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'alcli-study-'));
@@ -66,7 +68,7 @@ test('a study file: defaults, names from file stems, paths from its folder and t
   assert.is(s.datasets[0].path, '/data/isbi');
   assert.is(loadStudy(path, {}).study!.datasets[0].path, join(scratch, 'fallback/isbi'));
   assert.equal(s.protocol, { train: { epochs: 3, augment: { dihedral: true } }, seeds: [0, 1], folds: 2 });
-  assert.equal(s.deploy, { precisions: ['fp32'], runs: 15, overlays: 4 });
+  assert.equal(s.deploy, { precisions: ['fp32'], runs: 15, overlays: 4, maxIouDrop: 0.005 });
   assert.equal(trainSets(s, s.specs[1], s.datasets[0], 1), ['train.epochs=3', 'train.augment={ dihedral: true }', 'train.crop=[ 128, 128 ]', 'train.lr=0.001', 'train.seed=1']);
 });
 
@@ -126,4 +128,21 @@ test('a fold folder: links named by id, split.json last, left alone once written
   assert.equal(JSON.parse(readFileSync(join(out, 'split.json'), 'utf8')).val, ['b']);
 });
 
+
+// gateRefusals: which failed exports the study continues past (refused precisions) and which stop it
+const row = (precision: string, val_iou: number, pass: boolean) => ({ artifact: `model.${precision}.onnx`, precision, bytes: 1, engine: 'ort', ms: null, val_iou, val_dice: 0, drop: 0.83 - val_iou, pass });
+const check = (stage: string) => ({ stage, maxAbs: 0.1, meanAbs: 0.1, maxRef: 1, pass: false });
+const exportResult = (failed: ReturnType<typeof check>[], rows?: ReturnType<typeof row>[]) => ({ ok: false, output: 'x', failed, verify: { checks: [], ...(rows ? { precision: { rows } } : {}) } }) as unknown as ExportResult;
+const REFUSALS: [string, ExportResult, string[] | undefined][] = [
+  ['passed', { ok: true, output: 'x', files: [], verify: {} } as unknown as ExportResult, undefined],
+  ['int8 below the gate only', exportResult([check('int8 gate (...)')], [row('fp32', 0.83, true), row('fp16', 0.83, true), row('int8', 0.8, false)]), ['int8 0.8000 vs 0.8300 drop 0.0300 > 0.005']],
+  ['int8 and fp16 below the gate', exportResult([check('fp16 gate'), check('int8 gate')], [row('fp32', 0.83, true), row('fp16', 0.81, false), row('int8', 0.8, false)]), ['fp16 0.8100 vs 0.8300 drop 0.0200 > 0.005', 'int8 0.8000 vs 0.8300 drop 0.0300 > 0.005']],
+  ['a gate refusal and a failed numerical check', exportResult([check('onnx vs executor'), check('int8 gate')], [row('fp32', 0.83, true), row('int8', 0.8, false)]), undefined],
+  ['a failed numerical check, no gate ran', exportResult([check('onnx vs executor')]), undefined],
+];
+for (const [name, res, want] of REFUSALS)
+  test(`gateRefusals: ${name}`, () => {
+    const got = gateRefusals(res, 0.005)?.map((r) => `${r.precision} ${r.val_iou.toFixed(4)} vs ${r.fp32_val_iou.toFixed(4)} drop ${r.drop.toFixed(4)} > ${r.max_drop}`);
+    assert.equal(got, want);
+  });
 test.run();

@@ -27,9 +27,9 @@ export interface TableRow { network: string; cells: TableCell[] }
 const METRICS: readonly [string, keyof Omit<ImageMetrics, 'image'>][] = [['Acc', 'accuracy'], ['IoU', 'iou'], ['Dice', 'dice'], ['AUC', 'auc']];
 export const METRIC_COLUMNS = METRICS.map(([c]) => c);
 
-/** The precisions timed for any network of d: fp32 first, the rest in order of first appearance. */
+/** The precisions timed (or refused by the gate) for any network of d: fp32 first, the rest in order of first appearance. */
 export function precisionsOf(d: DatasetResult): string[] {
-  const seen = [...new Set(d.networks.flatMap((n) => n.timing.map((t) => t.precision)))];
+  const seen = [...new Set(d.networks.flatMap((n) => [...n.timing.map((t) => t.precision), ...(n.refused ?? []).map((r) => r.precision)]))];
   return [...seen.filter((p) => p === 'fp32'), ...seen.filter((p) => p !== 'fp32')];
 }
 
@@ -58,7 +58,7 @@ export function datasetTable(d: DatasetResult, alpha = 0.05): TableRow[] {
       costCell('GFLOP', n.gflop, formatFixed(n.gflop, 2)),
       ...precisionsOf(d).map((p) => {
         const ms = n.timing.find((t) => t.precision === p)?.ms ?? null;
-        return costCell(`ms ${p}`, ms, formatFixed(ms, 1));
+        return costCell(`ms ${p}`, ms, n.refused?.some((r) => r.precision === p) ? 'refused' : formatFixed(ms, 1));
       }),
     ],
   }));
@@ -122,5 +122,6 @@ export function tableFootnote(d: DatasetResult, alpha = 0.05): string[] {
     `Params: trained form and deploy form (after fusion). GFLOP: deploy form, one ${h}×${w} image. ms: median ms per image, ONNX Runtime, 2 threads, batch 1, ${h}×${w}; — where not timed.`,
     'Bold: best in the column (highest metric; fewest params, GFLOP, ms).',
     `≈: not significantly different from the column's best network (p ≥ α = ${alpha}) by a paired test: ${PAIRED_TEST_NAME} (@stdlib/stats-wilcoxon; exact for ≤ 50 pairs without ties or zero differences, else the normal approximation) on the values paired by (run, test image) present for both networks; no mark where fewer than 2 pairs.`,
+    ...d.networks.flatMap((n) => (n.refused ?? []).map((r) => `refused: ${n.name} at ${r.precision}, by the export's accuracy gate: val IoU ${r.val_iou.toFixed(4)} against fp32's ${r.fp32_val_iou.toFixed(4)}, a drop of ${r.drop.toFixed(4)} > ${r.max_drop} (alcli export --max-iou-drop); not timed.`)),
   ];
 }

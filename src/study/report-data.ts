@@ -8,7 +8,7 @@ import type { DatasetResult, EpochRow, NetworkResult, Overlay, RunResult, StudyR
 import { fsRunHost, RunDir } from '../train/run.js';
 import type { Sample } from '../train/dataset.js';
 import { predictImages, type EvaluateRunResult } from '../train/trained.js';
-import { exportDir, networkStats, readTest, slug, timeDataset, type StudyHooks, type StudyPlan } from './run-study.js';
+import { exportDir, networkStats, readRefused, readTest, slug, timeDataset, type StudyHooks, type StudyPlan } from './run-study.js';
 
 /** Thumbnail width of the overlay grid, pixels. */
 export const THUMB_WIDTH = 160;
@@ -75,11 +75,13 @@ export async function studyReport(plan: StudyPlan, hooks: StudyHooks = {}): Prom
     const networks: NetworkResult[] = plan.study.specs.map((spec) => {
       const runs = plan.runs.filter((r) => r.dataset === dataset && r.spec === spec);
       const stats = networkStats(join(runs[0].dir, 'spec.resolved.yaml'), [], size);
+      const refused = readRefused(plan, dataset, spec);
       return {
         name: spec.name,
         spec: relative(plan.out, spec.path),
         ...stats,
         timing: (timing?.rows ?? []).filter((t) => t.spec === spec.name).map((t) => ({ precision: t.precision, file: t.file, ms: t.ms, bytes: t.bytes })),
+        ...(refused.length ? { refused } : {}),
         runs: runs.map((r) => runResult(r.id, r.dir, readTest(r), relative(plan.out, r.dir))),
       };
     });

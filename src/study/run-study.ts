@@ -22,12 +22,13 @@ import { fsRunHost, RunDir } from '../train/run.js';
 import { scanDataset, type Dataset } from '../train/dataset.js';
 import type { OnnxTimingCase } from '../runtime/ort.js';
 import { randomInput } from '../runtime/verify.js';
-import { exportArtifacts, VERIFY_TOLERANCE } from '../export/export.js';
-import { PRECISION_ONNX_FILE } from '../export/formats.js';
+import { exportArtifacts, VERIFY_TOLERANCE, type ExportResult } from '../export/export.js';
+import { PRECISION_ONNX_FILE, type Precision } from '../export/formats.js';
 import { DEFAULT_OPSET } from '../emit/onnx.js';
 import { onnxInput } from '../bench/export.js';
 import { foldSplit, writeFoldDataset } from './folds.js';
 import { trainSets, type Study, type StudyDataset, type StudySpec } from './study-file.js';
+import type { Refusal } from '../report/types.js';
 
 /** A folder name for a display name. */
 export const slug = (name: string) => name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[._]+/, '') || 'x';
@@ -186,19 +187,57 @@ export const readTest = (r: PlannedRun): EvaluateRunResult => JSON.parse(readFil
 /** The export folder of a (dataset, spec): its first run's best checkpoint. */
 export const exportDir = (plan: StudyPlan, dataset: StudyDataset, spec: StudySpec) => join(plan.out, 'exports', slug(dataset.name), slug(spec.name));
 
-/** Exports the first run of every (dataset, spec) at the deploy precisions; an export folder with its verify.json is kept. */
+/** Precisions of a (dataset, spec) that the export gate refused, kept beside its export folder. */
+const refusedFile = (plan: StudyPlan, dataset: StudyDataset, spec: StudySpec) => `${exportDir(plan, dataset, spec)}.refused.json`;
+
+/** The gate's refusals for a (dataset, spec); none when its export passed whole (or has not run). */
+export const readRefused = (plan: StudyPlan, dataset: StudyDataset, spec: StudySpec): Refusal[] => {
+  const file = refusedFile(plan, dataset, spec);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Refusal[]) : [];
+};
+
+/**
+ * The precisions an export's accuracy gate refused, when those refusals are all that failed;
+ * undefined when the export passed or something else failed (a numerical check, a missing file).
+ */
+export function gateRefusals(res: ExportResult, maxIouDrop: number): Refusal[] | undefined {
+  if (res.ok) return undefined;
+  const rows = res.verify.precision?.rows ?? [];
+  const refused = rows.filter((r) => !r.pass);
+  const fp32 = rows.find((r) => r.precision === 'fp32');
+  if (!fp32 || !refused.length || res.failed.length !== refused.length) return undefined;
+  return refused.map((r) => ({ precision: r.precision, val_iou: r.val_iou, fp32_val_iou: fp32.val_iou, drop: r.drop, max_drop: maxIouDrop }));
+}
+
+/**
+ * Exports the first run of every (dataset, spec) at the deploy precisions; an export folder with
+ * its verify.json is kept. A precision the accuracy gate refuses (val IoU more than
+ * deploy.max_iou_drop below fp32's) does not stop the study: it is recorded (DIR.refused.json, the
+ * report marks it) and the export is made again without it. Any other failed check throws.
+ */
 export async function exportStudy(plan: StudyPlan, hooks: StudyHooks = {}): Promise<void> {
   const log = hooks.log ?? (() => {});
+  const { precisions, maxIouDrop } = plan.study.deploy;
   for (const dataset of plan.study.datasets)
     for (const spec of plan.study.specs) {
       const dir = exportDir(plan, dataset, spec);
       if (existsSync(join(dir, 'verify.json'))) continue;
       const first = plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!;
-      log(`export ${dataset.name} / ${spec.name} (${plan.study.deploy.precisions.join(', ')})`);
       // a folder left by a killed export has no verify.json: replaced whole
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(join(dir, '..'), { recursive: true });
-      const res = await exportArtifacts(first.dir, { output: dir, formats: ['onnx'], opset: DEFAULT_OPSET, seed: 0, tolerance: VERIFY_TOLERANCE, precisions: plan.study.deploy.precisions });
+      const refused = readRefused(plan, dataset, spec);
+      const exportAt = (ps: Precision[]) => {
+        log(`export ${dataset.name} / ${spec.name} (${ps.join(', ')})`);
+        return exportArtifacts(first.dir, { output: dir, formats: ['onnx'], opset: DEFAULT_OPSET, seed: 0, tolerance: VERIFY_TOLERANCE, precisions: ps, maxIouDrop });
+      };
+      let res = await exportAt(precisions.filter((p) => !refused.some((r) => r.precision === p)));
+      const now = gateRefusals(res, maxIouDrop);
+      if (now) {
+        for (const r of now) log(`  ${spec.name} at ${r.precision}: refused by the gate (val IoU drop ${r.drop.toFixed(4)} > ${maxIouDrop}); exported without it`);
+        writeFileAtomic(refusedFile(plan, dataset, spec), `${JSON.stringify([...refused, ...now], null, 1)}\n`);
+        res = await exportAt(precisions.filter((p) => ![...refused, ...now].some((r) => r.precision === p)));
+      }
       if (!res.ok) throw new Error(`export of ${first.dir} failed its checks: ${res.failed.map((c) => c.stage).join(', ')}`);
     }
 }

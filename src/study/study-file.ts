@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import { diag, type Diagnostic } from '../ir/diagnostics.js';
 import { parseSource, posAt, type SourceFile } from '../frontend/source.js';
 import { validateDocument } from '../frontend/validate.js';
-import { PRECISIONS, type Precision } from '../export/formats.js';
+import { DEFAULT_MAX_IOU_DROP, PRECISIONS, type Precision } from '../export/formats.js';
 
 /** `train:` overrides as the study file gives them (key -> YAML value). */
 export type TrainOverrides = Record<string, unknown>;
@@ -39,7 +39,7 @@ export interface Study {
   specs: StudySpec[];
   datasets: StudyDataset[];
   protocol: { train: TrainOverrides; seeds: number[]; folds: number };
-  deploy: { precisions: Precision[]; runs: number; overlays: number };
+  deploy: { precisions: Precision[]; runs: number; overlays: number; maxIouDrop: number };
 }
 
 /** The study file's JSON Schema (draft 2020-12). */
@@ -102,6 +102,7 @@ export const studySchema = {
         precisions: { type: 'array', minItems: 1, items: { enum: [...PRECISIONS] } },
         runs: { type: 'integer', minimum: 1, maximum: 200 },
         overlays: { type: 'integer', minimum: 0, maximum: 16 },
+        max_iou_drop: { type: 'number', minimum: 0, maximum: 1, description: "the export gate: a precision whose val IoU falls more than this below fp32's is refused (not timed, marked in the report)" },
       },
     },
   },
@@ -190,7 +191,7 @@ export function loadStudy(path: string, env: Record<string, string | undefined> 
     specs: specs.map(({ path: p, name, train }) => ({ path: p, name, train })),
     datasets: datasets.map(({ path: p, name, train, o }) => ({ path: p, name, train, ...(o.invert_mask !== undefined ? { invertMask: o.invert_mask as boolean } : {}), ...(o.mask_threshold !== undefined ? { maskThreshold: o.mask_threshold as number } : {}) })),
     protocol: { train: (protocol.train as TrainOverrides | undefined) ?? {}, seeds: (protocol.seeds as number[] | undefined) ?? [0], folds: (protocol.folds as number | undefined) ?? 1 },
-    deploy: { precisions: (deploy.precisions as Precision[] | undefined) ?? ['fp32'], runs: (deploy.runs as number | undefined) ?? 15, overlays: (deploy.overlays as number | undefined) ?? 4 },
+    deploy: { precisions: (deploy.precisions as Precision[] | undefined) ?? ['fp32'], runs: (deploy.runs as number | undefined) ?? 15, overlays: (deploy.overlays as number | undefined) ?? 4, maxIouDrop: (deploy.max_iou_drop as number | undefined) ?? DEFAULT_MAX_IOU_DROP },
   };
   return { study, diagnostics: [], sources };
 }
