@@ -77,13 +77,24 @@ test('a study killed with -9 twice at random moments, then run again, ends with 
   assert.ok((JSON.parse(again.stdout) as { runs: { state: string }[] }).runs.every((x) => x.state === 'done'));
 });
 
-test('--jobs 2: runs side by side (one ONNX Runtime thread each on 2 cores) give the numbers of one after another; int8 is exported and timed (or refused by the gate)', () => {
+test('int8 added to a finished study: exported, and every model timed again together; the runs untouched', () => {
+  const whole = join(scratch, 'whole');
+  const before = numbers(whole);
+  const r = spawnSync(process.execPath, [BIN, 'study', STUDY_INT8, '--out', whole], { encoding: 'utf8', cwd: scratch });
+  assert.is(r.status, 0, r.stderr);
+  assert.not.match(r.stderr, /training|evaluating/);
+  assert.match(r.stderr, /timing Synthetic at 40x40: 4 models \(fp32, int8\)/);
+  const res = JSON.parse(readFileSync(join(whole, 'results.json'), 'utf8')) as { datasets: { networks: { name: string; timing: { precision: string }[]; refused?: { precision: string }[] }[] }[] };
+  // each precision timed, or refused by the export gate
+  assert.equal(res.datasets[0].networks.map((n) => [...n.timing.map((t) => t.precision), ...(n.refused ?? []).map((x) => x.precision)].sort()), [['fp32', 'int8'], ['fp32', 'int8']]);
+  assert.equal(numbers(whole), before);
+});
+
+test('--jobs 2: runs side by side (one ONNX Runtime thread each on 2 cores) give the numbers of one after another', () => {
   const jobs = join(scratch, 'jobs');
-  const r = spawnSync(process.execPath, [BIN, 'study', STUDY_INT8, '--out', jobs, '--jobs', '2'], { encoding: 'utf8', cwd: scratch });
+  const r = study(jobs, '--jobs', '2');
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, /\[2\/4\] Synthetic \/ Tiny \/ fold1-seed0: epoch 3\/3 /);
-  const res = JSON.parse(readFileSync(join(jobs, 'results.json'), 'utf8')) as { datasets: { networks: { name: string; timing: { precision: string }[]; refused?: { precision: string }[] }[] }[] };
-  assert.equal(res.datasets[0].networks.map((n) => [...n.timing.map((t) => t.precision), ...(n.refused ?? []).map((x) => x.precision)].sort()), [['fp32', 'int8'], ['fp32', 'int8']]);
   // one thread instead of two sums in another order: equal to float rounding, not bit for bit
   const far = differences(numbers(jobs), numbers(join(scratch, 'whole')), 1e-5);
   assert.equal(far, [], far.join('\n'));

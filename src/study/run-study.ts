@@ -9,7 +9,7 @@
 //   exports/DATASET/SPEC/            alcli export of the first run, at the deploy precisions
 //   timing/DATASET.json              every network's ONNX files timed together, interleaved
 //   results.json                     everything the report shows
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cpus } from 'node:os';
 import { writeFileAtomic } from '../io/dir.js';
@@ -211,7 +211,7 @@ export function gateRefusals(res: ExportResult, maxIouDrop: number): Refusal[] |
 
 /**
  * Exports the first run of every (dataset, spec) at the deploy precisions; an export folder with
- * its verify.json is kept. A precision the accuracy gate refuses (val IoU more than
+ * its verify.json and every deploy precision's file is kept. A precision the accuracy gate refuses (val IoU more than
  * deploy.max_iou_drop below fp32's) does not stop the study: it is recorded (DIR.refused.json, the
  * report marks it) and the export is made again without it. Any other failed check throws.
  */
@@ -221,12 +221,13 @@ export async function exportStudy(plan: StudyPlan, hooks: StudyHooks = {}): Prom
   for (const dataset of plan.study.datasets)
     for (const spec of plan.study.specs) {
       const dir = exportDir(plan, dataset, spec);
-      if (existsSync(join(dir, 'verify.json'))) continue;
+      const refused = readRefused(plan, dataset, spec);
+      // done: verify.json written, every deploy precision there or refused (a precision added to the study exports again)
+      if (existsSync(join(dir, 'verify.json')) && precisions.every((p) => existsSync(join(dir, PRECISION_ONNX_FILE[p])) || refused.some((r) => r.precision === p))) continue;
       const first = plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!;
       // a folder left by a killed export has no verify.json: replaced whole
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
       mkdirSync(join(dir, '..'), { recursive: true });
-      const refused = readRefused(plan, dataset, spec);
       const exportAt = (ps: Precision[]) => {
         log(`export ${dataset.name} / ${spec.name} (${ps.join(', ')})`);
         return exportArtifacts(first.dir, { output: dir, formats: ['onnx'], opset: DEFAULT_OPSET, seed: 0, tolerance: VERIFY_TOLERANCE, precisions: ps, maxIouDrop });
@@ -254,33 +255,37 @@ export interface TimingRow {
  * Times every network's deploy ONNX files of one dataset together: ONNX Runtime, 2 intra-op threads,
  * batch 1, the dataset's first test image's size rounded up to each network's stride, seeded random
  * input; medians of `runs` after 3 warm-ups, all files' runs interleaved (runtime/timing.ts). Cached
- * in timing/DATASET.json.
+ * in timing/DATASET.json while the same files are timed the same number of runs.
  */
 export async function timeDataset(plan: StudyPlan, dataset: StudyDataset, hooks: StudyHooks = {}): Promise<{ size: [number, number]; rows: TimingRow[] }> {
   const file = join(plan.out, 'timing', `${slug(dataset.name)}.json`);
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { size: [number, number]; rows: TimingRow[] };
   const ds = plan.datasets.get(dataset.name)!;
   const first = ds.samples.find((s) => s.split === 'test') ?? ds.samples[0];
   const size: [number, number] = [first.height, first.width];
-  (hooks.log ?? (() => {}))(`timing ${dataset.name} at ${size[0]}x${size[1]}: ${plan.study.specs.length} networks x ${plan.study.deploy.precisions.join(', ')}, ${plan.study.deploy.runs} interleaved runs`);
-  const { timeOnnxInterleaved } = await import('../runtime/ort.js');
-  const rows: Omit<TimingRow, 'ms'>[] = [];
-  const cases: OnnxTimingCase[] = [];
+  const rows: (Omit<TimingRow, 'ms'> & { path: string; shape: number[] })[] = [];
   for (const spec of plan.study.specs) {
     const c = compileFile(join(plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!.dir, 'spec.resolved.yaml'));
     const { stride } = c;
-    const channels = c.graph.input.channels;
-    const [h, w] = [Math.ceil(size[0] / stride[0]) * stride[0], Math.ceil(size[1] / stride[1]) * stride[1]];
+    const shape = [1, c.graph.input.channels, Math.ceil(size[0] / stride[0]) * stride[0], Math.ceil(size[1] / stride[1]) * stride[1]];
     for (const precision of plan.study.deploy.precisions) {
       const path = join(exportDir(plan, dataset, spec), PRECISION_ONNX_FILE[precision]);
-      if (!existsSync(path)) continue;
-      const model = readFileSync(path);
-      rows.push({ spec: spec.name, precision, file: relative(plan.out, path), bytes: model.byteLength });
-      cases.push({ model, input: { name: onnxInput(model, path).name, dtype: 'float32', shape: [1, channels, h, w], data: randomInput([1, channels, h, w], 1) } });
+      if (existsSync(path)) rows.push({ spec: spec.name, precision, file: relative(plan.out, path), bytes: statSync(path).size, path, shape });
     }
   }
+  // the cache holds while it times exactly these files: another network or precision re-times them all together
+  const key = (r: Omit<TimingRow, 'ms'>) => `${r.spec}\0${r.precision}\0${r.file}\0${r.bytes}`;
+  if (existsSync(file)) {
+    const cached = JSON.parse(readFileSync(file, 'utf8')) as { size: [number, number]; runs?: number; rows: TimingRow[] };
+    if (cached.runs === plan.study.deploy.runs && cached.rows.map(key).join('\n') === rows.map(key).join('\n')) return cached;
+  }
+  (hooks.log ?? (() => {}))(`timing ${dataset.name} at ${size[0]}x${size[1]}: ${rows.length} models (${plan.study.deploy.precisions.join(', ')}), ${plan.study.deploy.runs} interleaved runs`);
+  const { timeOnnxInterleaved } = await import('../runtime/ort.js');
+  const cases: OnnxTimingCase[] = rows.map((r) => {
+    const model = readFileSync(r.path);
+    return { model, input: { name: onnxInput(model, r.path).name, dtype: 'float32', shape: r.shape, data: randomInput(r.shape as [number, number, number, number], 1) } };
+  });
   const times = await timeOnnxInterleaved(cases, { threads: 2, warmup: 3, runs: plan.study.deploy.runs });
-  const result = { size, rows: rows.map((row, i) => ({ ...row, ms: times[i].median })) };
+  const result = { size, runs: plan.study.deploy.runs, rows: rows.map(({ path: _, shape: __, ...row }, i) => ({ ...row, ms: times[i].median })) };
   mkdirSync(join(plan.out, 'timing'), { recursive: true });
   writeFileAtomic(file, `${JSON.stringify(result, null, 1)}\n`);
   return result;
