@@ -123,4 +123,19 @@ test('a graph compiled at one size runs at another the stride divides, as if com
   close(await runForm(tfs[0].tf, small, w, x, shape), await runForm(tfs[0].tf, at(96), w, x, shape), 1e-5);
 });
 
+// a kernel of several TF.js ops (BN unfused, concat+resize, attention) must not leave its temporaries:
+// U-Net++ left ~1 GB per 512x512 image in wasm memory and slowed alcli export's checks 5-fold
+// (CE-Net's RMP pools need a 6x6 bottleneck: 192 pixels)
+for (const [spec, size] of [['unetpp', 64], ['cenet', 192], ['deeplabv3plus', 64], ['alnet', 64]] as const) {
+  test(`inference on ${spec} leaves no tensor behind`, async () => {
+    const g = compile(`architectures/${spec}.yaml`, fsHost, { size: [size, size] }).compiled!.graph;
+    const shape: [number, number, number, number] = [1, size, size, g.input.channels];
+    for (const { tf } of tfs) {
+      const before = tf.memory().numTensors;
+      await runForm(tf, g, initWeights(g, 1), randomInput(shape, 2), shape);
+      assert.is(tf.memory().numTensors, before);
+    }
+  });
+}
+
 test.run();

@@ -59,17 +59,18 @@ export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tenso
     };
     const step = plan.convs.get(n.id);
     let id = n.id;
-    let y: Tensor4D;
-    if (step) {
+    if (step) id = step.activation?.id ?? n.id;
+    const compute = (): Tensor4D => {
+      if (!step) return (TFJS_KERNELS[n.op] as Kernel)(ctx) as Tensor4D;
       const act = (step.activation?.op ?? 'linear') as 'relu' | 'relu6' | 'linear';
-      id = step.activation?.id ?? n.id;
-      y = (step.concatParts
+      return (step.concatParts
         ? concatConv(ctx, step.concatParts.map((p) => ({ x: values.get(p.source)!, resize: p.resize && { size: resizedSize(p.resize, values.get(p.source)!), mode: p.resize.attrs.mode as string } })), act)
         : fusedConv(ctx, act)) as Tensor4D;
-    } else {
-      const kernel: Kernel = TFJS_KERNELS[n.op];
-      y = kernel(ctx) as Tensor4D;
-    }
+    };
+    // inference frees each node's temporaries at once (a kernel of several TF.js ops would otherwise
+    // leave them until the caller's tidy: ~1 GB per U-Net++ image at 512x512); training keeps them
+    // for the gradient tape
+    const y = training ? compute() : tf.tidy(compute);
     values.set(id, y);
     if (training) continue;
     for (const i of readsOf(n)) {
