@@ -4,8 +4,9 @@
 // engine's hand-written gradients (src/runtime/gradients.ts); test/onnx-train.test.ts checks each
 // one against them.
 // Measured on this machine (PERF-NOTES.md, ONNX Runtime 1.30, 2 threads): the input gradient of a
-// stride-1 conv runs 1.5-2.8x faster as a Conv with the flipped, transposed kernel than as a
-// ConvTranspose, which wins for strides (grouped too: PyConvU-Net's dx of 9x9 kernels in 16 groups); the filter gradient as in-graph im2col and a batched MatMul
+// stride-1 conv, grouped or not, runs 1.5-2.8x faster as a Conv with the flipped, transposed kernel
+// than as a ConvTranspose, which wins for strides (PyConvU-Net's 9x9 convs in 16 groups: ConvTranspose
+// took 3.2 s of a 16 s step); the filter gradient as in-graph im2col and a batched MatMul
 // beats the batch/channel-swapped Conv at every shape. The im2col is one Conv with one-hot kernels
 // (not k*k Slices and a Concat, and no kernel-sized Transposes after): with it an AL-Net step at
 // 256x256, batch 4 ran 1.12-1.33x faster (interleaved A/B steps, 2-vCPU AMD EPYC; README, Training).
