@@ -58,8 +58,8 @@ export function forward(tf: TF, g: IrGraph, weights: TensorWeights, input: Tenso
       batchStats: opts.onBatchStats && ((m: Tensor, v: Tensor) => opts.onBatchStats!(n.id, m, v)),
     };
     const step = plan.convs.get(n.id);
-    let id = n.id;
-    if (step) id = step.activation?.id ?? n.id;
+    // a fused conv's value is stored under its activation's id, the node later nodes read
+    const id = step?.activation?.id ?? n.id;
     const compute = (): Tensor4D => {
       if (!step) return (TFJS_KERNELS[n.op] as Kernel)(ctx) as Tensor4D;
       const act = (step.activation?.op ?? 'linear') as 'relu' | 'relu6' | 'linear';

@@ -223,7 +223,8 @@ export async function exportStudy(plan: StudyPlan, hooks: StudyHooks = {}): Prom
       const dir = exportDir(plan, dataset, spec);
       const refused = readRefused(plan, dataset, spec);
       // done: verify.json written, every deploy precision there or refused (a precision added to the study exports again)
-      if (existsSync(join(dir, 'verify.json')) && precisions.every((p) => existsSync(join(dir, PRECISION_ONNX_FILE[p])) || refused.some((r) => r.precision === p))) continue;
+      const notRefused = (rs: Refusal[]) => precisions.filter((p) => !rs.some((r) => r.precision === p));
+      if (existsSync(join(dir, 'verify.json')) && notRefused(refused).every((p) => existsSync(join(dir, PRECISION_ONNX_FILE[p])))) continue;
       const first = plan.runs.find((r) => r.dataset === dataset && r.spec === spec)!;
       // a folder left by a killed export has no verify.json: replaced whole
       if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
@@ -232,12 +233,12 @@ export async function exportStudy(plan: StudyPlan, hooks: StudyHooks = {}): Prom
         log(`export ${dataset.name} / ${spec.name} (${ps.join(', ')})`);
         return exportArtifacts(first.dir, { output: dir, formats: ['onnx'], opset: DEFAULT_OPSET, seed: 0, tolerance: VERIFY_TOLERANCE, precisions: ps, maxIouDrop });
       };
-      let res = await exportAt(precisions.filter((p) => !refused.some((r) => r.precision === p)));
+      let res = await exportAt(notRefused(refused));
       const now = gateRefusals(res, maxIouDrop);
       if (now) {
         for (const r of now) log(`  ${spec.name} at ${r.precision}: refused by the gate (val IoU drop ${r.drop.toFixed(4)} > ${maxIouDrop}); exported without it`);
         writeFileAtomic(refusedFile(plan, dataset, spec), `${JSON.stringify([...refused, ...now], null, 1)}\n`);
-        res = await exportAt(precisions.filter((p) => ![...refused, ...now].some((r) => r.precision === p)));
+        res = await exportAt(notRefused([...refused, ...now]));
       }
       if (!res.ok) throw new Error(`export of ${first.dir} failed its checks: ${res.failed.map((c) => c.stage).join(', ')}`);
     }
